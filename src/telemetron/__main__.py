@@ -1,0 +1,3 @@
+from telemetron.cli import app
+
+app()

@@ -1,0 +1,46 @@
+"""Reading what a client sent: its API key and a size-limited JSON body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from telemetron.errors import InvalidRequest, PayloadTooLarge
+
+
+def api_key_of(request: Request) -> str | None:
+    """``x-api-key``, or ``Authorization: Bearer <key>`` as some Telemetron clients send it."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, credentials = auth.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip()
+    return None
+
+
+async def read_json(request: Request, *, limit: int) -> Any:
+    """The decoded body; 413 past ``limit`` bytes (checked before and while reading), 400 if not JSON."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(
+            f"Request body is {int(declared)} bytes; the limit is {limit} bytes", code="body_too_large"
+        )
+    size = 0
+    chunks: list[bytes] = []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes", code="body_too_large")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise InvalidRequest("Invalid JSON payload: the request body is empty", code="invalid_json")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"Invalid JSON payload: {exc}", code="invalid_json") from None

@@ -1,0 +1,112 @@
+"""The ASGI application: routers, middleware, and the handlers that turn errors into Telemetron's error body."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from telemetron import __version__
+from telemetron.api import tickets  # noqa: F401  (registers its operations)
+from telemetron.api.docs import extend_openapi
+from telemetron.api.routing import ext_v1
+from telemetron.api.middleware import RequestContextMiddleware
+from telemetron.config import Settings, get_settings
+from telemetron.db.engine import Database
+from telemetron.errors import AppError
+from telemetron.idempotency.service import purge_expired
+
+logger = logging.getLogger("telemetron")
+PURGE_INTERVAL_SECONDS = 3600
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    db: Database
+
+
+def _json(status: int, body: dict, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+async def _app_error(_request: Request, exc: AppError) -> Response:
+    return _json(exc.status, exc.body())
+
+
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+    if exc.status_code == 404 and message == "Not Found":
+        message = "No such endpoint"
+    return _json(exc.status_code, {"error": message, "code": code}, getattr(exc, "headers", None))
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    field = ".".join(str(p) for p in first["loc"][1:]) or None
+    return _json(400, {"error": f"{field}: {first['msg']}" if field else first["msg"], "code": "invalid_request", "field": field})
+
+
+async def _purge_idempotency_keys(ctx: AppContext) -> None:
+    while True:
+        try:
+            await ctx.db.run(purge_expired, ttl_hours=ctx.settings.idempotency_ttl_hours)
+        except Exception:  # keep the loop alive; the next run tries again
+            logger.exception("purging expired idempotency keys failed")
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_db = db is None
+    db = db or Database(settings.database_url, pool_size=settings.db_pool_size)
+    ctx = AppContext(settings=settings, db=db)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        purger = asyncio.create_task(_purge_idempotency_keys(ctx))
+        try:
+            yield
+        finally:
+            purger.cancel()
+            if owns_db:
+                db.dispose()
+
+    app = FastAPI(
+        title="Telemetron",
+        version=__version__,
+        summary="Self-hosted support ticketing, compatible with Telemetron's ext-v1 API.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(RequestContextMiddleware)
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.router.routes.extend(ext_v1.routes())
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"ok": True}
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            ext_v1.document(schema)
+            app.openapi_schema = extend_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,87 @@
+"""Categories: an organization's own labels for tickets (and, later, customers and devices).
+
+Names are unique per organization ignoring case; a ticket's ``category`` matches an active
+category ignoring case and surrounding spaces (``name_key`` holds ``lower(trim(name))``).
+Flags follow Telemetron: ``active`` (inactive categories are never given to new tickets),
+``ai_enabled`` (the categorizer may choose it), ``auto_resolve`` (needs ``ai_enabled``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam
+from sqlalchemy.exc import IntegrityError
+
+from telemetron import ids
+from telemetron.db.engine import utcnow
+from telemetron.db.prepared import Prepared
+from telemetron.db.scoped import Scoped, tenant_insert, tenant_select
+from telemetron.db.tables import categories
+
+_BY_NAME = tenant_select(categories).where(categories.c.name_key == bindparam("name_key"))
+_ACTIVE_BY_NAME = _BY_NAME.where(categories.c.active.is_(True))
+_ACTIVE_ID_NAME = Prepared(
+    tenant_select(categories, categories.c.id, categories.c.name).where(
+        categories.c.name_key == bindparam("name_key"), categories.c.active.is_(True)
+    )
+)
+_ALL = tenant_select(categories).order_by(categories.c.name_key)
+_INSERT = tenant_insert(categories)
+from telemetron.errors import Conflict, InvalidRequest
+
+
+def name_key(name: str) -> str:
+    return name.strip().lower()
+
+
+def add_category(
+    scoped: Scoped,
+    *,
+    name: str,
+    description: str = "",
+    active: bool = True,
+    ai_enabled: bool = True,
+    auto_resolve: bool = False,
+) -> dict:
+    name = name.strip()
+    if not name:
+        raise InvalidRequest("Category name must not be empty", field="name")
+    if len(name) > 255:
+        raise InvalidRequest("Category name must be at most 255 characters", field="name")
+    if auto_resolve and not ai_enabled:
+        raise InvalidRequest("An auto-resolve category must be AI-enabled", field="auto_resolve")
+    now = utcnow()
+    row = {
+        "id": ids.category_id(),
+        "name": name,
+        "name_key": name_key(name),
+        "description": description.strip(),
+        "active": active,
+        "ai_enabled": ai_enabled,
+        "auto_resolve": auto_resolve,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if find_by_name(scoped, name, active_only=False) is not None:
+        raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists")
+    try:
+        with scoped.conn.begin_nested():
+            scoped.execute(_INSERT, row)
+    except IntegrityError:  # a concurrent add of the same name
+        raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists")
+    return {"organization_id": scoped.org_id, **row}
+
+
+def find_by_name(scoped: Scoped, name: str, *, active_only: bool = True) -> dict | None:
+    stmt = _ACTIVE_BY_NAME if active_only else _BY_NAME
+    row = scoped.execute(stmt, {"name_key": name_key(name)}).mappings().first()
+    return dict(row) if row else None
+
+
+def match_active(scoped: Scoped, name: str) -> tuple[str, str] | None:
+    """(id, name) of the active category that ``name`` names, ignoring case and surrounding spaces."""
+    row = scoped.execute_prepared(_ACTIVE_ID_NAME, {"name_key": name_key(name)}).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def list_categories(scoped: Scoped) -> list[dict]:
+    return [dict(r) for r in scoped.execute(_ALL).mappings()]

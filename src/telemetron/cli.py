@@ -1,0 +1,270 @@
+"""The ``telemetron`` command: serve, migrate, and manage organizations, keys and categories.
+
+Commands call the same services as the API, each in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Annotated, Optional
+
+import typer
+
+from telemetron.config import get_settings
+from telemetron.db.engine import Database
+from telemetron.db.scoped import Scoped
+from telemetron.errors import AppError
+
+app = typer.Typer(help="Telemetron: self-hosted support ticketing.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+org_app = typer.Typer(help="Organizations.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys of an organization.", no_args_is_help=True)
+category_app = typer.Typer(help="Ticket categories of an organization.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(category_app, name="category")
+
+OrgOption = Annotated[str, typer.Option("--org", help="Organization id (org_...).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _db() -> Database:
+    return Database(get_settings().database_url, pool_size=2)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _run(fn, *args, **kwargs):
+    db = _db()
+    try:
+        return db.run_sync(fn, db, *args, **kwargs)
+    except AppError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+
+
+def _scoped_run(org_id: str, fn, *args, **kwargs):
+    from telemetron.orgs.service import get_organization
+
+    def unit(conn, db):
+        get_organization(conn, org_id)
+        return fn(Scoped(db, conn, org_id), *args, **kwargs)
+
+    return _run(unit)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL; SQLite wants 1).")] = 1,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "telemetron.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="uvloop" if _has_uvloop() else "asyncio",
+        http="httptools",
+    )
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the database schema."""
+    from telemetron.db.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo("database is up to date")
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Argument(help="The organization's name.")],
+    category: Annotated[Optional[list[str]], typer.Option("--category", help="A ticket category (repeatable).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an organization with a first API key (printed once) and optional categories."""
+    from telemetron.categories.service import add_category
+    from telemetron.orgs.apikeys import create_api_key
+    from telemetron.orgs.service import create_organization
+
+    def unit(conn, db):
+        org = create_organization(conn, name=name)
+        key = create_api_key(conn, org_id=org["id"], name="default")
+        scoped = Scoped(db, conn, org["id"])
+        cats = [add_category(scoped, name=c)["name"] for c in category or []]
+        return org, key, cats
+
+    org, key, cats = _run(unit)
+    if as_json:
+        typer.echo(json.dumps({"organizationId": org["id"], "name": org["name"], "apiKey": key.key, "apiKeyId": key.id, "categories": cats}))
+    else:
+        typer.echo(f"organization: {org['id']} ({org['name']})")
+        typer.echo(f"api key:      {key.key}   (shown once: store it now)")
+        if cats:
+            typer.echo(f"categories:   {', '.join(cats)}")
+
+
+@org_app.command("list")
+def org_list(as_json: JsonOption = False) -> None:
+    """List organizations."""
+    from telemetron.orgs.service import list_organizations
+
+    orgs = _run(lambda conn, db: list_organizations(conn))
+    if as_json:
+        typer.echo(json.dumps([{"id": o["id"], "name": o["name"]} for o in orgs]))
+    else:
+        for o in orgs:
+            typer.echo(f"{o['id']}  {o['name']}")
+
+
+@apikey_app.command("create")
+def apikey_create(org: OrgOption, name: Annotated[str, typer.Option(help="What the key is for.")] = "default", as_json: JsonOption = False) -> None:
+    """Create an API key (printed once)."""
+    from telemetron.orgs.apikeys import create_api_key
+
+    key = _scoped_run(org, lambda scoped: create_api_key(scoped.conn, org_id=scoped.org_id, name=name))
+    if as_json:
+        typer.echo(json.dumps({"id": key.id, "name": key.name, "apiKey": key.key}))
+    else:
+        typer.echo(f"{key.id}  {key.key}   (shown once: store it now)")
+
+
+@apikey_app.command("list")
+def apikey_list(org: OrgOption, as_json: JsonOption = False) -> None:
+    """List API keys (never the keys themselves, only their first characters)."""
+    from telemetron.orgs.apikeys import list_api_keys
+
+    keys = _scoped_run(org, list_api_keys)
+    rows = [
+        {
+            "id": k["id"],
+            "name": k["name"],
+            "prefix": k["prefix"],
+            "createdAt": k["created_at"].isoformat(),
+            "lastUsedAt": k["last_used_at"].isoformat() if k["last_used_at"] else None,
+            "revokedAt": k["revoked_at"].isoformat() if k["revoked_at"] else None,
+        }
+        for k in keys
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        state = f"revoked {r['revokedAt']}" if r["revokedAt"] else f"last used {r['lastUsedAt'] or 'never'}"
+        typer.echo(f"{r['id']}  {r['prefix']}…  {r['name']}  {state}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(org: OrgOption, key_id: Annotated[str, typer.Argument(help="The key's id (key_...).")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from telemetron.orgs.apikeys import revoke_api_key
+
+    _scoped_run(org, revoke_api_key, key_id)
+    typer.echo(f"revoked {key_id}")
+
+
+@category_app.command("add")
+def category_add(
+    org: OrgOption,
+    name: Annotated[str, typer.Argument(help="Category name (unique ignoring case).")],
+    description: Annotated[str, typer.Option(help="What belongs in it: the AI reads this.")] = "",
+    ai: Annotated[bool, typer.Option("--ai/--no-ai", help="May the AI choose it.")] = True,
+    auto_resolve: Annotated[bool, typer.Option("--auto-resolve", help="Resolve AI-categorized tickets at once.")] = False,
+    inactive: Annotated[bool, typer.Option("--inactive", help="Create it inactive.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a category."""
+    from telemetron.categories.service import add_category
+
+    cat = _scoped_run(org, add_category, name=name, description=description, ai_enabled=ai, auto_resolve=auto_resolve, active=not inactive)
+    if as_json:
+        typer.echo(json.dumps({"id": cat["id"], "name": cat["name"]}))
+    else:
+        typer.echo(f"{cat['id']}  {cat['name']}")
+
+
+@category_app.command("list")
+def category_list(org: OrgOption, as_json: JsonOption = False) -> None:
+    """List categories."""
+    from telemetron.categories.service import list_categories
+
+    cats = _scoped_run(org, list_categories)
+    rows = [
+        {"id": c["id"], "name": c["name"], "description": c["description"], "active": c["active"], "aiEnabled": c["ai_enabled"], "autoResolve": c["auto_resolve"]}
+        for c in cats
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        flags = ",".join(f for f, on in (("active", r["active"]), ("ai", r["aiEnabled"]), ("auto-resolve", r["autoResolve"])) if on)
+        typer.echo(f"{r['id']}  {r['name']}  [{flags}]  {r['description']}")
+
+
+DEMO_ORG = "Demo Company"
+DEMO_CATEGORIES = {
+    "Connectivity": "WiFi, Bluetooth, pairing, network and connection problems",
+    "Battery": "Battery life, charging, power and overheating while charging",
+    "Billing": "Invoices, payments, refunds, subscriptions and charges",
+    "Hardware": "Broken, damaged or faulty devices, screens, buttons and sensors",
+}
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Create (once) a demo organization with categories, make a fresh API key, and print a working curl."""
+    from telemetron.categories.service import add_category
+    from telemetron.orgs.apikeys import create_api_key
+    from telemetron.orgs.service import create_organization, find_organization_by_name
+
+    def unit(conn, db):
+        org = find_organization_by_name(conn, DEMO_ORG)
+        if org is None:
+            org = create_organization(conn, name=DEMO_ORG)
+            scoped = Scoped(db, conn, org["id"])
+            for cat_name, description in DEMO_CATEGORIES.items():
+                add_category(scoped, name=cat_name, description=description)
+        return org, create_api_key(conn, org_id=org["id"], name="demo")
+
+    org, key = _run(unit)
+    body = json.dumps(
+        {
+            "title": "Device not connecting to WiFi",
+            "description": "Customer reports their device fails to connect after firmware update v2.3.1",
+            "priority": "high",
+            "customerEmail": "john.doe@example.com",
+            "category": "Connectivity",
+        }
+    )
+    typer.echo(f"Demo organization {org['id']} ({org['name']}); a new API key: {key.key}\n")
+    typer.echo("Try it (in another terminal, once the server below is up):\n")
+    typer.echo(
+        f"curl -X POST http://{host}:{port}/api/ext-v1/ticket/createTicket \\\n"
+        f"  -H {shlex.quote('x-api-key: ' + key.key)} \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -d {shlex.quote(body)}\n"
+    )
+    typer.echo(f"API docs: http://{host}:{port}/docs\n")

@@ -1,0 +1,30 @@
+"""Settings, read once from the environment (prefix ``TELEMETRON_``) or a ``.env`` file."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TELEMETRON_", env_file=".env", extra="ignore")
+
+    # SQLite file by default: one command, no server to install. A postgresql:// URL switches
+    # to PostgreSQL (the psycopg 3 driver is chosen for it).
+    database_url: str = "sqlite:///telemetron.db"
+    # Connections (and so threads running units of work) per process on PostgreSQL.
+    # SQLite always uses one writer thread: SQLite serialises writers anyway.
+    db_pool_size: int = 16
+
+    # Protects the server: bodies past this size get a 413 before they are parsed.
+    max_body_bytes: int = 1024 * 1024
+    max_messages: int = 1000
+    max_text_chars: int = 64 * 1024
+    # Idempotency keys are honoured for at least this long, then purged.
+    idempotency_ttl_hours: int = 24
+
+    log_level: str = "info"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

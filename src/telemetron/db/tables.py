@@ -1,0 +1,163 @@
+"""The schema, as SQLAlchemy Core tables.
+
+Core rather than the ORM: the intake path runs a handful of statements per ticket and has a budget
+of a few hundred microseconds, which the ORM's unit-of-work bookkeeping would take on its own.
+Every tenant-owned table carries ``organization_id``; ``telemetron.db.scoped`` is the one place
+that filters on it. Migrations (``db/migrations``) are the source of truth for the database; these
+definitions must match them (``tests/db/test_migrations.py`` checks).
+"""
+
+from datetime import UTC
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL.
+
+    SQLite has no time zone type and hands back naive datetimes; mixing them with aware ones
+    fails at comparison time, far from the cause.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    # First characters of the key, shown in listings so an admin can tell keys apart.
+    Column("prefix", String(16), nullable=False),
+    # SHA-256 of the whole key: keys are 256-bit random, so a fast hash is enough (no salt needed).
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    # Stored trimmed and lower-cased, so equality is case-insensitive on every database.
+    Column("email", String(320), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("phone", String(64)),
+    Column("address", Text),
+    Column("metadata", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "email", name="uq_customers_organization_id_email"),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    # lower(trim(name)): names are unique per organization ignoring case, and matched that way.
+    Column("name_key", String(255), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("ai_enabled", Boolean, nullable=False, default=True),
+    Column("auto_resolve", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "name_key", name="uq_categories_organization_id_name_key"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("customer_id", String(32), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("title", String(255), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    # True when the description was written from the messages, not given by the client.
+    Column("description_generated", Boolean, nullable=False, default=False),
+    Column("priority", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("category_id", String(32), ForeignKey("categories.id")),
+    # provided | ai | none: how the category was chosen.
+    Column("category_source", String(16), nullable=False),
+    Column("category_confidence", Float),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_tickets_organization_id_created_at", "organization_id", "created_at", "id"),
+)
+
+ticket_messages = Table(
+    "ticket_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("ticket_id", String(36), ForeignKey("tickets.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("ticket_id", "position", name="uq_ticket_messages_ticket_id_position"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("organization_id", String(32), ForeignKey("organizations.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("endpoint", String(64), nullable=False),
+    # SHA-256 of the canonical JSON body: the same key with another body is a client bug (422).
+    Column("request_hash", String(64), nullable=False),
+    Column("response_status", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+)

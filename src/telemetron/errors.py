@@ -1,0 +1,61 @@
+"""Errors that carry their HTTP status, a stable machine-readable code, and a message for people.
+
+Services raise these; the API renders them as Telemetron's error body
+``{"error": message, "code": code, "field": field?}``. Anything else that escapes is a bug and
+becomes a 500 whose cause is logged under the request id (see ``telemetron.api.middleware``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, **extra: Any):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+        # Extra members of the error body, e.g. the id of the existing customer on a 409.
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.message, "code": self.code}
+        if self.field is not None:
+            body["field"] = self.field
+        body.update(self.extra)
+        return body
+
+
+class InvalidRequest(AppError):
+    status = 400
+    code = "invalid_request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(AppError):
+    status = 422
+    code = "unprocessable"

@@ -1,0 +1,253 @@
+"""The createTicket request and response, as the user's document defines them.
+
+Validation is Pydantic's (strict: a number is not a string), but its errors are rewritten into
+messages that say which field is wrong and what would be right, in Telemetron's error body.
+Unknown fields are accepted (Telemetron clients may send more) and named back as warnings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from telemetron.errors import InvalidRequest
+
+PRIORITIES = ("low", "medium", "high", "urgent")
+ROLES = ("customer", "agent", "bot")
+MAX_TITLE = 255
+# Defaults; the app passes the configured limits in the validation context.
+MAX_TEXT = 64 * 1024
+MAX_MESSAGES = 1000
+
+
+class TicketMessageIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    role: Literal["customer", "agent", "bot"] = Field(description="Who wrote it: customer, agent or bot.")
+    content: Annotated[str, Field(min_length=1, description="The message text (at most 64 KiB).")]
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("blank")
+        return value
+
+
+class CreateTicketRequest(BaseModel):
+    """Either ``customerEmail`` or ``customerId`` is required."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Device not connecting to WiFi",
+                    "description": "Customer reports their device fails to connect after firmware update v2.3.1",
+                    "priority": "high",
+                    "customerEmail": "john.doe@example.com",
+                    "category": "Connectivity",
+                }
+            ]
+        },
+    )
+
+    title: str = Field(description="Ticket title (max 255 characters).", max_length=MAX_TITLE)
+    description: str | None = Field(None, description="Detailed description of the issue or request.")
+    priority: Literal["low", "medium", "high", "urgent"] | None = Field(
+        "medium", description="Ticket priority. One of: low, medium, high, urgent."
+    )
+    customerEmail: str | None = Field(
+        None, description="Customer's email address; an unknown one creates the customer."
+    )
+    customerId: str | None = Field(None, description="Existing customer id (cust_ + 12 hex characters).")
+    category: str | None = Field(
+        None,
+        description="Category name; matched ignoring case. If missing or unmatched the ticket is categorized automatically.",
+    )
+    messages: list[TicketMessageIn] | None = Field(
+        None,
+        description="Conversation history. Without a description, the description is generated from it.",
+    )
+
+
+KNOWN_FIELDS = frozenset(CreateTicketRequest.model_fields)
+KNOWN_MESSAGE_FIELDS = frozenset(TicketMessageIn.model_fields)
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "list_type": "an array",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "dict_type": "an object",
+}
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message_for(error: dict[str, Any], body: dict[str, Any]) -> tuple[str, str]:
+    """(human message, machine code) for the first Pydantic error."""
+    field = _loc(error["loc"])
+    kind = error["type"]
+    leaf = error["loc"][-1] if error["loc"] else ""
+    if kind == "missing":
+        if field == "title":
+            return "title is required", "missing_field"
+        return f"{field} is required", "missing_field"
+    if kind == "literal_error":
+        if leaf == "priority":
+            return (
+                f"Invalid priority {error['input']!r}. Must be one of: {', '.join(PRIORITIES)}",
+                "invalid_priority",
+            )
+        if leaf == "role":
+            return (
+                f"Invalid {field} {error['input']!r}. Must be one of: {', '.join(ROLES)}",
+                "invalid_role",
+            )
+        return f"{field} has an invalid value", "invalid_value"
+    if kind in ("string_too_short", "value_error"):
+        return f"{field} must not be empty", "empty_field"
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return (
+            f"{field} must be at most {limit} characters (got {len(error['input'])})",
+            "field_too_long",
+        )
+    if kind in _TYPE_NAMES:
+        if field == "messages" or (field.startswith("messages[") and kind in ("model_type", "dict_type")):
+            return (
+                f"{field} must be {_TYPE_NAMES[kind]}: messages is an array of "
+                '{"role": "customer" | "agent" | "bot", "content": "<text>"} objects',
+                "invalid_type",
+            )
+        return f"{field} must be {_TYPE_NAMES[kind]}, got {_json_type(error['input'])}", "invalid_type"
+    return f"{field}: {error['msg']}", "invalid_value"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def parse_create_ticket(
+    body: Any, *, max_messages: int = MAX_MESSAGES, max_text: int = MAX_TEXT
+) -> tuple[CreateTicketRequest, list[str]]:
+    """Validate a decoded JSON body. Returns the request and the warnings for unknown fields."""
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            f"Request body must be a JSON object, got {_json_type(body)}", code="invalid_body"
+        )
+    try:
+        request = CreateTicketRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        message, code = _message_for(first, body)
+        raise InvalidRequest(message, field=_loc(first["loc"]) or None, code=code) from None
+
+    title = request.title.strip()
+    if not title:
+        raise InvalidRequest("title must not be empty", field="title", code="empty_field")
+    request.title = title
+    if request.priority is None:
+        request.priority = "medium"
+    if request.description is not None:
+        if len(request.description) > max_text:
+            raise InvalidRequest(
+                f"description must be at most {max_text} characters (got {len(request.description)})",
+                field="description",
+                code="field_too_long",
+            )
+        if not request.description.strip():
+            request.description = None
+    if request.messages is not None:
+        if len(request.messages) > max_messages:
+            raise InvalidRequest(
+                f"messages may hold at most {max_messages} messages (got {len(request.messages)})",
+                field="messages",
+                code="too_many_messages",
+            )
+        for i, message in enumerate(request.messages):
+            if len(message.content) > max_text:
+                raise InvalidRequest(
+                    f"messages[{i}].content must be at most {max_text} characters (got {len(message.content)})",
+                    field=f"messages[{i}].content",
+                    code="field_too_long",
+                )
+    if request.category is not None and not request.category.strip():
+        request.category = None
+    if not (request.customerEmail and request.customerEmail.strip()) and not (
+        request.customerId and request.customerId.strip()
+    ):
+        raise InvalidRequest(
+            "Either customerEmail or customerId is required", field="customerEmail", code="missing_customer"
+        )
+    return request, unknown_field_warnings(body)
+
+
+def unknown_field_warnings(body: dict[str, Any]) -> list[str]:
+    warnings = [
+        f"Unknown field '{name}' was ignored" + _did_you_mean(name)
+        for name in body
+        if name not in KNOWN_FIELDS
+    ]
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for i, message in enumerate(messages):
+            if isinstance(message, dict):
+                warnings.extend(
+                    f"Unknown field 'messages[{i}].{name}' was ignored"
+                    for name in message
+                    if name not in KNOWN_MESSAGE_FIELDS
+                )
+    return warnings
+
+
+def _did_you_mean(name: str) -> str:
+    squashed = name.replace("_", "").replace("-", "").lower()
+    for known in KNOWN_FIELDS:
+        if known.lower() == squashed:
+            return f" (did you mean '{known}'?)"
+    return ""
+
+
+class CreateTicketResponse(BaseModel):
+    success: Literal[True] = True
+    ticketId: str = Field(description="The new ticket's id (a UUID).")
+    message: str = "Ticket created successfully"
+    customerId: str = Field(description="The customer the ticket belongs to.")
+    customerCreated: bool = Field(description="Whether this request created the customer.")
+    category: str | None = Field(description="The ticket's category, or null when uncategorized.")
+    categorySource: Literal["provided", "ai", "none"] = Field(
+        description="How the category was chosen: provided by the client, by the AI, or none yet."
+    )
+    status: str = Field(description="The ticket's status: open, in_progress, waiting_for_customer or resolved.")
+    descriptionGenerated: bool = Field(description="True when the description was written from the messages.")
+    warnings: list[str] = Field(default_factory=list, description="Unknown fields that were ignored, and similar.")
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="What went wrong, for a developer to act on.")
+    code: str = Field(description="A stable machine-readable error code.")
+    field: str | None = Field(None, description="The request field at fault, when there is one.")
