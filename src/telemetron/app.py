@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from telemetron import __version__
-from telemetron.api import tickets  # noqa: F401  (registers its operations)
+from telemetron.api import customers, devices, tickets  # noqa: F401  (they register their operations)
 from telemetron.api.docs import extend_openapi
-from telemetron.api.routing import ext_v1
 from telemetron.api.middleware import RequestContextMiddleware
+from telemetron.api.routing import ext_v1
 from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database
 from telemetron.errors import AppError

@@ -1,172 +1,74 @@
-"""OpenAPI for the ext-v1 endpoints: the document's examples and every error, at /openapi.json and /docs.
+"""OpenAPI building blocks shared by the ext-v1 endpoints (served at /openapi.json and /docs).
 
 Handlers read the raw request (to check the key before validating, and to name unknown fields),
-so FastAPI cannot infer the request body; it is declared here from the same Pydantic models.
+so FastAPI cannot infer request bodies; each endpoint module declares its operation with these
+helpers, from the same Pydantic models that validate the requests (``*_openapi.py`` modules).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from telemetron.tickets.schemas import CreateTicketRequest, CreateTicketResponse, ErrorResponse
+from pydantic import BaseModel
 
-SCHEMA_MODELS = (CreateTicketRequest, CreateTicketResponse, ErrorResponse)
+from telemetron.tickets.schemas import ErrorResponse
+
 _REF = "#/components/schemas/{model}"
+_models: list[type[BaseModel]] = [ErrorResponse]
+
+SECURITY = [{"ApiKeyHeader": []}, {"BearerKey": []}]
 
 
-def _ref(model: type) -> dict[str, str]:
+def schema_ref(model: type[BaseModel]) -> dict[str, str]:
+    """A $ref to ``model``, which is added to the document's components."""
+    if model not in _models:
+        _models.append(model)
     return {"$ref": _REF.format(model=model.__name__)}
 
 
-def _error(description: str, *examples: dict[str, Any]) -> dict[str, Any]:
+def json_body(model: type[BaseModel], examples: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A required JSON request body; ``examples`` maps a name to ``{"summary", "value"}``."""
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": schema_ref(model), "examples": examples}},
+    }
+
+
+def ok(description: str, model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema_ref(model), "example": example}},
+    }
+
+
+def error(description: str, *examples: dict[str, Any]) -> dict[str, Any]:
+    """An error response; each example is an error body with its ``code``."""
     return {
         "description": description,
         "content": {
             "application/json": {
-                "schema": _ref(ErrorResponse),
+                "schema": schema_ref(ErrorResponse),
                 "examples": {example["code"]: {"value": example} for example in examples},
             }
         },
     }
 
 
-_SECURITY = [{"ApiKeyHeader": []}, {"BearerKey": []}]
-
-CREATE_TICKET_OPENAPI: dict[str, Any] = {
-    "description": (
-        "Creates a new support ticket. Requires either `customerEmail` or `customerId`. An unknown "
-        "`customerEmail` creates the customer. `category` is matched ignoring case; when it is missing "
-        "or unmatched the ticket is categorized automatically. Without a `description`, one is generated "
-        "from `messages`. Send an `Idempotency-Key` header to retry safely: the same key and body return "
-        "the first response and create nothing more."
-    ),
-    "responses": {
-        "200": {
-            "description": "Ticket created successfully",
-            "content": {
-                "application/json": {
-                    "schema": _ref(CreateTicketResponse),
-                    "example": {
-                        "success": True,
-                        "ticketId": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-                        "message": "Ticket created successfully",
-                        "customerId": "cust_a1b2c3d4e5f6",
-                        "customerCreated": False,
-                        "category": "Connectivity",
-                        "categorySource": "provided",
-                        "status": "open",
-                        "descriptionGenerated": False,
-                        "warnings": [],
-                    },
-                }
-            },
-        },
-        "400": _error(
-            "Invalid request (missing required fields, invalid JSON payload, or invalid priority)",
-            {"error": "title is required", "code": "missing_field", "field": "title"},
-            {"error": "Invalid JSON payload: unexpected character: line 1 column 2 (char 1)", "code": "invalid_json"},
-            {
-                "error": "Invalid priority 'critical'. Must be one of: low, medium, high, urgent",
-                "code": "invalid_priority",
-                "field": "priority",
-            },
-            {"error": "Either customerEmail or customerId is required", "code": "missing_customer", "field": "customerEmail"},
-        ),
-        "401": _error(
-            "Invalid or missing API key",
-            {"error": "Invalid API key", "code": "invalid_api_key"},
-            {"error": "Missing API key: send it in the x-api-key header", "code": "missing_api_key"},
-        ),
-        "404": _error(
-            "Customer not found (when using customerId)",
-            {
-                "error": "Customer not found or does not belong to this organization",
-                "code": "customer_not_found",
-                "field": "customerId",
-            },
-        ),
-        "413": _error(
-            "Request body over the size limit (1 MiB by default)",
-            {"error": "Request body is over the limit of 1048576 bytes", "code": "body_too_large"},
-        ),
-        "422": _error(
-            "Idempotency-Key reused with a different request body",
-            {
-                "error": "This Idempotency-Key was already used with a different request body; use a new key for a new request",
-                "code": "idempotency_key_reused",
-                "field": "Idempotency-Key",
-            },
-        ),
-        "500": _error(
-            "Internal server error; the cause is logged under the X-Request-ID of the response",
-            {"error": "Internal server error", "code": "internal_error", "requestId": "3f2c0c3e9d1b4c2a8f7e6d5c4b3a2910"},
-        ),
-    },
-    "security": _SECURITY,
-    "parameters": [
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Makes retries safe: kept for at least 24 hours.",
-            }
-        ],
-    "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": _ref(CreateTicketRequest),
-                    "examples": {
-                        "withCustomerEmail": {
-                            "summary": "Create Ticket with Customer Email",
-                            "value": {
-                                "title": "Device not connecting to WiFi",
-                                "description": "Customer reports their device fails to connect after firmware update v2.3.1",
-                                "priority": "high",
-                                "customerEmail": "john.doe@example.com",
-                                "category": "Connectivity",
-                            },
-                        },
-                        "withCustomerId": {
-                            "summary": "Create Ticket with Customer ID",
-                            "value": {
-                                "title": "Battery draining too fast",
-                                "customerId": "cust_a1b2c3d4e5f6",
-                                "priority": "medium",
-                            },
-                        },
-                        "withMessages": {
-                            "summary": "Create Ticket with Messages",
-                            "value": {
-                                "title": "Device overheating during charging",
-                                "customerEmail": "john.doe@example.com",
-                                "priority": "high",
-                                "messages": [
-                                    {"role": "customer", "content": "My device gets very hot when I plug it in to charge."},
-                                    {"role": "bot", "content": "I'm sorry to hear that. How long has this been happening?"},
-                                    {"role": "customer", "content": "Started about a week ago after the latest update."},
-                                ],
-                            },
-                        },
-                    },
-                }
-            },
-        },
-}
-
-
 def extend_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the hand-declared models and the two ways of sending the API key."""
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for model in SCHEMA_MODELS:
+    for model in _models:
         model_schema = model.model_json_schema(ref_template=_REF)
         for name, definition in model_schema.pop("$defs", {}).items():
             schemas[name] = definition
         schemas[model.__name__] = model_schema
     components["securitySchemes"] = {
         "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "x-api-key"},
-        "BearerKey": {"type": "http", "scheme": "bearer", "description": "The same API key as a bearer token."},
+        "BearerKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The same API key as a bearer token.",
+        },
     }
     return schema

@@ -37,10 +37,14 @@ class OperationRegistry:
     def __init__(self) -> None:
         self.operations: list[Operation] = []
 
-    def post(self, path: str, *, summary: str, tag: str, openapi: dict[str, Any]) -> Callable[[Endpoint], Endpoint]:
+    def post(
+        self, path: str, *, summary: str, tag: str, openapi: dict[str, Any]
+    ) -> Callable[[Endpoint], Endpoint]:
         return self._add("POST", path, summary=summary, tag=tag, openapi=openapi)
 
-    def get(self, path: str, *, summary: str, tag: str, openapi: dict[str, Any]) -> Callable[[Endpoint], Endpoint]:
+    def get(
+        self, path: str, *, summary: str, tag: str, openapi: dict[str, Any]
+    ) -> Callable[[Endpoint], Endpoint]:
         return self._add("GET", path, summary=summary, tag=tag, openapi=openapi)
 
     def _add(self, method: str, path: str, **kwargs: Any) -> Callable[[Endpoint], Endpoint]:

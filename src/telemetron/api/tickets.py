@@ -5,13 +5,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from telemetron.api.docs import CREATE_TICKET_OPENAPI
 from telemetron.api.requests import api_key_of, read_json
 from telemetron.api.routing import ext_v1
+from telemetron.api.tickets_openapi import CREATE_TICKET_OPENAPI
 from telemetron.errors import AppError, Unauthorized
 from telemetron.idempotency import service as idempotency
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response
 from telemetron.tickets.schemas import parse_create_ticket
+
 
 @ext_v1.post(
     "/api/ext-v1/ticket/createTicket", summary="Create a ticket", tag="tickets", openapi=CREATE_TICKET_OPENAPI

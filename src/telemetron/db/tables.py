@@ -93,6 +93,8 @@ customers = Table(
     Column("phone", String(64)),
     Column("address", Text),
     Column("metadata", JSON, nullable=False, default=dict),
+    # Telemetron categories label customers and devices too (routing rules match on them).
+    Column("category_id", String(32), ForeignKey("categories.id")),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("organization_id", "email", name="uq_customers_organization_id_email"),
@@ -115,6 +117,47 @@ categories = Table(
     UniqueConstraint("organization_id", "name_key", name="uq_categories_organization_id_name_key"),
 )
 
+members = Table(
+    "members",
+    metadata,
+    # Team members (agents). Issue 4 adds teams and routing; tickets can already be assigned.
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("available", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "email", name="uq_members_organization_id_email"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    # The client's own name for the device (serial number, MAC...), trimmed; unique per organization.
+    Column("identifier", String(255), nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("properties", JSON, nullable=False, default=dict),
+    # Replaced whole by bulk-metadata, as Telemetron does.
+    Column("metadata", JSON, nullable=False, default=dict),
+    Column("category_id", String(32), ForeignKey("categories.id")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "identifier", name="uq_devices_organization_id_identifier"),
+)
+
+device_owners = Table(
+    "device_owners",
+    metadata,
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("device_id", String(32), ForeignKey("devices.id"), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customers.id"), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_device_owners_customer_id", "customer_id"),
+)
+
 tickets = Table(
     "tickets",
     metadata,
@@ -131,9 +174,13 @@ tickets = Table(
     # provided | ai | none: how the category was chosen.
     Column("category_source", String(16), nullable=False),
     Column("category_confidence", Float),
+    Column("assignee_id", String(32), ForeignKey("members.id")),
+    Column("resolved_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Keyset pagination of queryTickets: (organization, time, id) in order, for both time filters.
     Index("ix_tickets_organization_id_created_at", "organization_id", "created_at", "id"),
+    Index("ix_tickets_organization_id_updated_at", "organization_id", "updated_at", "id"),
 )
 
 ticket_messages = Table(

@@ -21,7 +21,12 @@ import orjson
 from sqlalchemy import Connection, bindparam, delete
 
 from telemetron.db.engine import utcnow
-from telemetron.db.scoped import Scoped, tenant_select, tenant_update, tenant_upsert_ignore
+from telemetron.db.scoped import (
+    Scoped,
+    tenant_select,
+    tenant_update,
+    tenant_upsert_ignore,
+)
 from telemetron.db.tables import idempotency_keys
 
 _CLAIM = tenant_upsert_ignore(idempotency_keys, "organization_id", "key", returning=[idempotency_keys.c.key])

@@ -1,0 +1,3 @@
+"""ext-v1 customers endpoints (issue 5). Handlers only read the request, call one unit of work, and answer."""
+
+from __future__ import annotations
