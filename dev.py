@@ -4,8 +4,8 @@
     python3 dev.py run     # install, create the SQLite database and a demo organization, serve on :8000
     python3 dev.py test    # install with test dependencies, run the whole test suite (extra args go to pytest)
 
-Everything is installed into .venv beside this file; the install is redone only when
-pyproject.toml changes.
+Everything is installed into .venv beside this file, at the versions of constraints.txt; the
+install is redone only when pyproject.toml or constraints.txt changes.
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ def ensure_installed() -> None:
         except Exception as exc:  # e.g. Debian without python3-venv
             sys.exit(f"could not create a virtual environment ({exc}); install your system's python3-venv package")
     stamp = VENV / ".installed"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
+    ).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return
     print("installing Telemetron and its dependencies into .venv ...", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"], check=True)
     stamp.write_text(wanted)
 
 
@@ -50,9 +52,20 @@ def telemetron(*args: str) -> None:
 def run(args: list[str]) -> int:
     ensure_installed()
     telemetron("db", "upgrade")
-    telemetron("demo")
+    telemetron("demo", *_host_port(args))
     os.chdir(ROOT)
     os.execv(str(BIN / "telemetron"), [str(BIN / "telemetron"), "serve", *args])
+
+
+def _host_port(args: list[str]) -> list[str]:
+    """The --host/--port given to ``run``, so that the printed curl points at the server."""
+    picked = []
+    for i, arg in enumerate(args):
+        if arg in ("--host", "--port") and i + 1 < len(args):
+            picked += [arg, args[i + 1]]
+        elif arg.startswith(("--host=", "--port=")):
+            picked.append(arg)
+    return picked
 
 
 def test(args: list[str]) -> int:
