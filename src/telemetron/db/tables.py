@@ -176,6 +176,10 @@ tickets = Table(
     Column("category_confidence", Float),
     Column("assignee_id", String(32), ForeignKey("members.id")),
     Column("resolved_at", UTCDateTime()),
+    # Which routing rule routed the ticket and why, in words an admin can read.
+    Column("routed_by_rule_id", String(32), ForeignKey("routing_rules.id")),
+    Column("routing_reason", Text),
+    Column("tags", JSON, nullable=False, default=list, server_default="[]"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     # Keyset pagination of queryTickets: (organization, time, id) in order, for both time filters.
@@ -207,4 +211,111 @@ idempotency_keys = Table(
     Column("response_status", Integer, nullable=False),
     Column("response_body", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False, index=True),
+)
+
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    # round_robin | least_open: how a rule that assigns to the team picks the member.
+    Column("strategy", String(16), nullable=False),
+    # round_robin's position: the id of the member who got the last ticket.
+    Column("last_assigned_member_id", String(32)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "name", name="uq_teams_organization_id_name"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("team_id", String(32), ForeignKey("teams.id"), primary_key=True),
+    Column("member_id", String(32), ForeignKey("members.id"), primary_key=True),
+)
+
+routing_rules = Table(
+    "routing_rules",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    # Lower runs first (Telemetron's "priority" of a rule).
+    Column("position", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    # {"ticketCategory": [...], "customerCategory": [...], "deviceCategory": [...], "priority": [...],
+    #  "emailDomain": [...], "keywords": [...]}: every condition given must match.
+    Column("conditions", JSON, nullable=False),
+    # {"assignMember": id, "assignTeam": id, "setPriority": p, "addTags": [...], "slackChannel": "#c"}
+    Column("actions", JSON, nullable=False),
+    # The first matching rule wins unless it says to go on to the next ones.
+    Column("continue_matching", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_routing_rules_organization_id_position", "organization_id", "position"),
+)
+
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("organization_id", String(32), ForeignKey("organizations.id"), primary_key=True),
+    # A secret (it lets anyone post to the channel): never logged, shown masked.
+    Column("slack_webhook_url", Text),
+    # Where the links in notifications point (the web app's public URL).
+    Column("public_url", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    # HMAC-SHA256 signing secret; kept in clear because signing needs it (as Stripe does).
+    Column("secret", String(128), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    # slack | webhook
+    Column("channel", String(16), nullable=False),
+    # ticket.created | ticket.customer_replied | ticket.status_changed
+    Column("event", String(64), nullable=False),
+    Column("ticket_id", String(36)),
+    # The webhook endpoint's id for webhooks; for Slack the URL is read at delivery time.
+    Column("target", String(255)),
+    Column("payload", JSON, nullable=False),
+    # pending | delivered | failed
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    # A claim is a lease: a worker that dies mid-delivery loses it when it expires.
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime()),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_outbox_organization_id_created_at", "organization_id", "created_at"),
+)
+
+outbox_attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", Integer, ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("worker", String(64), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("status_code", Integer),
+    # delivered | retry | failed
+    Column("outcome", String(16), nullable=False),
+    Column("error", Text),
 )

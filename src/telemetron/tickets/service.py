@@ -93,6 +93,7 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket
             "category_id": category[0] if category else None,
             "category_source": category_source,
             "category_confidence": None,
+            "tags": [],
             "created_at": now,
             "updated_at": now,
         },
