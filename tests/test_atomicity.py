@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from conftest import count
 
 URL = "/api/ext-v1/ticket/createTicket"

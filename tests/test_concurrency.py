@@ -10,7 +10,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-
 from conftest import count
 
 URL = "/api/ext-v1/ticket/createTicket"

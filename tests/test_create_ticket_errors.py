@@ -12,8 +12,10 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import text
 
 from conftest import count
+
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 
@@ -32,7 +34,7 @@ def body_with(**fields) -> dict:
     return {k: v for k, v in body.items() if v is not OMIT}
 
 
-def post(http, tenant=None, body=None, *, content: bytes | None = None, headers: dict | None = None):
+def post(http, tenant=None, body=None, *, content=None, headers: dict | None = None):
     """POST to createTicket with ``tenant``'s key (none when ``tenant`` is None)."""
     all_headers = {"Content-Type": "application/json"}
     if tenant is not None:
@@ -92,26 +94,18 @@ def nothing_stored(db, tenant):
 
 
 def ticket_row(db, ticket_id: str) -> dict:
+    sql = (
+        "select title, description, description_generated, priority, status, category_id, category_source,"
+        " customer_id from tickets where id = :t"
+    )
     with db.engine.connect() as conn:
-        row = conn.exec_driver_sql(
-            "select title, description, description_generated, priority, status, category_id, category_source, customer_id"
-            " from tickets where id = %s" % _quote(ticket_id)
-        ).mappings().one()
-    return dict(row)
+        return dict(conn.execute(text(sql), {"t": ticket_id}).mappings().one())
 
 
 def customer_row(db, customer_id: str) -> dict:
+    sql = "select id, organization_id, email, name from customers where id = :c"
     with db.engine.connect() as conn:
-        return dict(
-            conn.exec_driver_sql(
-                "select id, organization_id, email, name from customers where id = %s" % _quote(customer_id)
-            ).mappings().one()
-        )
-
-
-def _quote(value: str) -> str:
-    assert "'" not in value
-    return f"'{value}'"
+        return dict(conn.execute(text(sql), {"c": customer_id}).mappings().one())
 
 
 def add_inactive_category(db, tenant, name: str) -> None:
@@ -339,6 +333,28 @@ def test_body_over_one_mebibyte_is_413(http, db, tenant):
         assert_error(post(http, tenant, content=content), 413, "body_too_large", words=["limit"])
 
 
+def test_body_over_one_mebibyte_sent_chunked_is_413(http, db, tenant):
+    """Without a Content-Length the limit is enforced while reading."""
+
+    def chunks():
+        yield b'{"title": "x", "customerEmail": "jane.roe@example.com", "description": "'
+        for _ in range(1100):
+            yield b"x" * 1000
+        yield b'"}'
+
+    with nothing_stored(db, tenant):
+        assert_error(post(http, tenant, content=chunks()), 413, "body_too_large", words=["limit"])
+
+
+def test_body_of_exactly_one_mebibyte_is_accepted(http, db, tenant):
+    content = json.dumps(body_with(description="x" * 60_000)).encode()
+    content += b" " * (1024 * 1024 - len(content))  # JSON whitespace up to the limit
+    assert len(content) == 1024 * 1024
+    assert_created(post(http, tenant, content=content))
+    with nothing_stored(db, tenant):
+        assert_error(post(http, tenant, content=content + b" "), 413, "body_too_large")
+
+
 def test_1001_messages_is_400(http, db, tenant):
     messages = [{"role": "customer", "content": f"message {i}"} for i in range(1001)]
     with nothing_stored(db, tenant):
@@ -499,3 +515,24 @@ def test_no_description_and_no_messages_stores_an_empty_description(http, db, te
     body = assert_created(post(http, tenant, body_with()))
     assert body["descriptionGenerated"] is False
     assert ticket_row(db, body["ticketId"])["description"] == ""
+
+
+# --- a client's bad input is never a server error ------------------------------------------------
+
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(body_with(title="Wifi\u0000down"), id="title"),
+        pytest.param(body_with(description="fails\u0000after update"), id="description"),
+        pytest.param(body_with(category="Battery\u0000"), id="category"),
+        pytest.param(body_with(customerEmail=OMIT, customerId="cust_\u0000"), id="customerId"),
+        pytest.param(body_with(messages=[{"role": "customer", "content": "hot\u0000"}]), id="message-content"),
+    ],
+)
+def test_nul_character_in_a_text_field_is_not_a_server_error(http, db, tenant, request, body):
+    response = post(http, tenant, body)
+    assert_error(response, 400, "invalid_character")
+    field = request.node.callspec.id.split("-", 1)[1]  # the id after the backend's
+    assert response.json()["field"] == {"message-content": "messages[0].content"}.get(field, field)

@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import count
 
 SPEC = Path(__file__).parent / "spec" / "createTicket.original.txt"

@@ -41,6 +41,33 @@ async def read_json(request: Request, *, limit: int) -> Any:
     if not raw.strip():
         raise InvalidRequest("Invalid JSON payload: the request body is empty", code="invalid_json")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Invalid JSON payload: {exc}", code="invalid_json") from None
+    if b"\\u0000" in raw:  # cheap test first: a NUL can only arrive escaped
+        path = _path_of_nul(body)
+        if path is not None:
+            # PostgreSQL text cannot hold NUL; refuse it the same way on every database.
+            raise InvalidRequest(
+                f"{path or 'The body'} must not contain the NUL character (\\u0000)",
+                field=path or None,
+                code="invalid_character",
+            )
+    return body
+
+
+def _path_of_nul(value: Any, path: str = "") -> str | None:
+    """The path (``messages[2].content``) of the first string holding a NUL, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _path_of_nul(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _path_of_nul(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None

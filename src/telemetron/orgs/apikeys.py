@@ -41,6 +41,9 @@ class NewApiKey:
 
 
 def create_api_key(conn: Connection, *, org_id: str, name: str) -> NewApiKey:
+    from telemetron.orgs.service import check_name
+
+    name = check_name(name, what="The API key name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     record = NewApiKey(id=ids.api_key_id(), name=name, prefix=key[:12], key=key)
     conn.execute(

@@ -7,13 +7,23 @@ from sqlalchemy import Connection, select
 from telemetron import ids
 from telemetron.db.engine import utcnow
 from telemetron.db.tables import organizations
-from telemetron.errors import NotFound
+from telemetron.errors import InvalidRequest, NotFound
+
+MAX_NAME = 255
+
+
+def check_name(name: str, *, what: str) -> str:
+    """Trimmed, non-empty and at most 255 characters (the column's size on PostgreSQL)."""
+    name = name.strip()
+    if not name:
+        raise InvalidRequest(f"{what} must not be empty", field="name", code="empty_field")
+    if len(name) > MAX_NAME:
+        raise InvalidRequest(f"{what} must be at most {MAX_NAME} characters (got {len(name)})", field="name", code="field_too_long")
+    return name
 
 
 def create_organization(conn: Connection, *, name: str) -> dict:
-    name = name.strip()
-    if not name:
-        raise ValueError("organization name must not be empty")
+    name = check_name(name, what="The organization name")
     row = {"id": ids.organization_id(), "name": name, "created_at": utcnow()}
     conn.execute(organizations.insert().values(**row))
     return row

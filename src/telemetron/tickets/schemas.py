@@ -72,6 +72,12 @@ class CreateTicketRequest(BaseModel):
         description="Conversation history. Without a description, the description is generated from it.",
     )
 
+    @field_validator("title", mode="before")
+    @classmethod
+    def _strip_title(cls, value: Any) -> Any:
+        # The title is stored trimmed, so its limit counts what is stored.
+        return value.strip() if isinstance(value, str) else value
+
 
 KNOWN_FIELDS = frozenset(CreateTicketRequest.model_fields)
 KNOWN_MESSAGE_FIELDS = frozenset(TicketMessageIn.model_fields)
@@ -197,13 +203,20 @@ def parse_create_ticket(
                 )
     if request.category is not None and not request.category.strip():
         request.category = None
-    if not (request.customerEmail and request.customerEmail.strip()) and not (
-        request.customerId and request.customerId.strip()
-    ):
+    # A blank customerEmail or customerId counts as not sent.
+    if request.customerEmail is not None and not request.customerEmail.strip():
+        request.customerEmail = None
+    if request.customerId is not None and not request.customerId.strip():
+        request.customerId = None
+    warnings = unknown_field_warnings(body)
+    if request.customerEmail is None and request.customerId is None:
+        hints = [w for w in warnings if "did you mean 'customer" in w]
         raise InvalidRequest(
-            "Either customerEmail or customerId is required", field="customerEmail", code="missing_customer"
+            "Either customerEmail or customerId is required" + (f" ({hints[0]})" if hints else ""),
+            field="customerEmail",
+            code="missing_customer",
         )
-    return request, unknown_field_warnings(body)
+    return request, warnings
 
 
 def unknown_field_warnings(body: dict[str, Any]) -> list[str]:
