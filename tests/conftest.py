@@ -117,7 +117,8 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(database_url) -> Iterator[LiveServer]:
-    server = LiveServer(Settings(database_url=database_url, db_pool_size=8)).start()
+    # No in-process delivery worker here: delivery tests run their own workers and count exactly.
+    server = LiveServer(Settings(database_url=database_url, db_pool_size=8, run_worker=False)).start()
     yield server
     server.stop()
 

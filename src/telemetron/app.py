@@ -24,6 +24,7 @@ from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
+from telemetron.outbox.worker import worker_from_settings
 
 logger = logging.getLogger("telemetron")
 PURGE_INTERVAL_SECONDS = 3600
@@ -75,10 +76,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
         purger = asyncio.create_task(_purge_idempotency_keys(ctx))
+        stop_worker = asyncio.Event()
+        worker_task = None
+        if settings.run_worker:
+            worker = worker_from_settings(db, settings)
+            worker_task = asyncio.create_task(worker.run(stop_worker))
+            logger.info("delivering notifications in this process as worker %s", worker.name)
         try:
             yield
         finally:
             purger.cancel()
+            if worker_task is not None:
+                stop_worker.set()
+                await worker_task
             if owns_db:
                 db.dispose()
 

@@ -268,3 +268,20 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
         f"  -d {shlex.quote(body)}\n"
     )
     typer.echo(f"API docs: http://{host}:{port}/docs\n")
+
+
+def _mount_domain_commands() -> None:
+    """Command groups that live with their domain (routing, notifications, outbox)."""
+    from telemetron.notifications.cli import slack_app, webhook_app
+    from telemetron.outbox.cli import outbox_app, worker
+    from telemetron.routing.cli import rules_app, team_app
+
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(team_app, name="team")
+    app.add_typer(slack_app, name="slack")
+    app.add_typer(webhook_app, name="webhook")
+    app.add_typer(outbox_app, name="outbox")
+    app.command("worker")(worker)
+
+
+_mount_domain_commands()

@@ -22,6 +22,18 @@ class Settings(BaseSettings):
     # Idempotency keys are honoured for at least this long, then purged.
     idempotency_ttl_hours: int = 24
 
+    # Deliver notifications from inside `telemetron serve` (one worker per process). Turn off when
+    # separate `telemetron worker` processes do the delivering.
+    run_worker: bool = True
+    # How long a worker's claim on a message lasts: a worker killed mid-delivery delays that
+    # message by at most this much. Must exceed the delivery timeout.
+    outbox_lease_seconds: float = 60
+    outbox_poll_seconds: float = 0.2
+    outbox_delivery_timeout_seconds: float = 10
+    outbox_concurrency: int = 32
+    # First retry after 1-2 x this, doubling each time (capped at an hour), for 24 hours.
+    outbox_retry_base_seconds: float = 2
+
     log_level: str = "info"
 
 

@@ -64,9 +64,63 @@ def create_ticket_response(
             "categorySource": ticket.category_source,
             "status": ticket.status,
             "descriptionGenerated": ticket.description_generated,
+            "assignee": ticket.assignee,
+            "routing": {"ruleId": ticket.routing_rule_id, "reason": ticket.routing_reason},
             "warnings": intake.warnings + ticket.warnings,
         }
     )
     if intake.idempotency_key is not None:
         idempotency.store(scoped, key=intake.idempotency_key, status=200, body=body)
     return 200, body, False
+
+
+class _Undo(Exception):
+    """Raised inside a savepoint to undo a dry run's writes, carrying what it would have done."""
+
+    def __init__(self, result: dict) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def dry_run(scoped: Scoped, body: object) -> dict:
+    """What createTicket would do with ``body`` (category, routing, notifications), storing nothing.
+
+    It runs the real creation, so the answer cannot drift from what createTicket does, inside a
+    savepoint that is then rolled back: no ticket, no customer, no notification, no round-robin
+    turn is kept.
+    """
+    from sqlalchemy import select
+
+    from telemetron.db.tables import outbox
+    from telemetron.tickets.schemas import parse_create_ticket
+
+    request, warnings = parse_create_ticket(body)
+    try:
+        with scoped.conn.begin_nested():
+            ticket = create_ticket(scoped, request)
+            rows = scoped.conn.execute(
+                select(outbox.c.channel, outbox.c.target, outbox.c.payload).where(
+                    outbox.c.organization_id == scoped.org_id, outbox.c.ticket_id == ticket.id
+                )
+            ).all()
+            notifications = [
+                f"slack {(payload or {}).get('channel') or '(default channel)'}" if channel == "slack" else f"webhook {target}"
+                for channel, target, payload in rows
+            ]
+            raise _Undo(
+                {
+                    "dryRun": True,
+                    "category": ticket.category,
+                    "categorySource": ticket.category_source,
+                    "priority": ticket.priority,
+                    "status": ticket.status,
+                    "assignee": ticket.assignee,
+                    "tags": ticket.tags,
+                    "routing": {"ruleId": ticket.routing_rule_id, "reason": ticket.routing_reason},
+                    "notifications": notifications,
+                    "customerCreated": ticket.customer_created,
+                    "warnings": warnings + ticket.warnings,
+                }
+            )
+    except _Undo as undo:
+        return undo.result

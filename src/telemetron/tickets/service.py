@@ -1,8 +1,9 @@
-"""Opening a ticket: customer, category, description, ticket and messages, in the caller's transaction.
+"""Opening a ticket: customer, category, routing, ticket, messages and notifications, in one transaction.
 
-The order follows Telemetron's: resolve the customer, categorize, (auto-resolve, route and
-enqueue notifications: later issues), so that whatever fails, the caller's rollback leaves
-nothing behind.
+The order follows Telemetron's: resolve the customer, categorize (auto-resolve comes with the AI
+categorizer), route by the organization's rules, then enqueue the notifications in the outbox.
+Everything is written in the caller's transaction, so whatever fails, the rollback leaves
+nothing behind, and a notification exists only for a ticket that exists.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert
 from telemetron.db.tables import ticket_messages, tickets
 from telemetron.errors import InvalidRequest
-from telemetron.tickets.description import describe_conversation
+from telemetron.notifications import events
+from telemetron.routing import service as routing
+from telemetron.routing.rules import TicketFacts
+from telemetron.tickets.description import describe_conversation, first_customer_message
 from telemetron.tickets.schemas import CreateTicketRequest
 
 STATUSES = ("open", "in_progress", "waiting_for_customer", "resolved")
@@ -34,6 +38,11 @@ class CreatedTicket:
     category_source: str
     status: str
     description_generated: bool
+    priority: str = "medium"
+    tags: list[str] = field(default_factory=list)
+    assignee: dict | None = None
+    routing_rule_id: str | None = None
+    routing_reason: str | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -77,6 +86,16 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket
         description = describe_conversation(messages)
         description_generated = True
 
+    messages_text = [m.content for m in messages]
+    facts = TicketFacts(
+        category=category[1] if category else None,
+        priority=request.priority,
+        email=customer["email"],
+        text_parts=(request.title, description or "", *messages_text),
+    )
+    decision = routing.route(scoped, facts, customer_id=customer["id"])
+    priority = decision.priority or request.priority
+
     now = utcnow()
     ticket_id = ids.ticket_id()
     status = "open"
@@ -88,12 +107,15 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket
             "title": request.title,
             "description": description or "",
             "description_generated": description_generated,
-            "priority": request.priority,
+            "priority": priority,
             "status": status,
             "category_id": category[0] if category else None,
             "category_source": category_source,
             "category_confidence": None,
-            "tags": [],
+            "assignee_id": decision.assignee["id"] if decision.assignee else None,
+            "routed_by_rule_id": decision.rule_id,
+            "routing_reason": decision.reason,
+            "tags": decision.tags,
             "created_at": now,
             "updated_at": now,
         },
@@ -112,6 +134,25 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket
                 for position, message in enumerate(messages)
             ],
         )
+    if status != "resolved":  # auto-resolved tickets are not announced
+        events.publish(
+            scoped,
+            events.TICKET_CREATED,
+            {
+                "id": ticket_id,
+                "title": request.title,
+                "priority": priority,
+                "status": status,
+                "category": category[1] if category else None,
+                "categorySource": category_source,
+                "customer": {"id": customer["id"], "email": customer["email"], "name": customer["name"]},
+                "assignee": decision.assignee,
+                "tags": decision.tags,
+                "createdAt": now.isoformat(),
+                "firstCustomerMessage": first_customer_message(messages),
+            },
+            slack_channel=decision.slack_channel,
+        )
     return CreatedTicket(
         id=ticket_id,
         customer_id=customer["id"],
@@ -120,5 +161,10 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket
         category_source=category_source,
         status=status,
         description_generated=description_generated,
+        priority=priority,
+        tags=decision.tags,
+        assignee=decision.assignee,
+        routing_rule_id=decision.rule_id,
+        routing_reason=decision.reason,
         warnings=warnings,
     )

@@ -1,0 +1,69 @@
+"""``telemetron slack ...`` and ``telemetron webhook ...``: where an organization's notifications go."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, scoped_run
+
+slack_app = typer.Typer(help="Slack notifications (an incoming webhook).", no_args_is_help=True)
+webhook_app = typer.Typer(help="Outgoing webhooks: signed JSON ticket events.", no_args_is_help=True)
+
+
+@slack_app.command("set")
+def slack_set(
+    org: OrgOption,
+    webhook_url: Annotated[Optional[str], typer.Option("--webhook-url", help="Slack incoming webhook URL ('' to turn off).")] = None,
+    public_url: Annotated[Optional[str], typer.Option("--public-url", help="Base URL of the web app, for links to tickets.")] = None,
+) -> None:
+    """Set the Slack incoming webhook (a secret: it is never printed back) and the link base URL."""
+    from telemetron.notifications.settings import set_settings
+
+    changes = {}
+    if webhook_url is not None:
+        changes["slack_webhook_url"] = webhook_url or None
+    if public_url is not None:
+        changes["public_url"] = public_url or None
+    scoped_run(org, lambda scoped: set_settings(scoped, **changes))
+    typer.echo("saved")
+
+
+@slack_app.command("show")
+def slack_show(org: OrgOption, as_json: JsonOption = False) -> None:
+    """Show the settings, with the webhook URL masked."""
+    from telemetron.notifications.settings import get_settings, mask
+
+    url, public = scoped_run(org, get_settings)
+    if as_json:
+        echo_json({"slackWebhookUrl": mask(url), "publicUrl": public})
+    else:
+        typer.echo(f"slack webhook: {mask(url) or 'not set'}\npublic url:    {public or 'not set'}")
+
+
+@webhook_app.command("add")
+def webhook_add(org: OrgOption, url: Annotated[str, typer.Argument(help="Where to POST ticket events.")], as_json: JsonOption = False) -> None:
+    """Add an endpoint; prints its signing secret (shown once here; `webhook list --show-secrets` shows it again)."""
+    from telemetron.notifications.settings import add_endpoint
+
+    endpoint = scoped_run(org, add_endpoint, url=url)
+    if as_json:
+        echo_json({"id": endpoint["id"], "url": endpoint["url"], "secret": endpoint["secret"]})
+    else:
+        typer.echo(f"{endpoint['id']}  {endpoint['url']}\nsigning secret: {endpoint['secret']}")
+
+
+@webhook_app.command("list")
+def webhook_list(org: OrgOption, show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False,
+                 as_json: JsonOption = False) -> None:
+    """List endpoints."""
+    from telemetron.notifications.settings import list_endpoints
+
+    rows = [{"id": e["id"], "url": e["url"], "enabled": e["enabled"], **({"secret": e["secret"]} if show_secrets else {})}
+            for e in scoped_run(org, list_endpoints)]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['id']}  {r['url']}  {'enabled' if r['enabled'] else 'disabled'}" + (f"  {r['secret']}" if show_secrets else ""))

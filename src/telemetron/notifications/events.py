@@ -1,0 +1,50 @@
+"""Ticket events to notify: a Slack message and a webhook delivery per enabled endpoint, via the outbox.
+
+Called inside the transaction that changed the ticket, so a notification exists if and only if
+the change committed. What is sent is a snapshot of the ticket at the time of the event.
+Auto-resolved tickets are not announced (Telemetron's rule); callers decide that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telemetron.db.engine import utcnow
+from telemetron.db.scoped import Scoped
+from telemetron.notifications import settings, slack
+from telemetron.outbox.repository import enqueue
+
+TICKET_CREATED = "ticket.created"
+CUSTOMER_REPLIED = "ticket.customer_replied"
+STATUS_CHANGED = "ticket.status_changed"
+
+
+def ticket_link(public_url: str | None, ticket_id: str) -> str | None:
+    return f"{public_url}/tickets/{ticket_id}" if public_url else None
+
+
+def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel: str | None = None,
+            detail: dict[str, Any] | None = None) -> int:
+    """Enqueue ``event`` about ``ticket`` (a ticket summary) for Slack and webhooks; returns how many messages."""
+    slack_url, public_url = settings.get_settings(scoped)
+    link = ticket_link(public_url, ticket["id"])
+    sent = 0
+    if slack_url:
+        extra = None
+        if detail and event == CUSTOMER_REPLIED:
+            extra = detail.get("content")
+        elif detail and event == STATUS_CHANGED:
+            extra = f"{detail.get('from')} → {detail.get('to')}"
+        message = slack.build_message(event, ticket, link=link, channel=slack_channel, extra=extra)
+        enqueue(scoped, channel="slack", event=event, ticket_id=ticket["id"], payload=message)
+        sent += 1
+    endpoint_ids = settings.enabled_endpoint_ids(scoped)
+    if endpoint_ids:
+        body = {"event": event, "occurredAt": utcnow().isoformat(), "organizationId": scoped.org_id,
+                "ticket": {**ticket, "link": link}}
+        if detail:
+            body["detail"] = detail
+        for endpoint_id in endpoint_ids:
+            enqueue(scoped, channel="webhook", event=event, ticket_id=ticket["id"], target=endpoint_id, payload=body)
+            sent += 1
+    return sent

@@ -1,0 +1,77 @@
+"""Slack messages (Block Kit with a plain-text fallback) and how to read Slack's answers.
+
+Incoming webhooks answer 200 "ok" on success. Their errors are documented by Slack: 400
+(invalid_payload, no_service_id...), 403 (invalid_token, action_prohibited...), 404
+(channel_not_found, no_service, no_team), 410 (channel_is_archived, team_disabled): none of these
+gets better by retrying, so they are permanent. 429 comes with Retry-After. 5xx and network
+errors are retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telemetron.outbox.delivery import Outcome, retry_after_seconds
+
+FIRST_MESSAGE_CHARS = 500
+PERMANENT_STATUSES = {400, 403, 404, 410}
+
+_TITLES = {
+    "ticket.created": "New ticket",
+    "ticket.customer_replied": "Customer replied",
+    "ticket.status_changed": "Ticket status changed",
+}
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn treats &, < and > as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def trim(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def build_message(event: str, ticket: dict[str, Any], *, link: str | None, channel: str | None = None,
+                  extra: str | None = None) -> dict[str, Any]:
+    """The message for ``event`` about ``ticket`` (a webhook-style ticket summary)."""
+    heading = _TITLES.get(event, event)
+    customer = ticket.get("customer") or {}
+    assignee = ticket.get("assignee") or {}
+    who = customer.get("email", "unknown customer")
+    fallback = f"{heading} [{ticket.get('priority', '')}]: {ticket.get('title', '')} ({who})"
+    if extra:
+        fallback += f" {extra}"
+    fields = [
+        ("Priority", ticket.get("priority") or "-"),
+        ("Category", ticket.get("category") or "Uncategorized"),
+        ("Customer", who),
+        ("Assignee", assignee.get("name") or assignee.get("email") or "Unassigned"),
+    ]
+    if event == "ticket.status_changed":
+        fields.append(("Status", ticket.get("status") or "-"))
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": trim(f"{heading}: {ticket.get('title', '')}", 150)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}:*\n{escape(str(v))}"} for k, v in fields]},
+    ]
+    quote = ticket.get("firstCustomerMessage") if event == "ticket.created" else extra
+    if quote:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "> " + escape(trim(quote, FIRST_MESSAGE_CHARS))}})
+    if link:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{link}|Open ticket {ticket.get('id', '')[:8]}>"}]})
+    message: dict[str, Any] = {"text": fallback, "blocks": blocks}
+    if channel:
+        # Honoured by legacy incoming webhooks; app webhooks post to their own channel.
+        message["channel"] = channel
+    return message
+
+
+def classify(status: int, body: str, headers: dict[str, str]) -> Outcome:
+    if 200 <= status < 300:
+        return Outcome.delivered(status)
+    if status == 429:
+        return Outcome.retry(status, f"rate limited: {body[:100]}", after=retry_after_seconds(headers, default=30))
+    if status in PERMANENT_STATUSES:
+        return Outcome.failed(status, f"Slack answered {status} {body[:100]}".strip())
+    return Outcome.retry(status, f"Slack answered {status} {body[:100]}".strip())

@@ -1,0 +1,57 @@
+"""Outgoing webhooks: JSON ticket events signed with HMAC-SHA256.
+
+Headers on every delivery:
+  X-Telemetron-Event      the event, e.g. ticket.created
+  X-Telemetron-Delivery   the delivery id: the same on every retry of one event, so receivers
+                          can drop duplicates (delivery is at least once)
+  X-Telemetron-Signature  t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+A receiver recomputes the HMAC over the timestamp and the raw body with its endpoint's secret,
+compares in constant time, and rejects old timestamps (5 minutes) to stop replays. See
+``verify`` (and the README) for the reference implementation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+from telemetron.outbox.delivery import Outcome, retry_after_seconds
+
+SIGNATURE_HEADER = "X-Telemetron-Signature"
+TOLERANCE_SECONDS = 300
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(secret: str, body: bytes, header: str, *, now: float | None = None, tolerance: int = TOLERANCE_SECONDS) -> bool:
+    """What a receiver does: True when ``header`` signs ``body`` with ``secret`` and is recent."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def classify(status: int, body: str, headers: dict[str, str]) -> Outcome:
+    """2xx delivered; 410 Gone is permanent; 429 waits for Retry-After; anything else is retried."""
+    if 200 <= status < 300:
+        return Outcome.delivered(status)
+    if status == 410:
+        return Outcome.failed(status, "the endpoint answered 410 Gone")
+    if status == 429:
+        return Outcome.retry(status, "rate limited", after=retry_after_seconds(headers, default=60))
+    return Outcome.retry(status, f"the endpoint answered {status} {body[:100]}".strip())

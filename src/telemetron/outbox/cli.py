@@ -1,0 +1,93 @@
+"""``telemetron outbox ...`` (what was sent, what failed, retry it) and ``telemetron worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated, Optional
+
+import typer
+
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, open_db, run, scoped_run
+
+outbox_app = typer.Typer(help="Notifications waiting, sent and failed.", no_args_is_help=True)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    org: OrgOption,
+    status: Annotated[Optional[str], typer.Option(help="pending, delivered or failed.")] = None,
+    limit: int = 50,
+    attempts: Annotated[bool, typer.Option("--attempts", help="Show every attempt of each message.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The organization's latest notifications and where they stand."""
+    from telemetron.outbox.repository import attempts_of, list_messages
+
+    if status not in (None, "pending", "delivered", "failed"):
+        fail("--status is pending, delivered or failed")
+
+    def unit(scoped):
+        messages = list_messages(scoped, status=status, limit=limit)
+        if attempts:
+            for m in messages:
+                m["attempt_log"] = attempts_of(scoped.conn, m["id"])
+        return messages
+
+    messages = scoped_run(org, unit)
+    rows = [
+        {"id": m["id"], "channel": m["channel"], "event": m["event"], "ticketId": m["ticket_id"], "status": m["status"],
+         "attempts": m["attempts"], "nextAttemptAt": m["next_attempt_at"], "lastError": m["last_error"],
+         "createdAt": m["created_at"], "deliveredAt": m["delivered_at"],
+         **({"attemptLog": [{k: a[k] for k in ("started_at", "status_code", "outcome", "error", "duration_ms")}
+                            for a in m["attempt_log"]]} if attempts else {})}
+        for m in messages
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:>6}  {r['status']:9}  {r['channel']:7}  {r['event']:24}  attempts {r['attempts']}"
+                   + (f"  last error: {r['lastError']}" if r["lastError"] else ""))
+        for a in r.get("attemptLog", []):
+            typer.echo(f"          {a['started_at']}  {a['outcome']:9}  {a['status_code'] or '-'}  {a['error'] or ''}")
+
+
+@outbox_app.command("retry")
+def outbox_retry(org: OrgOption, message_id: Annotated[int, typer.Argument(help="The failed message's id.")]) -> None:
+    """Send a failed message again (for another 24 hours of retries)."""
+    from telemetron.outbox.repository import retry_failed
+
+    if not scoped_run(org, retry_failed, message_id):
+        fail(f"message {message_id} is not a failed message of this organization")
+    typer.echo(f"message {message_id} will be sent again")
+
+
+def worker(
+    name: Annotated[Optional[str], typer.Option(help="Worker name in the attempt log (default host:pid).")] = None,
+) -> None:
+    """Deliver notifications (run as many as you like, on any machine, against one PostgreSQL)."""
+    from telemetron.config import get_settings
+    from telemetron.outbox.worker import worker_from_settings
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def main() -> None:
+        db = open_db()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        w = worker_from_settings(db, settings, name=name)
+        logging.getLogger("telemetron.outbox").info("worker %s delivering", w.name)
+        try:
+            await w.run(stop)
+        finally:
+            db.dispose()
+
+    asyncio.run(main())
+
+
+__all__ = ["outbox_app", "worker", "run"]

@@ -1,0 +1,140 @@
+"""The delivery worker: claims due outbox messages, sends them, records what happened.
+
+Runs inside ``telemetron serve`` by default (an asyncio task beside the API) and as
+``telemetron worker`` processes for scale; any number of them can run against one PostgreSQL
+(claims never overlap, see ``outbox.repository``). Sending happens only here, after the ticket's
+transaction committed: never from inside a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+
+import httpx
+import orjson
+
+from telemetron.db.engine import Database, utcnow
+from telemetron.db.scoped import Scoped
+from telemetron.notifications import settings as notification_settings
+from telemetron.notifications import slack, webhooks
+from telemetron.outbox import repository
+from telemetron.outbox.delivery import BASE_DELAY_SECONDS, Outcome
+
+logger = logging.getLogger("telemetron.outbox")
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class OutboxWorker:
+    def __init__(self, db: Database, *, name: str | None = None, concurrency: int = 32,
+                 poll_interval: float = 0.2, timeout: float = 10.0, lease: timedelta = repository.DEFAULT_LEASE,
+                 retry_base: float = BASE_DELAY_SECONDS) -> None:
+        self.db = db
+        self.name = name or default_worker_name()
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.lease = lease
+        self.retry_base = retry_base
+        self.wakeup = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        in_flight: set[asyncio.Task] = set()
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=limits) as client:
+            while not stop.is_set():
+                claimed = []
+                free = self.concurrency - len(in_flight)
+                if free > 0:
+                    try:
+                        claimed = await self.db.run(repository.claim, worker=self.name, limit=free, lease=self.lease)
+                    except Exception:
+                        logger.exception("claiming outbox messages failed; retrying")
+                for message in claimed:
+                    task = asyncio.create_task(self._deliver(client, message))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if not claimed:
+                    self.wakeup.clear()
+                    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+                    await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                    for waiter in waiters:
+                        waiter.cancel()
+            if in_flight:  # a graceful stop finishes what it started
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _deliver(self, client: httpx.AsyncClient, message: repository.Claimed) -> None:
+        started_at, started = utcnow(), time.perf_counter()
+        try:
+            outcome = await self._send(client, message)
+        except httpx.TimeoutException:
+            outcome = Outcome.retry(None, "timed out")
+        except httpx.HTTPError as exc:
+            # The exception's text can hold the URL, which is a secret for Slack: name the kind only.
+            outcome = Outcome.retry(None, f"network error ({type(exc).__name__})")
+        except Exception:
+            logger.exception("delivering outbox message %s failed unexpectedly", message.id)
+            outcome = Outcome.retry(None, "internal error while delivering")
+        duration_ms = (time.perf_counter() - started) * 1000
+        try:
+            state = await self.db.run(repository.record, message, outcome, worker=self.name,
+                                      started_at=started_at, duration_ms=duration_ms, retry_base=self.retry_base)
+        except Exception:
+            logger.exception("recording the outcome of outbox message %s failed; its lease will expire", message.id)
+            return
+        if state == "failed":
+            logger.warning("outbox message %s (%s %s) failed: %s", message.id, message.channel, message.event, outcome.error)
+
+    async def _send(self, client: httpx.AsyncClient, message: repository.Claimed) -> Outcome:
+        destination = await self.db.run(_destination, self.db, message)
+        if isinstance(destination, Outcome):
+            return destination
+        url, body, headers, classify = destination
+        response = await client.post(url, content=body, headers=headers)
+        return classify(response.status_code, response.text, {k.lower(): v for k, v in response.headers.items()})
+
+
+def worker_from_settings(db: Database, settings, *, name: str | None = None) -> OutboxWorker:
+    return OutboxWorker(
+        db,
+        name=name,
+        concurrency=settings.outbox_concurrency,
+        poll_interval=settings.outbox_poll_seconds,
+        timeout=settings.outbox_delivery_timeout_seconds,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        retry_base=settings.outbox_retry_base_seconds,
+    )
+
+
+def _destination(conn, db: Database, message: repository.Claimed):
+    """Where and what to send, read at delivery time (a fixed URL applies to pending messages)."""
+    scoped = Scoped(db, conn, message.organization_id)
+    if message.channel == "slack":
+        url, _public = notification_settings.get_settings(scoped)
+        if not url:
+            return Outcome.failed(None, "no Slack webhook URL is configured for this organization")
+        return url, orjson.dumps(message.payload), {"Content-Type": "application/json"}, slack.classify
+    if message.channel == "webhook":
+        try:
+            endpoint = notification_settings.get_endpoint(scoped, message.target or "")
+        except Exception:
+            return Outcome.failed(None, "the webhook endpoint no longer exists")
+        if not endpoint["enabled"]:
+            return Outcome.failed(None, "the webhook endpoint is disabled")
+        body = orjson.dumps(message.payload)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Telemetron-Webhooks/1",
+            "X-Telemetron-Event": message.event,
+            "X-Telemetron-Delivery": str(message.id),
+            webhooks.SIGNATURE_HEADER: webhooks.sign(endpoint["secret"], body),
+        }
+        return endpoint["url"], body, headers, webhooks.classify
+    return Outcome.failed(None, f"unknown channel {message.channel}")

@@ -1,0 +1,224 @@
+"""Routing a ticket by its organization's rules, inside the ticket's transaction.
+
+``route`` runs after categorization and auto-resolve and before the notifications (Telemetron's
+order). It returns a ``Decision``: who gets the ticket, its priority, tags, the Slack channel to
+use, the rule that decided and the reason in words; ``create_ticket`` stores the rule and the
+reason on the ticket, so anyone can later see why a ticket went where it went.
+
+Teams pick a member among their *available* members: round-robin (a cursor on the team row,
+locked with SELECT ... FOR UPDATE on PostgreSQL so that concurrent tickets take turns) or
+fewest open tickets (ties by member id).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+
+from telemetron import ids
+from telemetron.db.engine import utcnow
+from telemetron.db.prepared import Prepared
+from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
+from telemetron.db.tables import (
+    categories,
+    customers,
+    device_owners,
+    devices,
+    members,
+    routing_rules,
+    team_members,
+    teams,
+    tickets,
+)
+from telemetron.errors import Conflict, InvalidRequest, NotFound
+from telemetron.routing.rules import Rule, TicketFacts, explain_match, needs_customer_facts, validate_actions, validate_conditions
+
+_r = routing_rules.c
+_RULES = Prepared(
+    tenant_select(routing_rules, _r.id, _r.name, _r.position, _r.conditions, _r.actions, _r.continue_matching)
+    .where(_r.enabled.is_(True))
+    .order_by(_r.position, _r.created_at)
+)
+_ALL_RULES = tenant_select(routing_rules).order_by(_r.position, _r.created_at)
+_INSERT_RULE = tenant_insert(routing_rules)
+_MAX_POSITION = tenant_select(routing_rules, func.max(_r.position))
+_DELETE_RULE = tenant_update(routing_rules).where(_r.id == bindparam("rule_id")).values(enabled=False)
+
+_CUSTOMER_CATEGORY = tenant_select(customers, categories.c.name).join_from(
+    customers, categories, categories.c.id == customers.c.category_id
+).where(customers.c.id == bindparam("customer_id"))
+_DEVICE_CATEGORIES = (
+    tenant_select(device_owners, categories.c.name)
+    .join_from(device_owners, devices, devices.c.id == device_owners.c.device_id)
+    .join(categories, categories.c.id == devices.c.category_id)
+    .where(device_owners.c.customer_id == bindparam("customer_id"))
+)
+_TEAM = tenant_select(teams).where(teams.c.id == bindparam("team_id")).with_for_update()
+_TEAM_BY_NAME = tenant_select(teams).where(teams.c.name == bindparam("name"))
+_ALL_TEAMS = tenant_select(teams).order_by(teams.c.name)
+_INSERT_TEAM = tenant_insert(teams)
+_INSERT_TEAM_MEMBER = tenant_insert(team_members)
+_TEAM_AVAILABLE = (
+    tenant_select(team_members, members.c.id, members.c.email, members.c.name)
+    .join_from(team_members, members, members.c.id == team_members.c.member_id)
+    .where(team_members.c.team_id == bindparam("team_id"), members.c.available.is_(True))
+    .order_by(members.c.id)
+)
+_OPEN_COUNTS = (
+    tenant_select(tickets, tickets.c.assignee_id, func.count())
+    .where(tickets.c.assignee_id.in_(bindparam("member_ids", expanding=True)), tickets.c.status != "resolved")
+    .group_by(tickets.c.assignee_id)
+)
+_SET_CURSOR = tenant_update(teams).where(teams.c.id == bindparam("team_id")).values(last_assigned_member_id=bindparam("member_id"))
+_MEMBER = tenant_select(members, members.c.id, members.c.email, members.c.name).where(members.c.id == bindparam("member_id"))
+
+
+@dataclass(slots=True)
+class Decision:
+    assignee: dict | None = None  # {"id", "email", "name"}
+    priority: str | None = None  # set only when a rule changed it
+    tags: list[str] = field(default_factory=list)
+    slack_channel: str | None = None
+    rule_id: str | None = None
+    reason: str | None = None
+    matched: list[dict] = field(default_factory=list)  # every rule that matched, with why
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def load_rules(scoped: Scoped) -> list[Rule]:
+    return [
+        Rule(id=r[0], name=r[1], position=r[2], conditions=_json(r[3]), actions=_json(r[4]), continue_matching=bool(r[5]))
+        for r in scoped.execute_prepared(_RULES).fetchall()
+    ]
+
+
+def add_customer_facts(scoped: Scoped, facts: TicketFacts, customer_id: str) -> None:
+    facts.customer_category = scoped.execute(_CUSTOMER_CATEGORY, {"customer_id": customer_id}).scalar()
+    facts.device_categories = {r[0] for r in scoped.execute(_DEVICE_CATEGORIES, {"customer_id": customer_id})}
+
+
+def route(scoped: Scoped, facts: TicketFacts, *, customer_id: str) -> Decision:
+    decision = Decision()
+    rules = load_rules(scoped)
+    if not rules:
+        return decision
+    if needs_customer_facts(rules):
+        add_customer_facts(scoped, facts, customer_id)
+    reasons = []
+    for rule in rules:
+        why = explain_match(rule, facts)
+        if why is None:
+            continue
+        outcome = _apply(scoped, rule, decision)
+        decision.matched.append({"ruleId": rule.id, "rule": rule.name, "why": why, "did": outcome})
+        decision.rule_id = decision.rule_id or rule.id
+        reasons.append(f"rule '{rule.name}' matched because {why}" + (f"; {outcome}" if outcome else ""))
+        if not rule.continue_matching:
+            break
+    decision.reason = ". ".join(reasons) if reasons else "no routing rule matched"
+    return decision
+
+
+def _apply(scoped: Scoped, rule: Rule, decision: Decision) -> str:
+    done = []
+    actions = rule.actions
+    if "assignMember" in actions:
+        member = scoped.execute(_MEMBER, {"member_id": actions["assignMember"]}).mappings().first()
+        if member is None:
+            done.append(f"member {actions['assignMember']} no longer exists: not assigned")
+        else:
+            decision.assignee = dict(member)
+            done.append(f"assigned to {member['name']}")
+    if "assignTeam" in actions:
+        member, how = _pick_from_team(scoped, actions["assignTeam"])
+        if member is not None:
+            decision.assignee = member
+        done.append(how)
+    if "setPriority" in actions:
+        decision.priority = actions["setPriority"]
+        done.append(f"priority set to {actions['setPriority']}")
+    if "addTags" in actions:
+        decision.tags.extend(t for t in actions["addTags"] if t not in decision.tags)
+        done.append("tagged " + ", ".join(actions["addTags"]))
+    if "slackChannel" in actions:
+        decision.slack_channel = actions["slackChannel"]
+        done.append(f"notify {actions['slackChannel']}")
+    return ", ".join(done)
+
+
+def _pick_from_team(scoped: Scoped, team_id: str) -> tuple[dict | None, str]:
+    team = scoped.execute(_TEAM, {"team_id": team_id}).mappings().first()
+    if team is None:
+        return None, f"team {team_id} no longer exists: not assigned"
+    available = [dict(r) for r in scoped.execute(_TEAM_AVAILABLE, {"team_id": team_id}).mappings()]
+    if not available:
+        return None, f"no available member in team {team['name']}: not assigned"
+    if team["strategy"] == "least_open":
+        counts = dict(scoped.execute(_OPEN_COUNTS, {"member_ids": [m["id"] for m in available]}).all())
+        member = min(available, key=lambda m: (counts.get(m["id"], 0), m["id"]))
+        how = f"assigned to {member['name']} of team {team['name']} ({counts.get(member['id'], 0)} open tickets, the fewest)"
+    else:
+        after = team["last_assigned_member_id"]
+        later = [m for m in available if after is None or m["id"] > after]
+        member = later[0] if later else available[0]
+        how = f"assigned to {member['name']} of team {team['name']} (round-robin)"
+    scoped.execute(_SET_CURSOR, {"team_id": team_id, "member_id": member["id"]})
+    return member, how
+
+
+# --- administration ----------------------------------------------------------------------------
+
+def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: dict[str, Any],
+             position: int | None = None, continue_matching: bool = False) -> dict:
+    name = name.strip()
+    if not name:
+        raise InvalidRequest("A rule needs a name", field="name")
+    conditions = validate_conditions(conditions)
+    actions = validate_actions(actions)
+    if "assignMember" in actions and scoped.execute(_MEMBER, {"member_id": actions["assignMember"]}).first() is None:
+        raise NotFound(f"Member {actions['assignMember']} not found in this organization", code="member_not_found")
+    if "assignTeam" in actions and scoped.execute(_TEAM, {"team_id": actions["assignTeam"]}).first() is None:
+        raise NotFound(f"Team {actions['assignTeam']} not found in this organization", code="team_not_found")
+    if position is None:
+        position = (scoped.execute(_MAX_POSITION).scalar() or 0) + 10
+    row = {"id": ids.prefixed("rule"), "name": name, "position": position, "enabled": True, "conditions": conditions,
+           "actions": actions, "continue_matching": continue_matching, "created_at": utcnow()}
+    scoped.execute(_INSERT_RULE, row)
+    return row
+
+
+def list_rules(scoped: Scoped) -> list[dict]:
+    return [dict(r) for r in scoped.execute(_ALL_RULES).mappings()]
+
+
+def disable_rule(scoped: Scoped, rule_id: str) -> None:
+    if scoped.execute(_DELETE_RULE, {"rule_id": rule_id}).rowcount == 0:
+        raise NotFound(f"Rule {rule_id} not found in this organization", code="rule_not_found")
+
+
+def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member_ids: list[str] = ()) -> dict:
+    name = name.strip()
+    if not name:
+        raise InvalidRequest("A team needs a name", field="name")
+    if strategy not in ("round_robin", "least_open"):
+        raise InvalidRequest("strategy is round_robin or least_open", field="strategy")
+    if scoped.execute(_TEAM_BY_NAME, {"name": name}).first() is not None:
+        raise Conflict(f"A team named '{name}' already exists", field="name", code="team_exists")
+    row = {"id": ids.prefixed("team"), "name": name, "strategy": strategy, "last_assigned_member_id": None,
+           "created_at": utcnow()}
+    scoped.execute(_INSERT_TEAM, row)
+    for member_id in member_ids:
+        if scoped.execute(_MEMBER, {"member_id": member_id}).first() is None:
+            raise NotFound(f"Member {member_id} not found in this organization", code="member_not_found")
+        scoped.execute(_INSERT_TEAM_MEMBER, {"team_id": row["id"], "member_id": member_id})
+    return row
+
+
+def list_teams(scoped: Scoped) -> list[dict]:
+    return [dict(r) for r in scoped.execute(_ALL_TEAMS).mappings()]
