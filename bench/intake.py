@@ -77,8 +77,12 @@ def wrk(url: str, key: str, seconds: int, connections: int) -> dict:
     return {"tickets_per_s": rate, "p50_ms": float(p50), "p99_ms": float(p99), "errors": int(errors)}
 
 
-async def fixed_rate(host: str, port: int, key: str, rate: int, seconds: int, connections: int = 8) -> dict:
-    """Open loop: request i is due at start + i/rate, whatever happened to earlier ones."""
+async def fixed_rate(host: str, port: int, key: str, rate: int, seconds: int, connections: int = 8,
+                     answered: dict | None = None) -> dict:
+    """Open loop: request i is due at start + i/rate, whatever happened to earlier ones.
+
+    With ``answered``, records ticketId -> time.monotonic() of each response.
+    """
     latencies: list[float] = []
     errors = 0
     total = rate * seconds
@@ -112,7 +116,9 @@ async def fixed_rate(host: str, port: int, key: str, rate: int, seconds: int, co
             while (line := await reader.readline()) != b"\r\n":
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            payload = await reader.readexactly(length)
+            if answered is not None and status == 200:
+                answered[json.loads(payload)["ticketId"]] = time.monotonic()
             # Latency from when the request was due: queueing behind a slow one counts.
             latencies.append((time.perf_counter() - scheduled) * 1000)
             errors += status != 200

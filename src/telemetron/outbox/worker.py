@@ -44,6 +44,10 @@ class OutboxWorker:
         self.lease = lease
         self.retry_base = retry_base
         self.wakeup = asyncio.Event()
+        # Outcomes waiting to be recorded: written in batches, one transaction per batch, so
+        # that a busy worker spends one commit per many deliveries, not one each.
+        self._outcomes: list[tuple] = []
+        self._recorder: asyncio.Task | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         in_flight: set[asyncio.Task] = set()
@@ -54,14 +58,15 @@ class OutboxWorker:
                 free = self.concurrency - len(in_flight)
                 if free > 0:
                     try:
-                        claimed = await self.db.run(repository.claim, worker=self.name, limit=free, lease=self.lease)
+                        claimed = await self.db.run(_claim_with_destinations, self.db, worker=self.name, limit=free,
+                                                    lease=self.lease)
                     except Exception:
                         logger.exception("claiming outbox messages failed; retrying")
-                for message in claimed:
-                    task = asyncio.create_task(self._deliver(client, message))
+                for message, destination in claimed:
+                    task = asyncio.create_task(self._deliver(client, message, destination))
                     in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-                if not claimed:
+                    task.add_done_callback(lambda t: (in_flight.discard(t), self.wakeup.set()))
+                if not claimed:  # idle, or every slot busy: wait for a free slot, new work or the poll
                     self.wakeup.clear()
                     waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
                     await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
@@ -69,11 +74,13 @@ class OutboxWorker:
                         waiter.cancel()
             if in_flight:  # a graceful stop finishes what it started
                 await asyncio.gather(*in_flight, return_exceptions=True)
+            if self._recorder is not None:
+                await self._recorder
 
-    async def _deliver(self, client: httpx.AsyncClient, message: repository.Claimed) -> None:
+    async def _deliver(self, client: httpx.AsyncClient, message: repository.Claimed, destination) -> None:
         started_at, started = utcnow(), time.perf_counter()
         try:
-            outcome = await self._send(client, message)
+            outcome = await self._send(client, destination)
         except httpx.TimeoutException:
             outcome = Outcome.retry(None, "timed out")
         except httpx.HTTPError as exc:
@@ -83,17 +90,30 @@ class OutboxWorker:
             logger.exception("delivering outbox message %s failed unexpectedly", message.id)
             outcome = Outcome.retry(None, "internal error while delivering")
         duration_ms = (time.perf_counter() - started) * 1000
-        try:
-            state = await self.db.run(repository.record, message, outcome, worker=self.name,
-                                      started_at=started_at, duration_ms=duration_ms, retry_base=self.retry_base)
-        except Exception:
-            logger.exception("recording the outcome of outbox message %s failed; its lease will expire", message.id)
-            return
-        if state == "failed":
-            logger.warning("outbox message %s (%s %s) failed: %s", message.id, message.channel, message.event, outcome.error)
+        self._outcomes.append((message, outcome, started_at, duration_ms))
+        if self._recorder is None:
+            self._recorder = asyncio.create_task(self._record_outcomes())
+        await self._recorder  # the delivery counts as done once its outcome is stored
 
-    async def _send(self, client: httpx.AsyncClient, message: repository.Claimed) -> Outcome:
-        destination = await self.db.run(_destination, self.db, message)
+    async def _record_outcomes(self) -> None:
+        try:
+            while self._outcomes:
+                await asyncio.sleep(0)  # let the deliveries finishing now join this batch
+                batch, self._outcomes = self._outcomes, []
+                try:
+                    states = await self.db.run(_record_all, batch, worker=self.name, retry_base=self.retry_base)
+                except Exception:
+                    logger.exception("recording %d delivery outcomes failed; their leases will expire", len(batch))
+                    continue
+                for (message, outcome, *_), state in zip(batch, states):
+                    if state == "failed":
+                        logger.warning("outbox message %s (%s %s) failed: %s", message.id, message.channel,
+                                       message.event, outcome.error)
+        finally:
+            self._recorder = None
+
+    @staticmethod
+    async def _send(client: httpx.AsyncClient, destination) -> Outcome:
         if isinstance(destination, Outcome):
             return destination
         url, body, headers, classify = destination
@@ -113,8 +133,21 @@ def worker_from_settings(db: Database, settings, *, name: str | None = None) -> 
     )
 
 
+def _claim_with_destinations(conn, db: Database, *, worker: str, limit: int, lease: timedelta) -> list[tuple]:
+    """Claim due messages and resolve where each goes, in one transaction."""
+    return [(message, _destination(conn, db, message)) for message in repository.claim(conn, worker=worker, limit=limit, lease=lease)]
+
+
+def _record_all(conn, batch: list[tuple], *, worker: str, retry_base: float) -> list[str]:
+    return [
+        repository.record(conn, message, outcome, worker=worker, started_at=started_at, duration_ms=duration_ms,
+                          retry_base=retry_base)
+        for message, outcome, started_at, duration_ms in batch
+    ]
+
+
 def _destination(conn, db: Database, message: repository.Claimed):
-    """Where and what to send, read at delivery time (a fixed URL applies to pending messages)."""
+    """Where and what to send, read when the message is claimed (a fixed URL applies to pending messages)."""
     scoped = Scoped(db, conn, message.organization_id)
     if message.channel == "slack":
         url, _public = notification_settings.get_settings(scoped)

@@ -34,6 +34,7 @@ from telemetron.db.tables import (
     tickets,
 )
 from telemetron.errors import Conflict, InvalidRequest, NotFound
+from telemetron.orgs.service import check_name
 from telemetron.routing.rules import Rule, TicketFacts, explain_match, needs_customer_facts, validate_actions, validate_conditions
 
 _r = routing_rules.c
@@ -87,6 +88,11 @@ class Decision:
     matched: list[dict] = field(default_factory=list)  # every rule that matched, with why
 
 
+def _person(row) -> dict:
+    """A member as plain JSON-ready data (row mappings have SQL-quoted keys that orjson refuses)."""
+    return {"id": row["id"], "email": row["email"], "name": row["name"]}
+
+
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -133,7 +139,7 @@ def _apply(scoped: Scoped, rule: Rule, decision: Decision) -> str:
         if member is None:
             done.append(f"member {actions['assignMember']} no longer exists: not assigned")
         else:
-            decision.assignee = dict(member)
+            decision.assignee = _person(member)
             done.append(f"assigned to {member['name']}")
     if "assignTeam" in actions:
         member, how = _pick_from_team(scoped, actions["assignTeam"])
@@ -156,7 +162,7 @@ def _pick_from_team(scoped: Scoped, team_id: str) -> tuple[dict | None, str]:
     team = scoped.execute(_TEAM, {"team_id": team_id}).mappings().first()
     if team is None:
         return None, f"team {team_id} no longer exists: not assigned"
-    available = [dict(r) for r in scoped.execute(_TEAM_AVAILABLE, {"team_id": team_id}).mappings()]
+    available = [_person(r) for r in scoped.execute(_TEAM_AVAILABLE, {"team_id": team_id}).mappings()]
     if not available:
         return None, f"no available member in team {team['name']}: not assigned"
     if team["strategy"] == "least_open":
@@ -176,9 +182,7 @@ def _pick_from_team(scoped: Scoped, team_id: str) -> tuple[dict | None, str]:
 
 def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: dict[str, Any],
              position: int | None = None, continue_matching: bool = False) -> dict:
-    name = name.strip()
-    if not name:
-        raise InvalidRequest("A rule needs a name", field="name")
+    name = check_name(name, what="The rule name")
     conditions = validate_conditions(conditions)
     actions = validate_actions(actions)
     if "assignMember" in actions and scoped.execute(_MEMBER, {"member_id": actions["assignMember"]}).first() is None:
@@ -203,9 +207,7 @@ def disable_rule(scoped: Scoped, rule_id: str) -> None:
 
 
 def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member_ids: list[str] = ()) -> dict:
-    name = name.strip()
-    if not name:
-        raise InvalidRequest("A team needs a name", field="name")
+    name = check_name(name, what="The team name")
     if strategy not in ("round_robin", "least_open"):
         raise InvalidRequest("strategy is round_robin or least_open", field="strategy")
     if scoped.execute(_TEAM_BY_NAME, {"name": name}).first() is not None:
@@ -213,7 +215,7 @@ def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member
     row = {"id": ids.prefixed("team"), "name": name, "strategy": strategy, "last_assigned_member_id": None,
            "created_at": utcnow()}
     scoped.execute(_INSERT_TEAM, row)
-    for member_id in member_ids:
+    for member_id in dict.fromkeys(member_ids):  # each member once, in the order given
         if scoped.execute(_MEMBER, {"member_id": member_id}).first() is None:
             raise NotFound(f"Member {member_id} not found in this organization", code="member_not_found")
         scoped.execute(_INSERT_TEAM_MEMBER, {"team_id": row["id"], "member_id": member_id})
