@@ -26,3 +26,11 @@ def api_key_id() -> str:
 
 def ticket_id() -> str:
     return str(uuid.uuid4())
+
+
+def member_id() -> str:
+    return prefixed("mem")
+
+
+def device_id() -> str:
+    return prefixed("dev")

@@ -1,3 +1,126 @@
-"""ext-v1 devices endpoints (issue 5). Handlers only read the request, call one unit of work, and answer."""
+"""ext-v1 devices endpoints (issue 5). Handlers only read the request, call one unit of work, and answer.
+
+Devices (``/device``, ``/device/bulk-metadata``) and device assignment (``/deviceAssignment/...``);
+the request pattern is ``api.customers.serve``.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from telemetron.api.customers import serve
+from telemetron.api.devices_openapi import (
+    ASSIGN_DEVICE_TO_OWNERS_OPENAPI,
+    ASSIGN_DEVICES_TO_OWNER_OPENAPI,
+    BULK_METADATA_OPENAPI,
+    DEVICE_OPENAPI,
+    UNASSIGN_DEVICE_FROM_OWNER_OPENAPI,
+    UNASSIGN_DEVICES_FROM_OWNER_OPENAPI,
+)
+from telemetron.api.routing import ext_v1
+from telemetron.db.scoped import Scoped
+from telemetron.devices import assignment
+from telemetron.devices import service as devices
+from telemetron.devices.schemas import (
+    DeviceChanges,
+    parse_assign_device_to_owners,
+    parse_assign_devices_to_owner,
+    parse_bulk_metadata,
+    parse_device,
+    parse_unassign_device,
+    parse_unassign_devices,
+)
+
+# --- actions (run inside the unit of work) -------------------------------------------------------
+
+
+def _save_device(scoped: Scoped, changes: DeviceChanges) -> dict[str, Any]:
+    device = devices.save(scoped, changes)
+    return {
+        "success": True,
+        "message": "Device created successfully" if device.created else "Device updated successfully",
+        "deviceId": device.id,
+        "identifier": device.identifier,
+        "type": device.type,
+        "category": device.category,
+        "deviceWasCreated": device.created,
+    }
+
+
+def _bulk_metadata(scoped: Scoped, pairs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    results = devices.replace_metadata(scoped, pairs)
+    updated = sum(r["status"] == "updated" for r in results)
+    not_found = len(results) - updated
+    return {
+        "success": True,
+        "message": f"Metadata replaced for {updated} device(s); {not_found} not found",
+        "updated": updated,
+        "notFound": not_found,
+        "results": results,
+    }
+
+
+def _unassign_device(scoped: Scoped, parsed: tuple[str, str]) -> dict[str, Any]:
+    email, identifier = parsed
+    return assignment.unassign_device_from_owner(scoped, email, identifier)
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+@ext_v1.post("/api/ext-v1/device", summary="Create or update a device", tag="devices", openapi=DEVICE_OPENAPI)
+async def create_or_update_device(request: Request) -> Response:
+    return await serve(request, _save_device, parse_device)
+
+
+@ext_v1.post(
+    "/api/ext-v1/device/bulk-metadata",
+    summary="Replace the metadata of up to 1000 devices",
+    tag="devices",
+    openapi=BULK_METADATA_OPENAPI,
+)
+async def bulk_update_device_metadata(request: Request) -> Response:
+    return await serve(request, _bulk_metadata, parse_bulk_metadata)
+
+
+@ext_v1.post(
+    "/api/ext-v1/deviceAssignment/assignDeviceToOwners",
+    summary="Assign a device to one or more customers",
+    tag="device assignment",
+    openapi=ASSIGN_DEVICE_TO_OWNERS_OPENAPI,
+)
+async def assign_device_to_owners(request: Request) -> Response:
+    return await serve(request, assignment.assign_device_to_owners, parse_assign_device_to_owners)
+
+
+@ext_v1.post(
+    "/api/ext-v1/deviceAssignment/assignDevicesToOwner",
+    summary="Assign several devices to one customer",
+    tag="device assignment",
+    openapi=ASSIGN_DEVICES_TO_OWNER_OPENAPI,
+)
+async def assign_devices_to_owner(request: Request) -> Response:
+    return await serve(request, assignment.assign_devices_to_owner, parse_assign_devices_to_owner)
+
+
+@ext_v1.post(
+    "/api/ext-v1/deviceAssignment/unassignDeviceFromOwner",
+    summary="Unassign a device from a customer",
+    tag="device assignment",
+    openapi=UNASSIGN_DEVICE_FROM_OWNER_OPENAPI,
+)
+async def unassign_device_from_owner(request: Request) -> Response:
+    return await serve(request, _unassign_device, parse_unassign_device)
+
+
+@ext_v1.post(
+    "/api/ext-v1/deviceAssignment/unassignDevicesFromOwner",
+    summary="Unassign several devices from a customer",
+    tag="device assignment",
+    openapi=UNASSIGN_DEVICES_FROM_OWNER_OPENAPI,
+)
+async def unassign_devices_from_owner(request: Request) -> Response:
+    return await serve(request, assignment.unassign_devices_from_owner, parse_unassign_devices)

@@ -56,18 +56,19 @@ async def read_json(request: Request, *, limit: int) -> Any:
     return body
 
 
-def _path_of_nul(value: Any, path: str = "") -> str | None:
-    """The path (``messages[2].content``) of the first string holding a NUL, or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _path_of_nul(item, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _path_of_nul(item, f"{path}[{index}]")
-            if found is not None:
-                return found
+def _path_of_nul(body: Any) -> str | None:
+    """The path (``messages[2].content``) of the first string holding a NUL, or None.
+
+    Iterative: a body may nest ~1,000 levels deep (orjson's limit), past Python's recursion limit.
+    """
+    stack: list[tuple[Any, str]] = [(body, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            stack.extend(reversed([(item, f"{path}.{key}" if path else str(key)) for key, item in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(item, f"{path}[{index}]") for index, item in enumerate(value)]))
     return None
