@@ -21,10 +21,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 org_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys of an organization.", no_args_is_help=True)
 category_app = typer.Typer(help="Ticket categories of an organization.", no_args_is_help=True)
+member_app = typer.Typer(help="Team members (agents) of an organization: who tickets are assigned to.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(category_app, name="category")
+app.add_typer(member_app, name="member")
 
 OrgOption = Annotated[str, typer.Option("--org", help="Organization id (org_...).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -222,6 +224,39 @@ def category_list(org: OrgOption, as_json: JsonOption = False) -> None:
     for r in rows:
         flags = ",".join(f for f, on in (("active", r["active"]), ("ai", r["aiEnabled"]), ("auto-resolve", r["autoResolve"])) if on)
         typer.echo(f"{r['id']}  {r['name']}  [{flags}]  {r['description']}")
+
+
+@member_app.command("add")
+def member_add(
+    org: OrgOption,
+    email: Annotated[str, typer.Argument(help="The member's email (unique in the organization, ignoring case).")],
+    name: Annotated[Optional[str], typer.Option(help="Display name (default: the part of the email before @).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a team member; tickets can then be assigned to the id it prints (mem_...)."""
+    from telemetron.members.service import add_member
+
+    member = _scoped_run(org, add_member, email=email, name=name)
+    if as_json:
+        typer.echo(json.dumps({"id": member["id"], "email": member["email"], "name": member["name"], "available": member["available"]}))
+    else:
+        typer.echo(f"{member['id']}  {member['email']}  {member['name']}")
+
+
+@member_app.command("list")
+def member_list(org: OrgOption, as_json: JsonOption = False) -> None:
+    """List team members, by email."""
+    from telemetron.members.service import list_members
+
+    rows = [
+        {"id": m["id"], "email": m["email"], "name": m["name"], "available": m["available"], "createdAt": m["created_at"].isoformat()}
+        for m in _scoped_run(org, list_members)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        typer.echo(f"{r['id']}  {r['email']}  {r['name']}" + ("" if r["available"] else "  [unavailable]"))
 
 
 DEMO_ORG = "Demo Company"

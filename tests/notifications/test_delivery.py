@@ -204,3 +204,36 @@ def test_two_workers_deliver_a_thousand_notifications_once_each(db, tenant, rece
             "select distinct a.worker from outbox_attempts a join outbox o on o.id = a.message_id "
             f"where o.organization_id = '{tenant.id}'").all()}
     assert workers == {"worker-a", "worker-b"}  # both took part
+
+
+def test_customer_reply_and_status_change_are_announced(http, db, tenant, receiver, start_worker):
+    receiver.start()
+    use_slack(db, tenant.id, receiver.url)
+    endpoint = use_webhook(db, tenant.id, receiver.url.replace("/hook", "/webhook"))
+    start_worker()
+    ticket_id = create(http, tenant)["ticketId"]
+    receiver.wait_for(2)  # the new ticket, on Slack and on the webhook
+
+    def post(path, body):
+        response = http.post(f"/api/ext-v1/ticket/{path}", headers=tenant.headers, json={"ticketId": ticket_id, **body})
+        assert response.status_code == 200, response.text
+
+    post("updateTicket", {"status": "resolved"})
+    post("addMessage", {"role": "agent", "content": "Fixed on our side."})  # agents' messages: no notification
+    post("addMessage", {"role": "customer", "content": "Still broken, sorry!"})  # reopens: one notification
+
+    requests = receiver.wait_for(6)
+    time.sleep(0.5)
+    assert len(receiver.requests) == 6
+    # Deliveries run in parallel: no order is promised (webhook events carry occurredAt).
+    slack = {r.json()["text"].split(" [")[0]: r.json() for r in requests[2:] if r.path == "/hook"}
+    hooks = {r.headers["x-telemetron-event"]: r for r in requests[2:] if r.path == "/webhook"}
+    assert set(slack) == {"Ticket status changed", "Customer replied"}
+    assert "open → resolved" in slack["Ticket status changed"]["text"]
+    assert slack["Customer replied"]["blocks"][2]["text"]["text"] == "> Still broken, sorry!"
+    assert set(hooks) == {"ticket.status_changed", "ticket.customer_replied"}
+    assert hooks["ticket.status_changed"].json()["detail"] == {"from": "open", "to": "resolved"}
+    reply = hooks["ticket.customer_replied"].json()
+    assert reply["detail"]["content"] == "Still broken, sorry!" and reply["detail"]["reopened"] is True
+    assert reply["ticket"]["status"] == "open"
+    assert all(verify(endpoint["secret"], h.body, h.headers["x-telemetron-signature"]) for h in hooks.values())

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from telemetron.api.requests import api_key_of, read_json
 from telemetron.api.routing import ext_v1
-from telemetron.api.tickets_openapi import CREATE_TICKET_OPENAPI
+from telemetron.api.tickets_openapi import (
+    ADD_MESSAGE_OPENAPI,
+    CREATE_TICKET_OPENAPI,
+    GET_TICKET_OPENAPI,
+    QUERY_TICKETS_OPENAPI,
+    UPDATE_TICKET_OPENAPI,
+)
 from telemetron.errors import AppError, Unauthorized
 from telemetron.idempotency import service as idempotency
+from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response
+from telemetron.tickets.operations import (
+    PendingRequest,
+    add_message_response,
+    get_ticket_response,
+    query_tickets_response,
+    update_ticket_response,
+)
 from telemetron.tickets.schemas import parse_create_ticket
+from telemetron.tickets.views import canonical_ticket_id
 
 
 @ext_v1.post(
@@ -37,3 +55,79 @@ async def create_ticket(request: Request) -> Response:
     status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
+
+
+def _json(payload: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(payload, status_code=status, media_type="application/json", headers=headers)
+
+
+def _pending(request: Request) -> PendingRequest:
+    api_key = api_key_of(request)
+    if api_key is None:  # answered without touching the database
+        raise Unauthorized("Missing API key: send it in the x-api-key header", code="missing_api_key")
+    return PendingRequest(api_key)
+
+
+async def _read(request: Request, parse: Callable[[Any], tuple[Any, list[str]]]) -> tuple[PendingRequest, Any]:
+    """The key, and the parsed body or the problem with it (raised after authentication)."""
+    pending = _pending(request)
+    body = None
+    try:
+        body = await read_json(request, limit=request.app.state.ctx.settings.max_body_bytes)
+        pending.request, pending.warnings = parse(body)
+    except AppError as problem:
+        pending.problem = problem
+    return pending, body
+
+
+@ext_v1.get(
+    "/api/ext-v1/ticket/getTicket/{ticketId}",
+    summary="Get a ticket with its messages",
+    tag="tickets",
+    openapi=GET_TICKET_OPENAPI,
+)
+async def get_ticket(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    pending = _pending(request)
+    pending.request = canonical_ticket_id(request.path_params["ticketId"])
+    return _json(await ctx.db.run(get_ticket_response, ctx.db, pending))
+
+
+@ext_v1.post(
+    "/api/ext-v1/ticket/queryTickets", summary="List and filter tickets", tag="tickets", openapi=QUERY_TICKETS_OPENAPI
+)
+async def query_tickets(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    pending, _ = await _read(request, parse_query_tickets)
+    return _json(await ctx.db.run(query_tickets_response, ctx.db, pending))
+
+
+@ext_v1.post(
+    "/api/ext-v1/ticket/updateTicket",
+    summary="Change a ticket's status, priority, category or assignee",
+    tag="tickets",
+    openapi=UPDATE_TICKET_OPENAPI,
+)
+async def update_ticket(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    pending, _ = await _read(request, parse_update_ticket)
+    return _json(await ctx.db.run(update_ticket_response, ctx.db, pending))
+
+
+@ext_v1.post(
+    "/api/ext-v1/ticket/addMessage", summary="Add a message to a ticket", tag="tickets", openapi=ADD_MESSAGE_OPENAPI
+)
+async def add_message(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    max_text = ctx.settings.max_text_chars
+    pending, body = await _read(request, lambda b: parse_add_message(b, max_text=max_text))
+    if pending.problem is None:
+        raw_key = request.headers.get("idempotency-key")
+        if raw_key is not None:
+            try:
+                pending.idempotency_key = idempotency.check_key(raw_key)
+                pending.request_hash = idempotency.fingerprint(body)
+            except AppError as problem:
+                pending.problem = problem
+    status, payload, replayed = await ctx.db.run(add_message_response, ctx.db, pending)
+    return _json(payload, status, {"Idempotent-Replayed": "true"} if replayed else None)

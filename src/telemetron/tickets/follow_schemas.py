@@ -1,0 +1,394 @@
+"""Requests and responses of the endpoints that follow a ticket after createTicket:
+getTicket, queryTickets, updateTicket and addMessage.
+
+As for createTicket (``tickets.schemas``): validation is strict (a number is not a string), every
+error is a 400 that names the field and says what would be right, unknown fields are ignored and
+named back as warnings. (A NUL character anywhere in a body is refused by ``api.requests.read_json``.) The response models are here for the OpenAPI document; the handlers build
+the bodies directly (``tickets.views``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from telemetron.customers.service import normalize_email
+from telemetron.errors import InvalidRequest
+from telemetron.tickets.schemas import MAX_TEXT, PRIORITIES, _json_type, _loc, _message_for
+
+STATUSES = ("open", "in_progress", "waiting_for_customer", "resolved")
+Status = Literal["open", "in_progress", "waiting_for_customer", "resolved"]
+Priority = Literal["low", "medium", "high", "urgent"]
+Role = Literal["customer", "agent", "bot"]
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+# The category filter value that finds uncategorized tickets (any case).
+UNCATEGORIZED = "none"
+_TICKET_ID = "The ticket's id (a UUID), as createTicket returned it."
+_CHOICES = {"status": STATUSES, "priority": PRIORITIES}
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+class QueryTicketsRequest(BaseModel):
+    """Every filter is optional; filters combine with AND. ``null`` is the same as leaving a filter out."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        json_schema_extra={"examples": [{"status": ["open", "in_progress"], "priority": "high", "limit": 50}]},
+    )
+
+    status: Status | list[Status] | None = Field(None, description="One status or a list of statuses.")
+    priority: Priority | list[Priority] | None = Field(None, description="One priority or a list of priorities.")
+    category: str | None = Field(
+        None,
+        description=(
+            "Category name, ignoring case (inactive categories too). `\"none\"` finds uncategorized tickets. "
+            "A name that matches no category gives no tickets and a warning."
+        ),
+    )
+    customerId: str | None = Field(None, description="Only this customer's tickets (cust_...).")
+    customerEmail: str | None = Field(None, description="Only the tickets of the customer with this email (ignoring case).")
+    createdAfter: str | None = Field(
+        None,
+        description="ISO 8601; tickets created strictly after it. Without a UTC offset the time is UTC.",
+        json_schema_extra={"format": "date-time"},
+    )
+    updatedAfter: str | None = Field(
+        None,
+        description=(
+            "ISO 8601; tickets changed strictly after it (status, priority, category, assignee or a new message). "
+            "When given, tickets come oldest change first (see the endpoint's description)."
+        ),
+        json_schema_extra={"format": "date-time"},
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size, 1 to 100 (more is a 400).")
+    cursor: str | None = Field(
+        None, description="`nextCursor` of the previous page, with the same filters. Leave out for the first page."
+    )
+
+
+class UpdateTicketRequest(BaseModel):
+    """At least one of ``status``, ``priority``, ``category`` and ``assigneeId``."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticketId": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+                    "status": "in_progress",
+                    "assigneeId": "mem_0a1b2c3d4e5f",
+                }
+            ]
+        },
+    )
+
+    ticketId: str = Field(description=_TICKET_ID)
+    status: Status | None = Field(
+        None,
+        description="open, in_progress, waiting_for_customer or resolved. Resolving sets resolvedAt; any other status clears it.",
+    )
+    priority: Priority | None = Field(None, description="low, medium, high or urgent.")
+    category: str | None = Field(
+        None,
+        description="An active category's name (ignoring case); the ticket's categorySource becomes `provided`. `null` removes the category.",
+    )
+    assigneeId: str | None = Field(
+        None, description="A team member's id (mem_...) of this organization; `null` unassigns the ticket."
+    )
+
+
+class AddMessageRequest(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticketId": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+                    "role": "agent",
+                    "content": "Could you try resetting the network settings?",
+                }
+            ]
+        },
+    )
+
+    ticketId: str = Field(description=_TICKET_ID)
+    role: Role = Field(description="Who wrote it: customer, agent or bot.")
+    content: Annotated[str, Field(min_length=1, description="The message text (at most 64 KiB).")]
+
+
+UPDATE_FIELDS = ("status", "priority", "category", "assigneeId")
+
+
+@dataclass(slots=True)
+class TicketQuery:
+    """A validated queryTickets request: lists sorted and deduplicated, the email normalized, times in UTC."""
+
+    statuses: tuple[str, ...] | None
+    priorities: tuple[str, ...] | None
+    category: str | None
+    customer_id: str | None
+    customer_email: str | None
+    created_after: datetime | None
+    updated_after: datetime | None
+    limit: int
+    cursor: str | None
+
+
+@dataclass(slots=True)
+class TicketUpdate:
+    """A validated updateTicket request; ``changes`` holds only the fields the client sent."""
+
+    ticket_id: str
+    changes: dict[str, str | None]
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+def _require_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"Request body must be a JSON object, got {_json_type(body)}", code="invalid_body")
+    return body
+
+
+def _invalid(exc: ValidationError) -> InvalidRequest:
+    first = exc.errors(include_url=False)[0]
+    field = _loc(first["loc"])
+    kind = first["type"]
+    if kind == "literal_error" and field in _CHOICES:
+        choices = ", ".join(_CHOICES[field])
+        return InvalidRequest(
+            f"Invalid {field} {first['input']!r}. Must be one of: {choices}", field=field, code=f"invalid_{field}"
+        )
+    if field == "limit":
+        return InvalidRequest(
+            f"limit must be an integer from 1 to {MAX_LIMIT} (got {first['input']!r})", field="limit", code="invalid_limit"
+        )
+    message, code = _message_for(first, {})
+    return InvalidRequest(message, field=field or None, code=code)
+
+
+def _not_blank(field: str, value: str | None, hint: str = "") -> None:
+    if value is not None and not value.strip():
+        raise InvalidRequest(f"{field} must not be empty{hint}", field=field, code="empty_field")
+
+
+def unknown_field_warnings(body: dict[str, Any], known: frozenset[str]) -> list[str]:
+    warnings = []
+    for name in body:
+        if name in known:
+            continue
+        squashed = name.replace("_", "").replace("-", "").lower()
+        hint = next((f" (did you mean '{k}'?)" for k in sorted(known) if k.lower() == squashed), "")
+        warnings.append(f"Unknown field '{name}' was ignored{hint}")
+    return warnings
+
+
+def _one_or_list(body: dict[str, Any], field: str) -> tuple[str, ...] | None:
+    """A status or priority filter: a string or a non-empty list of strings, each a valid choice."""
+    value = body.get(field)
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        raise InvalidRequest(
+            f"{field} must not be an empty list; leave it out to match every {field}", field=field, code="empty_field"
+        )
+    choices = _CHOICES[field]
+    for i, item in enumerate(items):
+        where = f"{field}[{i}]" if isinstance(value, list) else field
+        if not isinstance(item, str):
+            raise InvalidRequest(
+                f"{where} must be a string or an array of strings, got {_json_type(item)}",
+                field=where,
+                code="invalid_type",
+            )
+        if item not in choices:
+            raise InvalidRequest(
+                f"Invalid {field} {item!r}. Must be one of: {', '.join(choices)}", field=where, code=f"invalid_{field}"
+            )
+    return tuple(sorted(set(items)))
+
+
+def parse_time(field: str, value: str | None) -> datetime | None:
+    """ISO 8601 to an aware UTC datetime; a time without an offset is UTC, a date alone is its midnight."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidRequest(
+            f"{field} must be an ISO 8601 date-time such as 2026-01-31T09:30:00Z (got {value!r})",
+            field=field,
+            code="invalid_datetime",
+        ) from None
+
+
+_QUERY_FIELDS = frozenset(QueryTicketsRequest.model_fields)
+
+
+def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
+    body = _require_object(body)
+    statuses = _one_or_list(body, "status")
+    priorities = _one_or_list(body, "priority")
+    rest = {k: v for k, v in body.items() if k not in ("status", "priority")}
+    try:
+        request = QueryTicketsRequest.model_validate(rest)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    for field in ("category", "customerId", "customerEmail", "cursor"):
+        value = getattr(request, field)
+        _not_blank(field, value, "; send null or leave it out to not filter on it" if field != "cursor" else "")
+    category = request.category.strip() if request.category is not None else None
+    query = TicketQuery(
+        statuses=statuses,
+        priorities=priorities,
+        category=category,
+        customer_id=request.customerId.strip() if request.customerId is not None else None,
+        customer_email=normalize_email(request.customerEmail) if request.customerEmail is not None else None,
+        created_after=parse_time("createdAfter", request.createdAfter),
+        updated_after=parse_time("updatedAfter", request.updatedAfter),
+        limit=request.limit,
+        cursor=request.cursor.strip() if request.cursor is not None else None,
+    )
+    return query, unknown_field_warnings(body, _QUERY_FIELDS)
+
+
+_UPDATE_KNOWN = frozenset(UpdateTicketRequest.model_fields)
+
+
+def parse_update_ticket(body: Any) -> tuple[TicketUpdate, list[str]]:
+    body = _require_object(body)
+    try:
+        request = UpdateTicketRequest.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    sent = [f for f in UPDATE_FIELDS if f in request.model_fields_set]
+    if not sent:
+        raise InvalidRequest(
+            "Nothing to update: send at least one of status, priority, category, assigneeId",
+            code="nothing_to_update",
+        )
+    for field in ("status", "priority"):
+        if field in sent and getattr(request, field) is None:
+            raise InvalidRequest(
+                f"{field} must not be null; it must be one of: {', '.join(_CHOICES[field])}",
+                field=field,
+                code="invalid_type",
+            )
+    _not_blank("category", request.category, "; send null to remove the ticket's category")
+    _not_blank("assigneeId", request.assigneeId, "; send null to unassign the ticket")
+    changes: dict[str, str | None] = {field: getattr(request, field) for field in sent}
+    if changes.get("assigneeId") is not None:
+        changes["assigneeId"] = changes["assigneeId"].strip()
+    return TicketUpdate(request.ticketId, changes), unknown_field_warnings(body, _UPDATE_KNOWN)
+
+
+_MESSAGE_KNOWN = frozenset(AddMessageRequest.model_fields)
+
+
+def parse_add_message(body: Any, *, max_text: int = MAX_TEXT) -> tuple[AddMessageRequest, list[str]]:
+    body = _require_object(body)
+    try:
+        request = AddMessageRequest.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    _not_blank("content", request.content)
+    if len(request.content) > max_text:
+        raise InvalidRequest(
+            f"content must be at most {max_text} characters (got {len(request.content)})",
+            field="content",
+            code="field_too_long",
+        )
+    return request, unknown_field_warnings(body, _MESSAGE_KNOWN)
+
+
+# --- responses (for the OpenAPI document) ---------------------------------------------------------
+
+
+class TicketCustomer(BaseModel):
+    id: str = Field(description="cust_ + 12 hex characters.")
+    email: str
+    name: str
+
+
+class TicketAssignee(BaseModel):
+    id: str = Field(description="mem_ + 12 hex characters.")
+    email: str
+    name: str
+
+
+class TicketMessageOut(BaseModel):
+    id: int = Field(description="The message's id.")
+    position: int = Field(description="0 for the first message, then 1, 2, ...")
+    role: Role
+    content: str
+    createdAt: str = Field(description="ISO 8601, UTC.")
+
+
+class TicketSummary(BaseModel):
+    id: str = Field(description="The ticket's id (a UUID).")
+    title: str
+    description: str = Field(description="Empty when the ticket was created without description and messages.")
+    descriptionGenerated: bool = Field(description="True when the description was written from the messages.")
+    priority: Priority
+    status: Status
+    category: str | None = Field(description="The category's name, or null when uncategorized.")
+    categorySource: Literal["provided", "ai", "none"] = Field(
+        description="provided (by the client or an agent), ai, or none (uncategorized)."
+    )
+    categoryConfidence: float | None = Field(description="The AI's confidence when categorySource is ai, else null.")
+    customer: TicketCustomer
+    assignee: TicketAssignee | None = Field(description="The team member the ticket is assigned to, or null.")
+    tags: list[str] = Field(description="Tags, as routing rules added them.")
+    createdAt: str = Field(description="ISO 8601, UTC, with microseconds.")
+    updatedAt: str = Field(description="ISO 8601: the last change of status, priority, category, assignee or messages.")
+    resolvedAt: str | None = Field(description="ISO 8601 when resolved; null while not resolved.")
+
+
+class TicketDetail(TicketSummary):
+    messages: list[TicketMessageOut] = Field(description="The conversation, in order.")
+
+
+class GetTicketResponse(BaseModel):
+    success: Literal[True] = True
+    ticket: TicketDetail
+
+
+class QueryTicketsResponse(BaseModel):
+    success: Literal[True] = True
+    tickets: list[TicketSummary] = Field(description="A page of tickets, without their messages.")
+    nextCursor: str | None = Field(description="Send it as `cursor` for the next page; null on the last page.")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class UpdateTicketResponse(BaseModel):
+    success: Literal[True] = True
+    message: str = "Ticket updated successfully"
+    changed: list[Literal["status", "priority", "category", "assigneeId"]] = Field(
+        description="The fields whose value changed (sending a field's current value changes nothing)."
+    )
+    ticket: TicketDetail
+    warnings: list[str] = Field(default_factory=list)
+
+
+class AddMessageResponse(BaseModel):
+    success: Literal[True] = True
+    message: str = "Message added successfully"
+    messageId: int
+    position: int = Field(description="The message's position in the conversation (0-based).")
+    ticketStatus: Status = Field(description="The ticket's status after the message.")
+    reopened: bool = Field(description="True when this customer message reopened a resolved ticket.")
+    warnings: list[str] = Field(default_factory=list)
