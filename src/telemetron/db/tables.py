@@ -64,6 +64,10 @@ organizations = Table(
     metadata,
     Column("id", String(32), primary_key=True),
     Column("name", String(255), nullable=False),
+    # Bumped in the same transaction as any change to routing rules or notification settings,
+    # and read with the API key: lets each process cache that configuration safely
+    # (telemetron.orgs.config).
+    Column("config_version", Integer, nullable=False, default=0, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 

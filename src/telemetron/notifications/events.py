@@ -24,9 +24,17 @@ def ticket_link(public_url: str | None, ticket_id: str) -> str | None:
 
 
 def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel: str | None = None,
-            detail: dict[str, Any] | None = None) -> int:
-    """Enqueue ``event`` about ``ticket`` (a ticket summary) for Slack and webhooks; returns how many messages."""
-    slack_url, public_url = settings.get_settings(scoped)
+            detail: dict[str, Any] | None = None, destinations=None) -> int:
+    """Enqueue ``event`` about ``ticket`` (a ticket summary) for Slack and webhooks; returns how many messages.
+
+    ``destinations`` is the organization's ``OrgConfig`` when the caller has it; else it is read.
+    """
+    if destinations is not None:
+        slack_url, public_url = destinations.slack_webhook_url, destinations.public_url
+        endpoint_ids = destinations.webhook_endpoint_ids
+    else:
+        slack_url, public_url = settings.get_settings(scoped)
+        endpoint_ids = settings.enabled_endpoint_ids(scoped)
     link = ticket_link(public_url, ticket["id"])
     sent = 0
     if slack_url:
@@ -38,7 +46,6 @@ def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel
         message = slack.build_message(event, ticket, link=link, channel=slack_channel, extra=extra)
         enqueue(scoped, channel="slack", event=event, ticket_id=ticket["id"], payload=message)
         sent += 1
-    endpoint_ids = settings.enabled_endpoint_ids(scoped)
     if endpoint_ids:
         body = {"event": event, "occurredAt": utcnow().isoformat(), "organizationId": scoped.org_id,
                 "ticket": {**ticket, "link": link}}

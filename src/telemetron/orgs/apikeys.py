@@ -19,7 +19,7 @@ from telemetron import ids
 from telemetron.db.engine import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update
-from telemetron.db.tables import api_keys
+from telemetron.db.tables import api_keys, organizations
 from telemetron.errors import NotFound, Unauthorized
 
 KEY_PREFIX = "tlm_"
@@ -67,9 +67,9 @@ _LIST = tenant_select(api_keys, _c.id, _c.name, _c.prefix, _c.created_at, _c.las
 _REVOKE = tenant_update(api_keys).where(_c.id == bindparam("key_id"), _c.revoked_at.is_(None))
 # Authentication is the one lookup that is not scoped: it is how the organization is found.
 _BY_HASH = Prepared(
-    select(_c.id, _c.organization_id, _c.last_used_at).where(
-        _c.key_hash == bindparam("key_hash"), _c.revoked_at.is_(None)
-    )
+    select(_c.id, _c.organization_id, _c.last_used_at, organizations.c.config_version)
+    .join_from(api_keys, organizations, organizations.c.id == _c.organization_id)
+    .where(_c.key_hash == bindparam("key_hash"), _c.revoked_at.is_(None))
 )
 _TOUCH = update(api_keys).where(_c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
 
@@ -86,16 +86,21 @@ def revoke_api_key(scoped: Scoped, key_id: str) -> None:
 
 def authenticate(conn: Connection, key: str | None) -> str:
     """Return the organization id of a valid, unrevoked key; raise 401 otherwise."""
+    return authenticate_caller(conn, key)[0]
+
+
+def authenticate_caller(conn: Connection, key: str | None) -> tuple[str, int]:
+    """(organization id, its config version) of a valid, unrevoked key; raise 401 otherwise."""
     if not key:
         raise Unauthorized("Missing API key: send it in the x-api-key header", code="missing_api_key")
     row = _BY_HASH.execute(conn, {"key_hash": hash_key(key)}).fetchone()
     if row is None:
         raise Unauthorized("Invalid API key", code="invalid_api_key")
-    key_id, org_id, last_used_at = row
+    key_id, org_id, last_used_at, config_version = row
     now = utcnow()
     if last_used_at is None or now - _as_utc(last_used_at) > LAST_USED_RESOLUTION:
         conn.execute(_TOUCH, {"key_id": key_id, "now": now})
-    return org_id
+    return org_id, config_version
 
 
 def _as_utc(value) -> datetime:

@@ -34,6 +34,7 @@ from telemetron.db.tables import (
     tickets,
 )
 from telemetron.errors import Conflict, InvalidRequest, NotFound
+from telemetron.orgs import config as org_config
 from telemetron.orgs.service import check_name
 from telemetron.routing.rules import Rule, TicketFacts, explain_match, needs_customer_facts, validate_actions, validate_conditions
 
@@ -109,9 +110,10 @@ def add_customer_facts(scoped: Scoped, facts: TicketFacts, customer_id: str) -> 
     facts.device_categories = {r[0] for r in scoped.execute(_DEVICE_CATEGORIES, {"customer_id": customer_id})}
 
 
-def route(scoped: Scoped, facts: TicketFacts, *, customer_id: str) -> Decision:
+def route(scoped: Scoped, facts: TicketFacts, *, customer_id: str, rules: list[Rule] | None = None) -> Decision:
     decision = Decision()
-    rules = load_rules(scoped)
+    if rules is None:
+        rules = load_rules(scoped)
     if not rules:
         return decision
     if needs_customer_facts(rules):
@@ -194,6 +196,7 @@ def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: 
     row = {"id": ids.prefixed("rule"), "name": name, "position": position, "enabled": True, "conditions": conditions,
            "actions": actions, "continue_matching": continue_matching, "created_at": utcnow()}
     scoped.execute(_INSERT_RULE, row)
+    org_config.bump(scoped)
     return row
 
 
@@ -204,6 +207,7 @@ def list_rules(scoped: Scoped) -> list[dict]:
 def disable_rule(scoped: Scoped, rule_id: str) -> None:
     if scoped.execute(_DELETE_RULE, {"rule_id": rule_id}).rowcount == 0:
         raise NotFound(f"Rule {rule_id} not found in this organization", code="rule_not_found")
+    org_config.bump(scoped)
 
 
 def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member_ids: list[str] = ()) -> dict:

@@ -16,7 +16,8 @@ from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.errors import AppError
 from telemetron.idempotency import service as idempotency
-from telemetron.orgs.apikeys import authenticate
+from telemetron.orgs import config as org_config
+from telemetron.orgs.apikeys import authenticate_caller
 from telemetron.tickets.schemas import CreateTicketRequest
 from telemetron.tickets.service import create_ticket
 
@@ -41,7 +42,7 @@ def create_ticket_response(
     ``replayed`` is true when the body is the stored answer to an earlier request with the same
     idempotency key.
     """
-    org_id = authenticate(conn, intake.api_key)
+    org_id, config_version = authenticate_caller(conn, intake.api_key)
     if intake.problem is not None:
         raise intake.problem
     assert intake.request is not None
@@ -52,7 +53,7 @@ def create_ticket_response(
         )
         if stored is not None:
             return stored.status, stored.body, True
-    ticket = create_ticket(scoped, intake.request)
+    ticket = create_ticket(scoped, intake.request, config=org_config.cache.get(scoped, config_version))
     body = orjson.dumps(
         {
             "success": True,

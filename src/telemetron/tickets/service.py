@@ -19,6 +19,8 @@ from telemetron.db.scoped import Scoped, tenant_insert
 from telemetron.db.tables import ticket_messages, tickets
 from telemetron.errors import InvalidRequest
 from telemetron.notifications import events
+from telemetron.orgs import config as org_config
+from telemetron.orgs.config import OrgConfig
 from telemetron.routing import service as routing
 from telemetron.routing.rules import TicketFacts
 from telemetron.tickets.description import describe_conversation, first_customer_message
@@ -63,7 +65,11 @@ def _resolve_customer(scoped: Scoped, request: CreateTicketRequest) -> tuple[dic
     return customers.get_or_create_by_email(scoped, email)
 
 
-def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket:
+def create_ticket(scoped: Scoped, request: CreateTicketRequest, *, config: OrgConfig | None = None) -> CreatedTicket:
+    """Open the ticket. ``config`` is the organization's cached configuration when the caller read
+    its version with the API key (``orgs.config``); without it, it is read here."""
+    if config is None:
+        config = org_config.load(scoped)
     warnings: list[str] = []
     customer, customer_created = _resolve_customer(scoped, request)
 
@@ -93,7 +99,7 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket
         email=customer["email"],
         text_parts=(request.title, description or "", *messages_text),
     )
-    decision = routing.route(scoped, facts, customer_id=customer["id"])
+    decision = routing.route(scoped, facts, customer_id=customer["id"], rules=config.rules)
     priority = decision.priority or request.priority
 
     now = utcnow()
@@ -152,6 +158,7 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest) -> CreatedTicket
                 "firstCustomerMessage": first_customer_message(messages),
             },
             slack_channel=decision.slack_channel,
+            destinations=config,
         )
     return CreatedTicket(
         id=ticket_id,

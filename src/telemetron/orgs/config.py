@@ -1,0 +1,66 @@
+"""An organization's routing and notification configuration, cached per process, never stale.
+
+Every ticket needs its organization's routing rules, Slack settings and webhook endpoints: three
+queries that almost never change. Each process caches them per organization with the
+organization's ``config_version``, which is read with the API key in the ticket's own transaction
+and bumped (``bump``) in the same transaction as any change to those rules or settings. A ticket
+therefore always routes with the configuration committed when its transaction read the key, on
+any number of processes, without a cache invalidation protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, update
+
+from telemetron.db.scoped import Scoped
+from telemetron.db.tables import organizations
+
+_BUMP = (
+    update(organizations)
+    .where(organizations.c.id == bindparam("bumped_org_id"))
+    .values(config_version=organizations.c.config_version + 1)
+)
+MAX_CACHED_ORGANIZATIONS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class OrgConfig:
+    rules: list  # routing.rules.Rule, in order
+    slack_webhook_url: str | None
+    public_url: str | None
+    webhook_endpoint_ids: list[str]
+
+
+def bump(scoped: Scoped) -> None:
+    """Call in every transaction that changes rules, teams' rules or notification settings."""
+    scoped.conn.execute(_BUMP, {"bumped_org_id": scoped.org_id})
+
+
+def load(scoped: Scoped) -> OrgConfig:
+    from telemetron.notifications.settings import enabled_endpoint_ids, get_settings
+    from telemetron.routing.service import load_rules
+
+    slack_url, public_url = get_settings(scoped)
+    return OrgConfig(load_rules(scoped), slack_url, public_url, enabled_endpoint_ids(scoped))
+
+
+class ConfigCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[int, OrgConfig]] = {}
+
+    def get(self, scoped: Scoped, version: int) -> OrgConfig:
+        entry = self._entries.get(scoped.org_id)
+        if entry is not None and entry[0] == version:
+            return entry[1]
+        config = load(scoped)
+        if len(self._entries) >= MAX_CACHED_ORGANIZATIONS:
+            self._entries.clear()
+        self._entries[scoped.org_id] = (version, config)
+        return config
+
+
+# One per process: units of work run one at a time per organization's version, and a lost race
+# only reloads.
+cache = ConfigCache()
