@@ -41,7 +41,7 @@ def ensure_installed() -> None:
     print("installing Telemetron and its dependencies into .venv ...", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev,embeddings]"], check=True)
     stamp.write_text(wanted)
 
 

@@ -25,6 +25,7 @@ from telemetron.db.engine import Database
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
 from telemetron.outbox.worker import worker_from_settings
+from telemetron.triage.runtime import Categorizer
 
 logger = logging.getLogger("telemetron")
 PURGE_INTERVAL_SECONDS = 3600
@@ -34,6 +35,7 @@ PURGE_INTERVAL_SECONDS = 3600
 class AppContext:
     settings: Settings
     db: Database
+    categorizer: Categorizer
 
 
 def _json(status: int, body: dict, headers: dict | None = None) -> Response:
@@ -71,11 +73,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     owns_db = db is None
     db = db or Database(settings.database_url, pool_size=settings.db_pool_size)
-    ctx = AppContext(settings=settings, db=db)
+    ctx = AppContext(settings=settings, db=db, categorizer=Categorizer(db))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
         purger = asyncio.create_task(_purge_idempotency_keys(ctx))
+        warm_up = asyncio.create_task(ctx.categorizer.warm_up())  # says which engine it uses
+        retrainer = asyncio.create_task(ctx.categorizer.retrain_forever())
         stop_worker = asyncio.Event()
         worker_task = None
         if settings.run_worker:
@@ -86,6 +90,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             yield
         finally:
             purger.cancel()
+            retrainer.cancel()
+            warm_up.cancel()
+            ctx.categorizer.close()
             if worker_task is not None:
                 stop_worker.set()
                 await worker_task

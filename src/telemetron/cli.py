@@ -294,7 +294,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
             "category": "Connectivity",
         }
     )
-    typer.echo(f"Demo organization {org['id']} ({org['name']}); a new API key: {key.key}\n")
+    typer.echo(f"Demo organization {org['id']} ({org['name']}); a new API key: {key.key}")
+    typer.echo(f"For the README's examples:  export ORG={org['id']} KEY={key.key}\n")
     typer.echo("Try it (in another terminal, once the server below is up):\n")
     typer.echo(
         f"curl -X POST http://{host}:{port}/api/ext-v1/ticket/createTicket \\\n"

@@ -307,3 +307,27 @@ def test_unknown_member_or_team_ids_are_not_found(db, tenant):
         scoped(db, tenant.id, add_rule, name="x", conditions={}, actions={"assignTeam": "team_000000000000"})
     assert count(db, "select count(*) from routing_rules where organization_id = :o", o=tenant.id) == 0
 
+
+
+def test_dry_run_over_the_api_creates_nothing(http, db, tenant):
+    from telemetron.db.scoped import Scoped
+    from telemetron.members.service import add_member
+    from telemetron.routing.service import add_rule
+
+    def setup(conn):
+        scoped = Scoped(db, conn, tenant.id)
+        member = add_member(scoped, email="ann@example.com", name="Ann")
+        add_rule(scoped, name="Billing to Ann", conditions={"ticketCategory": ["Billing"]}, actions={"assignMember": member["id"]})
+
+    db.run_sync(setup)
+    body = {"title": "Refund please", "customerEmail": "dry@example.com", "category": "billing"}
+    response = http.post("/api/ext-v1/ticket/createTicket?dryRun=true", headers=tenant.headers, json=body)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["dryRun"] is True and result["category"] == "Billing"
+    assert result["assignee"]["name"] == "Ann" and "Billing to Ann" in result["routing"]["reason"]
+    assert count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id) == 0
+    assert count(db, "select count(*) from customers where organization_id = :o", o=tenant.id) == 0
+    bad = http.post("/api/ext-v1/ticket/createTicket?dryRun=true", headers=tenant.headers, json={"title": "x"})
+    assert bad.status_code == 400 and bad.json()["code"] == "missing_customer"
+    assert http.post("/api/ext-v1/ticket/createTicket?dryRun=true", json=body).status_code == 401

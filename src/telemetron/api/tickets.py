@@ -20,7 +20,8 @@ from telemetron.api.tickets_openapi import (
 from telemetron.errors import AppError, Unauthorized
 from telemetron.idempotency import service as idempotency
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
-from telemetron.tickets.intake import IntakeRequest, create_ticket_response
+from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry_run_response
+from telemetron.tickets.service import NeedsCategorizer
 from telemetron.tickets.operations import (
     PendingRequest,
     add_message_response,
@@ -52,7 +53,16 @@ async def create_ticket(request: Request) -> Response:
             intake.request_hash = idempotency.fingerprint(body)
     except AppError as problem:
         intake.problem = problem
-    status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
+    if request.query_params.get("dryRun", "").lower() in ("1", "true"):
+        # What would happen (category, routing, notifications), storing nothing.
+        status, payload, _ = await ctx.db.run(dry_run_response, ctx.db, intake, body if intake.problem is None else None)
+        return Response(payload, status_code=status, media_type="application/json")
+    try:
+        status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
+    except NeedsCategorizer as need:
+        # Categorize off the event loop, batched with other tickets, then write the ticket.
+        intake.prediction = await ctx.categorizer.predict(need.request)
+        status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
 

@@ -27,6 +27,7 @@ _ACTIVE_ID_NAME = Prepared(
 _ALL = tenant_select(categories).order_by(categories.c.name_key)
 _INSERT = tenant_insert(categories)
 from telemetron.errors import Conflict, InvalidRequest
+from telemetron.orgs import config as org_config
 
 
 def name_key(name: str) -> str:
@@ -41,6 +42,7 @@ def add_category(
     active: bool = True,
     ai_enabled: bool = True,
     auto_resolve: bool = False,
+    examples: list[str] = (),
 ) -> dict:
     name = name.strip()
     if not name:
@@ -58,6 +60,7 @@ def add_category(
         "active": active,
         "ai_enabled": ai_enabled,
         "auto_resolve": auto_resolve,
+        "examples": [e.strip() for e in examples if e and e.strip()],
         "created_at": now,
         "updated_at": now,
     }
@@ -68,6 +71,7 @@ def add_category(
             scoped.execute(_INSERT, row)
     except IntegrityError:  # a concurrent add of the same name
         raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists")
+    org_config.bump(scoped)  # the AI may choose it from the next ticket on
     return {"organization_id": scoped.org_id, **row}
 
 
@@ -75,6 +79,16 @@ def find_by_name(scoped: Scoped, name: str, *, active_only: bool = True) -> dict
     stmt = _ACTIVE_BY_NAME if active_only else _BY_NAME
     row = scoped.execute(stmt, {"name_key": name_key(name)}).mappings().first()
     return dict(row) if row else None
+
+
+_AI = tenant_select(categories, categories.c.id, categories.c.name, categories.c.auto_resolve).where(
+    categories.c.active.is_(True), categories.c.ai_enabled.is_(True)
+)
+
+
+def ai_categories(scoped: Scoped) -> dict[str, tuple[str, bool]]:
+    """The categories the AI may choose now: id -> (name, auto_resolve)."""
+    return {r.id: (r.name, bool(r.auto_resolve)) for r in scoped.execute(_AI)}
 
 
 def match_active(scoped: Scoped, name: str) -> tuple[str, str] | None:

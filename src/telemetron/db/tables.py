@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -68,6 +69,8 @@ organizations = Table(
     # and read with the API key: lets each process cache that configuration safely
     # (telemetron.orgs.config).
     Column("config_version", Integer, nullable=False, default=0, server_default="0"),
+    # Below this confidence the categorizer answers "none" (NULL: the engine's default).
+    Column("triage_threshold", Float),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
@@ -116,6 +119,8 @@ categories = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("ai_enabled", Boolean, nullable=False, default=True),
     Column("auto_resolve", Boolean, nullable=False, default=False),
+    # Example phrases an admin adds: with the description, what the categorizer learns first.
+    Column("examples", JSON, nullable=False, default=list, server_default="[]"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("organization_id", "name_key", name="uq_categories_organization_id_name_key"),
@@ -178,6 +183,10 @@ tickets = Table(
     # provided | ai | none: how the category was chosen.
     Column("category_source", String(16), nullable=False),
     Column("category_confidence", Float),
+    # The categorizer's top three [{"category", "score"}], for explaining its choice.
+    Column("category_candidates", JSON),
+    # When a person set or corrected the category after creation: a stronger training signal.
+    Column("category_corrected_at", UTCDateTime()),
     Column("assignee_id", String(32), ForeignKey("members.id")),
     Column("resolved_at", UTCDateTime()),
     # Which routing rule routed the ticket and why, in words an admin can read.
@@ -322,4 +331,22 @@ outbox_attempts = Table(
     # delivered | retry | failed
     Column("outcome", String(16), nullable=False),
     Column("error", Text),
+)
+
+
+triage_models = Table(
+    "triage_models",
+    metadata,
+    # One trained categorizer per organization, in the database so that every process and a
+    # restart find it (trained only from that organization's own categories and tickets).
+    Column("organization_id", String(32), ForeignKey("organizations.id"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("engine", String(32), nullable=False),
+    Column("example_count", Integer, nullable=False),
+    Column("labelled_tickets", Integer, nullable=False),
+    # Newest category change and newest labelled ticket the model has seen: retrain when newer.
+    Column("categories_seen_at", UTCDateTime()),
+    Column("tickets_seen_at", UTCDateTime()),
+    Column("trained_at", UTCDateTime(), nullable=False),
+    Column("model", LargeBinary, nullable=False),
 )

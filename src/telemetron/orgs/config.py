@@ -1,7 +1,7 @@
-"""An organization's routing and notification configuration, cached per process, never stale.
+"""An organization's routing, notification and categorizer configuration, cached per process, never stale.
 
-Every ticket needs its organization's routing rules, Slack settings and webhook endpoints: three
-queries that almost never change. Each process caches them per organization with the
+Every ticket needs its organization's routing rules, Slack settings, webhook endpoints, AI
+categories and categorizer model version: queries whose answers almost never change. Each process caches them per organization with the
 organization's ``config_version``, which is read with the API key in the ticket's own transaction
 and bumped (``bump``) in the same transaction as any change to those rules or settings. A ticket
 therefore always routes with the configuration committed when its transaction read the key, on
@@ -31,19 +31,31 @@ class OrgConfig:
     slack_webhook_url: str | None
     public_url: str | None
     webhook_endpoint_ids: list[str]
+    # The categories the AI may choose: id -> (name, auto_resolve); and the model to use.
+    ai_categories: dict[str, tuple[str, bool]]
+    triage_model_version: int | None
+    triage_threshold: float | None
 
 
 def bump(scoped: Scoped) -> None:
-    """Call in every transaction that changes rules, teams' rules or notification settings."""
+    """Call in every transaction that changes rules, notification settings, categories or the model."""
     scoped.conn.execute(_BUMP, {"bumped_org_id": scoped.org_id})
 
 
 def load(scoped: Scoped) -> OrgConfig:
+    from telemetron.categories.service import ai_categories
     from telemetron.notifications.settings import enabled_endpoint_ids, get_settings
     from telemetron.routing.service import load_rules
+    from telemetron.triage.store import model_info, threshold_of
 
     slack_url, public_url = get_settings(scoped)
-    return OrgConfig(load_rules(scoped), slack_url, public_url, enabled_endpoint_ids(scoped))
+    model = model_info(scoped)
+    return OrgConfig(
+        load_rules(scoped), slack_url, public_url, enabled_endpoint_ids(scoped),
+        ai_categories=ai_categories(scoped),
+        triage_model_version=model["version"] if model else None,
+        triage_threshold=threshold_of(scoped.conn, scoped.org_id),
+    )
 
 
 class ConfigCache:

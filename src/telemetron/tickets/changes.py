@@ -52,6 +52,8 @@ _SET_CATEGORY = _BY_ID.values(
     category_id=bindparam("new_category_id"),
     category_source=bindparam("new_category_source"),
     category_confidence=None,
+    # A person's choice: the categorizer learns from it, more than from a category given at creation.
+    category_corrected_at=bindparam("now"),
     updated_at=bindparam("now"),
 )
 _SET_ASSIGNEE = _BY_ID.values(assignee_id=bindparam("new_assignee_id"), updated_at=bindparam("now"))

@@ -32,6 +32,7 @@ class IntakeRequest:
     problem: AppError | None  # a validation error, raised only once the key is known good
     idempotency_key: str | None
     request_hash: str | None
+    prediction: object = None  # the categorizer's answer, on the second run (see NeedsCategorizer)
 
 
 def create_ticket_response(
@@ -53,7 +54,9 @@ def create_ticket_response(
         )
         if stored is not None:
             return stored.status, stored.body, True
-    ticket = create_ticket(scoped, intake.request, config=org_config.cache.get(scoped, config_version))
+    ticket = create_ticket(
+        scoped, intake.request, config=org_config.cache.get(scoped, config_version), prediction=intake.prediction
+    )
     body = orjson.dumps(
         {
             "success": True,
@@ -63,6 +66,8 @@ def create_ticket_response(
             "customerCreated": ticket.customer_created,
             "category": ticket.category,
             "categorySource": ticket.category_source,
+            "categoryConfidence": ticket.confidence,
+            "categoryCandidates": ticket.candidates,
             "status": ticket.status,
             "descriptionGenerated": ticket.description_generated,
             "assignee": ticket.assignee,
@@ -73,6 +78,15 @@ def create_ticket_response(
     if intake.idempotency_key is not None:
         idempotency.store(scoped, key=intake.idempotency_key, status=200, body=body)
     return 200, body, False
+
+
+def dry_run_response(conn: Connection, db: Database, intake: IntakeRequest, body: object) -> tuple[int, bytes, bool]:
+    """createTicket?dryRun=true: authenticate, then ``dry_run`` (nothing is stored)."""
+    org_id = authenticate_caller(conn, intake.api_key)[0]
+    if intake.problem is not None:
+        raise intake.problem
+    result = dry_run(Scoped(db, conn, org_id), body)
+    return 200, orjson.dumps({"success": True, "message": "Dry run: nothing was created", **result}), False
 
 
 class _Undo(Exception):
@@ -98,7 +112,7 @@ def dry_run(scoped: Scoped, body: object) -> dict:
     request, warnings = parse_create_ticket(body)
     try:
         with scoped.conn.begin_nested():
-            ticket = create_ticket(scoped, request)
+            ticket = create_ticket(scoped, request, categorize_inline=True)
             rows = scoped.conn.execute(
                 select(outbox.c.channel, outbox.c.target, outbox.c.payload).where(
                     outbox.c.organization_id == scoped.org_id, outbox.c.ticket_id == ticket.id
@@ -113,6 +127,8 @@ def dry_run(scoped: Scoped, body: object) -> dict:
                     "dryRun": True,
                     "category": ticket.category,
                     "categorySource": ticket.category_source,
+                    "categoryConfidence": ticket.confidence,
+                    "categoryCandidates": ticket.candidates,
                     "priority": ticket.priority,
                     "status": ticket.status,
                     "assignee": ticket.assignee,

@@ -45,6 +45,8 @@ class CreatedTicket:
     assignee: dict | None = None
     routing_rule_id: str | None = None
     routing_reason: str | None = None
+    confidence: float | None = None
+    candidates: list[dict] | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -65,25 +67,72 @@ def _resolve_customer(scoped: Scoped, request: CreateTicketRequest) -> tuple[dic
     return customers.get_or_create_by_email(scoped, email)
 
 
-def create_ticket(scoped: Scoped, request: CreateTicketRequest, *, config: OrgConfig | None = None) -> CreatedTicket:
+class NeedsCategorizer(Exception):
+    """Raised before anything is written when the ticket needs the AI and no prediction was given:
+    the caller gets one (batched, off the event loop: ``triage.runtime``) and runs the unit again."""
+
+    def __init__(self, request) -> None:
+        super().__init__("the ticket needs the categorizer")
+        self.request = request  # triage.runtime.Request
+
+
+def create_ticket(
+    scoped: Scoped,
+    request: CreateTicketRequest,
+    *,
+    config: OrgConfig | None = None,
+    prediction=None,
+    categorize_inline: bool = False,
+) -> CreatedTicket:
     """Open the ticket. ``config`` is the organization's cached configuration when the caller read
-    its version with the API key (``orgs.config``); without it, it is read here."""
+    its version with the API key (``orgs.config``); without it, it is read here.
+
+    A ticket without a matching category needs the categorizer: pass its ``prediction``, or
+    ``categorize_inline`` (CLI, dry runs) to run it here, or catch ``NeedsCategorizer``.
+    """
     if config is None:
         config = org_config.load(scoped)
     warnings: list[str] = []
-    customer, customer_created = _resolve_customer(scoped, request)
 
     category = None
+    unmatched = None
     if request.category is not None:
         category = categories.match_active(scoped, request.category)
         if category is None:
-            warnings.append(
-                f"category '{request.category.strip()}' matches no active category of this organization; "
-                "the ticket was left uncategorized"
-            )
-    # Without a matched category the ticket goes to the categorizer. The AI categorizer is not
-    # built yet (issue 3): the ticket stays uncategorized and says so (category_source "none").
+            unmatched = f"category '{request.category.strip()}' matches no active category of this organization"
     category_source = "provided" if category is not None else "none"
+    confidence = candidates = None
+    if category is None and config.ai_categories:
+        if prediction is None:
+            from telemetron.triage import ticket_text
+            from telemetron.triage.runtime import Request
+
+            ask = Request(
+                org_id=scoped.org_id,
+                model_version=config.triage_model_version,
+                threshold=config.triage_threshold,
+                allowed=frozenset(config.ai_categories),
+                text=ticket_text(request.title, request.description,
+                                 [m.content for m in request.messages or [] if m.role == "customer"]),
+            )
+            if not categorize_inline:
+                raise NeedsCategorizer(ask)
+            prediction = _categorize_now(scoped, ask)
+        if prediction is not None:
+            known = config.ai_categories
+            confidence = round(prediction.confidence, 4)
+            candidates = [{"category": known[label][0], "score": round(score, 4)}
+                          for label, score in prediction.top if label in known]
+            if prediction.label in known:
+                category = (prediction.label, known[prediction.label][0])
+                category_source = "ai"
+    if unmatched is not None:
+        warnings.append(
+            f"{unmatched}; categorized automatically as '{category[1]}'" if category_source == "ai"
+            else f"{unmatched}; the ticket was left uncategorized"
+        )
+    auto_resolved = category_source == "ai" and config.ai_categories[category[0]][1]
+    customer, customer_created = _resolve_customer(scoped, request)
 
     messages = request.messages or []
     description = request.description
@@ -99,12 +148,15 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest, *, config: OrgCo
         email=customer["email"],
         text_parts=(request.title, description or "", *messages_text),
     )
-    decision = routing.route(scoped, facts, customer_id=customer["id"], rules=config.rules)
+    if auto_resolved:  # resolved at once: no routing, no notification (Telemetron's order)
+        decision = routing.Decision(reason="auto-resolved by its category: not routed")
+    else:
+        decision = routing.route(scoped, facts, customer_id=customer["id"], rules=config.rules)
     priority = decision.priority or request.priority
 
     now = utcnow()
     ticket_id = ids.ticket_id()
-    status = "open"
+    status = "resolved" if auto_resolved else "open"
     scoped.execute_prepared(
         _INSERT_TICKET,
         {
@@ -117,7 +169,9 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest, *, config: OrgCo
             "status": status,
             "category_id": category[0] if category else None,
             "category_source": category_source,
-            "category_confidence": None,
+            "category_confidence": confidence,
+            "category_candidates": candidates,
+            "resolved_at": now if auto_resolved else None,
             "assignee_id": decision.assignee["id"] if decision.assignee else None,
             "routed_by_rule_id": decision.rule_id,
             "routing_reason": decision.reason,
@@ -170,8 +224,21 @@ def create_ticket(scoped: Scoped, request: CreateTicketRequest, *, config: OrgCo
         description_generated=description_generated,
         priority=priority,
         tags=decision.tags,
+        confidence=confidence,
+        candidates=candidates,
         assignee=decision.assignee,
         routing_rule_id=decision.rule_id,
         routing_reason=decision.reason,
         warnings=warnings,
     )
+
+
+def _categorize_now(scoped: Scoped, ask):
+    """The categorizer in the caller's thread (CLI, dry runs): slow, so never on the request path."""
+    from telemetron.triage import Model
+    from telemetron.triage.store import stored_model, train_organization
+
+    row = stored_model(scoped)
+    if row is None:
+        return None  # no model yet: the server trains one with the first ticket it categorizes
+    return Model.from_bytes(row["model"]).predict([ask.text], threshold=ask.threshold, allowed=ask.allowed)[0]

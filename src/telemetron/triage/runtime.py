@@ -1,0 +1,140 @@
+"""The categorizer inside the server: batched predictions off the event loop, background retraining.
+
+Decided by measurement (bench/README.md): a prediction costs milliseconds of CPU (embedding the
+ticket), far more than the rest of createTicket, so it never runs in the event loop or inside the
+single SQLite writer. A request whose ticket needs the AI awaits ``Categorizer.predict``; the
+requests that arrive together are embedded as one batch in one helper thread (onnxruntime and
+numpy release the GIL), which is several times cheaper per ticket than one at a time; then the
+ticket is written with the answer, in its own transaction, so the category is settled before
+routing and notifications run, as Telemetron orders them.
+
+Models are per organization, stored in the database (``triage.store``) and cached here by their
+version, which comes with the organization's cached configuration (``orgs.config``). An
+organization without a model gets one trained on demand from its categories' names,
+descriptions and example phrases (fast: a few examples); the background retrainer then keeps it
+current as labelled tickets and corrections arrive, in its own thread, never in a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from telemetron.db.engine import Database
+from telemetron.db.scoped import Scoped
+
+logger = logging.getLogger("telemetron.triage")
+RETRAIN_EVERY_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    org_id: str
+    model_version: int | None
+    threshold: float | None
+    allowed: frozenset[str]
+    text: str
+
+
+class Categorizer:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._predictor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage")
+        self._trainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-train")
+        self._models: dict[str, tuple[int, object]] = {}
+        self._pending: list[tuple[Request, asyncio.Future]] = []
+        self._running = False
+
+    async def predict(self, request: Request):
+        """The prediction for one ticket (batched with the others waiting)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((request, future))
+        if not self._running:
+            self._running = True
+            loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await loop.run_in_executor(self._predictor, self._predict_batch, [r for r, _ in batch])
+                except Exception as exc:
+                    logger.exception("categorizing %d tickets failed", len(batch))
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results):
+                    if future.cancelled():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._running = False
+
+    def _predict_batch(self, requests: list[Request]) -> list:
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, r in enumerate(requests):
+            groups[(r.org_id, r.model_version, r.threshold, r.allowed)].append(i)
+        results: list = [None] * len(requests)
+        for (org_id, version, threshold, allowed), indexes in groups.items():
+            try:
+                model = self._model(org_id, version)
+                if model is None:
+                    continue  # no AI category: stays uncategorized
+                predictions = model.predict([requests[i].text for i in indexes], threshold=threshold, allowed=allowed)
+                for i, prediction in zip(indexes, predictions):
+                    results[i] = prediction
+            except Exception as exc:  # one organization's broken model must not fail the others
+                logger.exception("categorizing for organization %s failed", org_id)
+                for i in indexes:
+                    results[i] = exc
+        return results
+
+    def _model(self, org_id: str, version: int | None):
+        from telemetron.triage import Model
+        from telemetron.triage.store import stored_model, train_organization
+
+        cached = self._models.get(org_id)
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
+        row = self.db.run_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
+        if row is None:
+            model = train_organization(self.db, org_id)  # first ticket: learn from the categories now
+            row = self.db.run_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
+            if row is None or model is None:
+                return None
+        else:
+            model = Model.from_bytes(row["model"])
+        self._models[org_id] = (row["version"], model)
+        return model
+
+    async def retrain_forever(self) -> None:
+        """Retrain organizations whose data changed, one at a time, in the training thread."""
+        from telemetron.triage.store import organizations_to_retrain, train_organization
+
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(RETRAIN_EVERY_SECONDS)
+            try:
+                for org_id in await self.db.run(organizations_to_retrain):
+                    await loop.run_in_executor(self._trainer, train_organization, self.db, org_id)
+                    logger.info("retrained the categorizer of %s", org_id)
+            except Exception:
+                logger.exception("retraining categorizers failed; trying again later")
+
+    async def warm_up(self) -> None:
+        from telemetron.triage import warm_up
+
+        description = await asyncio.get_running_loop().run_in_executor(self._predictor, warm_up)
+        logger.warning("categorizer engine: %s", description)
+
+    def close(self) -> None:
+        self._predictor.shutdown(wait=False, cancel_futures=True)
+        self._trainer.shutdown(wait=False, cancel_futures=True)

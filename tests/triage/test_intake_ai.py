@@ -1,0 +1,166 @@
+"""The categorizer in createTicket, as a new user meets it through the API.
+
+A new organization with a few categories and descriptions gets sensible categories for its very
+first tickets; the response explains the choice; unsure means none; auto-resolve resolves and
+stays quiet; corrections teach it; one organization's tickets never teach another's.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conftest import Tenant, count
+from telemetron.categories.service import add_category
+from telemetron.db.scoped import Scoped
+from telemetron.notifications.settings import set_settings
+from telemetron.orgs.apikeys import create_api_key
+from telemetron.orgs.service import create_organization
+
+URL = "/api/ext-v1/ticket/createTicket"
+CATEGORIES = {
+    "Connectivity": ("WiFi, Bluetooth, pairing and network connection problems", ["my device won't connect to wifi"]),
+    "Battery": ("Battery life, charging, power and overheating while charging", ["the battery drains too fast"]),
+    "Billing": ("Invoices, payments, refunds, subscriptions and charges", ["I was charged twice"]),
+    "Password reset": ("Forgotten passwords and login codes", ["how do I reset my password"]),
+}
+
+
+def ai_tenant(db, *, auto_resolve=("Password reset",)) -> Tenant:
+    def unit(conn):
+        org = create_organization(conn, name=f"AI org {uuid.uuid4().hex[:6]}")
+        key = create_api_key(conn, org_id=org["id"], name="tests")
+        scoped = Scoped(db, conn, org["id"])
+        for name, (description, examples) in CATEGORIES.items():
+            add_category(scoped, name=name, description=description, examples=examples, auto_resolve=name in auto_resolve)
+        return Tenant(org["id"], org["name"], key.key, key.id, list(CATEGORIES))
+
+    return db.run_sync(unit)
+
+
+def create(http, tenant, **body):
+    response = http.post(URL, headers=tenant.headers, json={"customerEmail": "ann@example.com", **body})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    "title,expected",
+    [
+        ("My phone keeps dropping the WiFi connection", "Connectivity"),
+        ("Bluetooth pairing fails with my headphones", "Connectivity"),
+        ("The battery is empty after two hours", "Battery"),
+        ("I got charged twice on this month's invoice", "Billing"),
+        ("I want a refund for my subscription", "Billing"),
+    ],
+)
+def test_a_new_organization_gets_sensible_categories_for_its_first_tickets(http, db, title, expected):
+    tenant = ai_tenant(db)
+    body = create(http, tenant, title=title)
+    assert body["category"] == expected, body
+    assert body["categorySource"] == "ai"
+    assert 0 < body["categoryConfidence"] <= 1
+    candidates = body["categoryCandidates"]
+    assert 1 <= len(candidates) <= 3 and candidates[0]["category"] == expected
+    assert [c["score"] for c in candidates] == sorted((c["score"] for c in candidates), reverse=True)
+    stored = count(db, "select count(*) from tickets where id = :t and category_source = 'ai' and category_id is not null",
+                   t=body["ticketId"])
+    assert stored == 1
+
+
+def test_the_customers_messages_are_read_too(http, db):
+    tenant = ai_tenant(db)
+    body = create(http, tenant, title="Help needed", messages=[
+        {"role": "bot", "content": "Hello! What can I do for you?"},
+        {"role": "customer", "content": "My invoice shows a payment I never made, I need a refund"},
+    ])
+    assert body["category"] == "Billing" and body["categorySource"] == "ai"
+
+
+def test_an_unmatched_category_name_goes_to_the_categorizer_with_a_warning(http, db):
+    tenant = ai_tenant(db)
+    body = create(http, tenant, title="Charging cable gets hot and the battery dies", category="Power stuff")
+    assert body["category"] == "Battery" and body["categorySource"] == "ai"
+    assert any("Power stuff" in w and "categorized automatically as 'Battery'" in w for w in body["warnings"])
+
+
+def test_unsure_means_none(http, db):
+    tenant = ai_tenant(db)
+    with db.engine.begin() as conn:  # an organization that wants near-certainty
+        conn.exec_driver_sql(f"update organizations set triage_threshold = 0.999, config_version = config_version + 1 "
+                             f"where id = '{tenant.id}'")
+    body = create(http, tenant, title="Question about your company")
+    assert body["category"] is None and body["categorySource"] == "none"
+    assert body["categoryConfidence"] < 0.999 and body["categoryCandidates"]  # still explains itself
+
+
+def test_auto_resolve_category_resolves_at_once_and_sends_nothing(http, db):
+    tenant = ai_tenant(db)
+    db.run_sync(lambda conn: set_settings(Scoped(db, conn, tenant.id), slack_webhook_url="http://127.0.0.1:9/x"))
+    body = create(http, tenant, title="How do I reset my password?")
+    assert body["category"] == "Password reset" and body["status"] == "resolved"
+    assert count(db, "select count(*) from outbox where ticket_id = :t", t=body["ticketId"]) == 0
+    assert count(db, "select count(*) from tickets where id = :t and resolved_at is not null", t=body["ticketId"]) == 1
+    other = create(http, tenant, title="My WiFi keeps disconnecting")
+    assert other["status"] == "open"
+    assert count(db, "select count(*) from outbox where ticket_id = :t", t=other["ticketId"]) == 1
+
+
+def test_a_provided_category_is_not_second_guessed(http, db):
+    tenant = ai_tenant(db)
+    body = create(http, tenant, title="My WiFi keeps disconnecting", category="billing")
+    assert body["category"] == "Billing" and body["categorySource"] == "provided"
+    assert body["categoryConfidence"] is None and body["categoryCandidates"] is None
+
+
+def test_the_model_is_stored_and_survives_a_restart(http, db):
+    from telemetron.triage.runtime import Categorizer, Request
+
+    tenant = ai_tenant(db)
+    create(http, tenant, title="The battery is empty after two hours")  # trains and stores its model
+    assert count(db, "select count(*) from triage_models where organization_id = :o", o=tenant.id) == 1
+
+    import asyncio
+
+    async def predict_with_a_fresh_process_state():
+        fresh = Categorizer(db)  # as after a restart: nothing in memory
+        version = db.run_sync(lambda conn: conn.exec_driver_sql(
+            f"select version from triage_models where organization_id = '{tenant.id}'").scalar_one())
+        allowed = frozenset(r[0] for r in db.run_sync(lambda conn: conn.exec_driver_sql(
+            f"select id from categories where organization_id = '{tenant.id}'").all()))
+        try:
+            return await fresh.predict(Request(tenant.id, version, None, allowed, "refund for a double charge"))
+        finally:
+            fresh.close()
+
+    prediction = asyncio.run(predict_with_a_fresh_process_state())
+    name = db.run_sync(lambda conn: conn.exec_driver_sql(
+        f"select name from categories where id = '{prediction.label}'").scalar_one())
+    assert name == "Billing"
+
+
+def test_corrections_teach_it_and_stay_within_the_organization(http, db):
+    from telemetron.triage.store import organizations_to_retrain, train_organization, training_data
+
+    tenant, other = ai_tenant(db), ai_tenant(db)
+    word = "zorblax"  # a made-up product name nobody's categories mention
+    first = create(http, tenant, title=f"My {word} stopped working")
+    for i in range(4):
+        ticket = create(http, tenant, title=f"The {word} problem again, case {i}")
+        response = http.post("/api/ext-v1/ticket/updateTicket", headers=tenant.headers,
+                             json={"ticketId": ticket["ticketId"], "category": "Billing"})
+        assert response.status_code == 200, response.text
+    data = db.run_sync(lambda conn: training_data(Scoped(db, conn, tenant.id)))
+    assert sum(t.corrected for t in data.tickets) == 4
+    assert db.run_sync(lambda conn: training_data(Scoped(db, conn, other.id))).tickets == []
+    with db.engine.begin() as conn:  # as if the model were older than the minute a burst is given to settle
+        conn.exec_driver_sql(f"update triage_models set trained_at = '2000-01-01 00:00:00' where organization_id = '{tenant.id}'")
+    assert tenant.id in db.run_sync(organizations_to_retrain)
+
+    train_organization(db, tenant.id)
+    after = create(http, tenant, title=f"{word} issue")
+    assert after["category"] == "Billing", (first, after)
+    # The other organization learnt nothing from it: its data has no tickets, and no corrections.
+    assert count(db, "select count(*) from tickets where organization_id = :o and category_corrected_at is not null",
+                 o=other.id) == 0
