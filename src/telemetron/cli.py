@@ -11,10 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from telemetron.cli_support import JsonOption, OrgOption, fail, run, scoped_run
 from telemetron.config import get_settings
-from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
-from telemetron.errors import AppError
 
 app = typer.Typer(help="Telemetron: self-hosted support ticketing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -28,37 +27,10 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(category_app, name="category")
 app.add_typer(member_app, name="member")
 
-OrgOption = Annotated[str, typer.Option("--org", help="Organization id (org_...).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _db() -> Database:
-    return Database(get_settings().database_url, pool_size=2)
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
-
-
-def _run(fn, *args, **kwargs):
-    db = _db()
-    try:
-        return db.run_sync(fn, db, *args, **kwargs)
-    except AppError as exc:
-        _fail(exc.message)
-    finally:
-        db.dispose()
-
-
-def _scoped_run(org_id: str, fn, *args, **kwargs):
-    from telemetron.orgs.service import get_organization
-
-    def unit(conn, db):
-        get_organization(conn, org_id)
-        return fn(Scoped(db, conn, org_id), *args, **kwargs)
-
-    return _run(unit)
+# The helpers every command uses live in cli_support (shared with the domain command groups).
+_run, _scoped_run, _fail = run, scoped_run, fail
 
 
 @app.command()
@@ -196,12 +168,14 @@ def category_add(
     ai: Annotated[bool, typer.Option("--ai/--no-ai", help="May the AI choose it.")] = True,
     auto_resolve: Annotated[bool, typer.Option("--auto-resolve", help="Resolve AI-categorized tickets at once.")] = False,
     inactive: Annotated[bool, typer.Option("--inactive", help="Create it inactive.")] = False,
+    example: Annotated[Optional[list[str]], typer.Option("--example", help="A phrase a customer would write (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a category."""
+    """Add a category. The AI learns it from its name, description and example phrases."""
     from telemetron.categories.service import add_category
 
-    cat = _scoped_run(org, add_category, name=name, description=description, ai_enabled=ai, auto_resolve=auto_resolve, active=not inactive)
+    cat = _scoped_run(org, add_category, name=name, description=description, ai_enabled=ai, auto_resolve=auto_resolve,
+                      active=not inactive, examples=example or [])
     if as_json:
         typer.echo(json.dumps({"id": cat["id"], "name": cat["name"]}))
     else:
@@ -311,6 +285,11 @@ def _mount_domain_commands() -> None:
     from telemetron.notifications.cli import slack_app, webhook_app
     from telemetron.outbox.cli import outbox_app, worker
     from telemetron.routing.cli import rules_app, team_app
+    from telemetron.triage import admin_cli
+    from telemetron.triage.cli import app as triage_app
+
+    admin_cli.register(triage_app)
+    app.add_typer(triage_app, name="triage")
 
     app.add_typer(rules_app, name="rules")
     app.add_typer(team_app, name="team")
