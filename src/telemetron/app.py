@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
         purger = asyncio.create_task(_purge_idempotency_keys(ctx))
-        warm_up = asyncio.create_task(ctx.categorizer.warm_up())  # says which engine it uses
+        warm_up = asyncio.create_task(ctx.categorizer.warm_up(load_model=settings.triage_preload))
         retrainer = asyncio.create_task(ctx.categorizer.retrain_forever())
         stop_worker = asyncio.Event()
         worker_task = None

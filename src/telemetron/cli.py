@@ -42,7 +42,12 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from telemetron.db.migrate import schema_problem
+
     settings = get_settings()
+    problem = schema_problem(settings.database_url)
+    if problem:
+        _fail(problem)
     uvicorn.run(
         "telemetron.app:create_app",
         factory=True,

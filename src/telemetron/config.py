@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # First retry after 1-2 x this, doubling each time (capped at an hour), for 24 hours.
     outbox_retry_base_seconds: float = 2
 
+    # Load the categorizer's embedding model at start-up rather than with the first ticket that
+    # needs it (~250 MB more memory, ~0.5 s less on that first ticket).
+    triage_preload: bool = False
+
     log_level: str = "info"
 
 

@@ -32,3 +32,22 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def schema_problem(url: str) -> str | None:
+    """Why the database cannot be served as it is (not created, or behind the code), or None."""
+    try:
+        current = current_revision(url)
+    except Exception as exc:  # unreachable server, bad URL: say what, never the URL (it may hold a password)
+        return f"the database cannot be reached ({type(exc).__name__})"
+    head = head_revision()
+    if current != head:
+        return (f"the database schema is at revision {current or 'none (empty database)'} and this code needs {head}: "
+                "run `telemetron db upgrade`")
+    return None

@@ -71,7 +71,12 @@ def worker(
     from telemetron.config import get_settings
     from telemetron.outbox.worker import worker_from_settings
 
+    from telemetron.db.migrate import schema_problem
+
     settings = get_settings()
+    problem = schema_problem(settings.database_url)
+    if problem:
+        fail(problem)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def main() -> None:

@@ -56,6 +56,7 @@ class OutboxWorker:
         in_flight: set[asyncio.Task] = set()
         connector = aiohttp.TCPConnector(limit=self.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.timeout)
+        failures = 0
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as client:
             while not stop.is_set():
                 claimed = []
@@ -64,8 +65,13 @@ class OutboxWorker:
                     try:
                         claimed = await self.db.run(_claim_with_destinations, self.db, worker=self.name, limit=free,
                                                     lease=self.lease)
+                        failures = 0
                     except Exception:
-                        logger.exception("claiming outbox messages failed; retrying")
+                        # The database is down or busy: say so once, then back off (up to 10 s).
+                        failures += 1
+                        if failures == 1:
+                            logger.exception("claiming outbox messages failed; retrying with backoff")
+                        await asyncio.sleep(min(10.0, self.poll_interval * 2**failures))
                 for message, destination in claimed:
                     task = asyncio.create_task(self._deliver(client, message, destination))
                     in_flight.add(task)

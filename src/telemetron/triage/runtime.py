@@ -129,11 +129,17 @@ class Categorizer:
             except Exception:
                 logger.exception("retraining categorizers failed; trying again later")
 
-    async def warm_up(self) -> None:
-        from telemetron.triage import warm_up
+    async def warm_up(self, *, load_model: bool) -> None:
+        """Say at start-up which engine is in use; load the embedding model now only if asked
+        (``TELEMETRON_TRIAGE_PRELOAD``): it costs ~250 MB, which a server whose clients always
+        send a category never needs; otherwise the first ticket that needs the AI loads it (<1 s)."""
+        from telemetron.triage import engine_description, warm_up
 
-        description = await asyncio.get_running_loop().run_in_executor(self._predictor, warm_up)
-        logger.warning("categorizer engine: %s", description)
+        if load_model:
+            description = await asyncio.get_running_loop().run_in_executor(self._predictor, warm_up)
+        else:
+            description = engine_description()
+        logger.warning("%s", description)
 
     def close(self) -> None:
         self._predictor.shutdown(wait=False, cancel_futures=True)
