@@ -109,8 +109,11 @@ def train_organization(db: Database, org_id: str):
 
 
 def organizations_to_retrain(conn: Connection) -> list[str]:
-    """Organizations whose categories or labelled tickets changed since their model was trained
-    (or that have AI categories and no model yet). A maintenance query across organizations."""
+    """Organizations whose categories or labelled tickets changed since their model was trained.
+
+    Only organizations that already have a model: the first one is trained when a ticket first
+    needs the AI, so a server whose clients always send a category never loads the model.
+    A maintenance query across organizations."""
     changed_categories = (
         select(categories.c.organization_id, func.max(categories.c.updated_at).label("seen"))
         .where(categories.c.active.is_(True), categories.c.ai_enabled.is_(True))
@@ -126,11 +129,10 @@ def organizations_to_retrain(conn: Connection) -> list[str]:
     )
     stmt = (
         select(changed_categories.c.organization_id)
-        .join(triage_models, triage_models.c.organization_id == changed_categories.c.organization_id, isouter=True)
+        .join(triage_models, triage_models.c.organization_id == changed_categories.c.organization_id)
         .join(newest_label, newest_label.c.organization_id == changed_categories.c.organization_id, isouter=True)
         .where(
             or_(
-                triage_models.c.organization_id.is_(None),
                 triage_models.c.categories_seen_at.is_(None),
                 changed_categories.c.seen > triage_models.c.categories_seen_at,
                 # New labels count once they are a minute old: a burst of tickets is learnt in one go.
