@@ -564,3 +564,19 @@ def test_openapi_documents_the_customer_endpoints(http):
     text_of_schema = json.dumps(schema)
     for ref in re.findall(r'"#/components/schemas/([A-Za-z0-9_]+)"', text_of_schema):
         assert ref in components, ref
+
+
+def test_idempotency_key_on_create_calls(http, db, tenant):
+    """A retried create with the same Idempotency-Key returns the first answer and creates nothing more."""
+    headers = {**tenant.headers, "Idempotency-Key": "cust-retry-1"}
+    body = {"email": "retry@example.com", "name": "Retry"}
+    first = http.post("/api/ext-v1/customer/createOrUpdateCustomer", headers=headers, json=body)
+    again = http.post("/api/ext-v1/customer/createOrUpdateCustomer", headers=headers, json=body)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    other = http.post("/api/ext-v1/customer/createOrUpdateCustomer", headers=headers, json={"email": "else@example.com"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    device = {**tenant.headers, "Idempotency-Key": "dev-retry-1"}
+    one = http.post("/api/ext-v1/device", headers=device, json={"identifier": "SN-1", "type": "hub"})
+    two = http.post("/api/ext-v1/device", headers=device, json={"identifier": "SN-1", "type": "hub"})
+    assert one.json() == two.json() and two.headers.get("Idempotent-Replayed") == "true"

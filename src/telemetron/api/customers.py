@@ -30,6 +30,7 @@ from telemetron.customers.schemas import CustomerChanges, parse_create_or_update
 from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.errors import AppError, Unauthorized
+from telemetron.idempotency import service as idempotency
 from telemetron.orgs.apikeys import authenticate
 
 Action = Callable[[Scoped, Any], dict[str, Any]]
@@ -41,6 +42,8 @@ async def serve(
     """Answer ``request`` with ``action(scoped, parse(body))`` run as one unit of work.
 
     With ``body=False`` (GET), ``parse`` gets the request's path parameters instead of a body.
+    An ``Idempotency-Key`` header is honoured as by createTicket (same key and body: the first
+    answer again, nothing done twice; another body: 422), keyed by the endpoint's path.
     """
     ctx = request.app.state.ctx
     api_key = api_key_of(request)
@@ -48,20 +51,37 @@ async def serve(
         raise Unauthorized("Missing API key: send it in the x-api-key header", code="missing_api_key")
     parsed: Any = None
     problem: AppError | None = None
+    retry_key: tuple[str, str, str] | None = None
     try:
         source = await read_json(request, limit=ctx.settings.max_body_bytes) if body else request.path_params
         parsed = parse(source)
+        raw_key = request.headers.get("idempotency-key") if body else None
+        if raw_key is not None:
+            retry_key = (idempotency.check_key(raw_key), request.url.path, idempotency.fingerprint(source))
     except AppError as exc:
         problem = exc
-    result = await ctx.db.run(_unit, ctx.db, api_key, problem, action, parsed)
-    return Response(orjson.dumps(result), media_type="application/json")
+    payload, replayed = await ctx.db.run(_unit, ctx.db, api_key, problem, action, parsed, retry_key)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(payload, media_type="application/json", headers=headers)
 
 
-def _unit(conn: Connection, db: Database, api_key: str, problem: AppError | None, action: Action, parsed: Any) -> dict:
+def _unit(
+    conn: Connection, db: Database, api_key: str, problem: AppError | None, action: Action, parsed: Any,
+    retry_key: tuple[str, str, str] | None,
+) -> tuple[bytes, bool]:
     org_id = authenticate(conn, api_key)
     if problem is not None:
         raise problem
-    return action(Scoped(db, conn, org_id), parsed)
+    scoped = Scoped(db, conn, org_id)
+    if retry_key is not None:
+        key, endpoint, request_hash = retry_key
+        stored = idempotency.claim(scoped, key=key, endpoint=endpoint, request_hash=request_hash)
+        if stored is not None:
+            return stored.body, True
+    payload = orjson.dumps(action(scoped, parsed))
+    if retry_key is not None:
+        idempotency.store(scoped, key=retry_key[0], status=200, body=payload)
+    return payload, False
 
 
 # --- actions (run inside the unit of work) -------------------------------------------------------
