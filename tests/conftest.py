@@ -12,6 +12,7 @@ database per session is enough and tests never see each other's rows.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -24,10 +25,12 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from telemetron.app import create_app
 from telemetron.categories.service import add_category
-from telemetron.config import Settings
+from telemetron.cli import app as cli_app
+from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database, normalize_url
 from telemetron.db.migrate import upgrade
 from telemetron.db.scoped import Scoped
@@ -176,3 +179,43 @@ def count(db: Database, sql: str, **params) -> int:
     """Count rows with plain SQL: tests check what is stored, not what the services say."""
     with db.engine.connect() as conn:
         return conn.execute(text(sql), params).scalar_one()
+
+
+# --- the CLI, driven in-process against the test database ------------------------------------------
+
+
+@pytest.fixture
+def cli(database_url, monkeypatch):
+    """``cli("org", "create", ...)`` runs the command against the test database and returns the result."""
+    monkeypatch.setenv("TELEMETRON_DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        get_settings.cache_clear()
+        try:
+            return runner.invoke(cli_app, list(args))
+        finally:
+            get_settings.cache_clear()
+
+    return invoke
+
+
+def succeeded(result) -> str:
+    assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
+    return result.stdout
+
+
+def as_json(result):
+    return json.loads(succeeded(result))
+
+
+def failed_readably(result, *words: str) -> str:
+    """A non-zero exit with an ``error: ...`` line naming the problem, and no traceback."""
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    message = result.stderr
+    assert message.startswith("error: "), message
+    for word in words:
+        assert word.lower() in message.lower(), (word, message)
+    return message

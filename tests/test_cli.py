@@ -6,57 +6,15 @@ matters: a key the CLI printed must work, a key it revoked must stop working at 
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
-from typer.testing import CliRunner
-
-from conftest import count
-from telemetron.cli import app
-from telemetron.config import get_settings
+from conftest import as_json, count, failed_readably, succeeded
 
 PATH = "/api/ext-v1/ticket/createTicket"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    """``cli("org", "create", ...)`` runs the command against the test database and returns the result."""
-    monkeypatch.setenv("TELEMETRON_DATABASE_URL", database_url)
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        get_settings.cache_clear()
-        try:
-            return runner.invoke(app, list(args))
-        finally:
-            get_settings.cache_clear()
-
-    return invoke
-
-
-def succeeded(result) -> str:
-    assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
-    return result.stdout
-
-
-def as_json(result):
-    return json.loads(succeeded(result))
-
-
-def failed_readably(result, *words: str) -> str:
-    """A non-zero exit with an ``error: ...`` line naming the problem, and no traceback."""
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    message = result.stderr
-    assert message.startswith("error: "), message
-    for word in words:
-        assert word.lower() in message.lower(), (word, message)
-    return message
 
 
 def create_org(cli, *categories: str) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
 from telemetron.customers.service import get_or_create_by_email

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import as_json, count, failed_readably, succeeded
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from conftest import count
 from routing import (
     create,
     member,
@@ -22,48 +21,9 @@ from routing import (
     team,
     team_cursor,
 )
-from telemetron.cli import app
-from telemetron.config import get_settings
 from telemetron.db.tables import outbox
 
 SLACK = "https://hooks.slack.com/services/T0001/B0002/SuperSecretToken42xyz"
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    """``cli("rules", "list", ...)`` runs the command against the test database and returns the result."""
-    monkeypatch.setenv("TELEMETRON_DATABASE_URL", database_url)
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        get_settings.cache_clear()
-        try:
-            return runner.invoke(app, list(args))
-        finally:
-            get_settings.cache_clear()
-
-    return invoke
-
-
-def succeeded(result) -> str:
-    assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
-    return result.stdout
-
-
-def as_json(result):
-    return json.loads(succeeded(result))
-
-
-def failed_readably(result, *words: str) -> str:
-    """A non-zero exit with an ``error: ...`` line naming the problem, and no traceback."""
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    message = result.stderr
-    assert message.startswith("error: "), message
-    for word in words:
-        assert word.lower() in message.lower(), (word, message)
-    return message
 
 
 def org_count(db, table: str, org_id: str) -> int:

@@ -4,27 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from telemetron.cli import app
-from telemetron.config import get_settings
-
-
-@pytest.fixture
-def cli(database_url, monkeypatch):
-    monkeypatch.setenv("TELEMETRON_DATABASE_URL", database_url)
-    runner = CliRunner()
-
-    def invoke(*args):
-        get_settings.cache_clear()
-        try:
-            return runner.invoke(app, list(args))
-        finally:
-            get_settings.cache_clear()
-
-    return invoke
-
 
 def test_train_status_and_threshold(cli, http):
     org = json.loads(cli("org", "create", "Triage CLI org", "--json").stdout)
