@@ -236,7 +236,7 @@ def create_ticket(
 def _categorize_now(scoped: Scoped, ask):
     """The categorizer in the caller's thread (CLI, dry runs): slow, so never on the request path."""
     from telemetron.triage import Model
-    from telemetron.triage.store import stored_model, train_organization
+    from telemetron.triage.store import stored_model
 
     row = stored_model(scoped)
     if row is None:

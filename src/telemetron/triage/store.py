@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, func, or_, select
 
 from telemetron.db.engine import Database, utcnow
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update, tenant_upsert_ignore
-from telemetron.db.tables import categories, organizations, ticket_messages, tickets, triage_models
+from telemetron.db.tables import categories, organizations, tickets, triage_models
 from telemetron.orgs import config as org_config
 
 MAX_LABELLED_TICKETS = 20_000
