@@ -104,8 +104,9 @@ def dry_run(scoped: Scoped, body: object) -> dict:
     savepoint that is then rolled back: no ticket, no customer, no notification, no round-robin
     turn is kept.
     """
-    from sqlalchemy import select
+    from sqlalchemy import bindparam
 
+    from telemetron.db.scoped import tenant_select
     from telemetron.db.tables import outbox
     from telemetron.tickets.schemas import parse_create_ticket
 
@@ -113,10 +114,11 @@ def dry_run(scoped: Scoped, body: object) -> dict:
     try:
         with scoped.conn.begin_nested():
             ticket = create_ticket(scoped, request, categorize_inline=True)
-            rows = scoped.conn.execute(
-                select(outbox.c.channel, outbox.c.target, outbox.c.payload).where(
-                    outbox.c.organization_id == scoped.org_id, outbox.c.ticket_id == ticket.id
-                )
+            rows = scoped.execute(
+                tenant_select(outbox, outbox.c.channel, outbox.c.target, outbox.c.payload).where(
+                    outbox.c.ticket_id == bindparam("ticket_id")
+                ),
+                {"ticket_id": ticket.id},
             ).all()
             notifications = [
                 f"slack {(payload or {}).get('channel') or '(default channel)'}" if channel == "slack" else f"webhook {target}"
