@@ -77,8 +77,15 @@ def wrk(url: str, key: str, seconds: int, connections: int) -> dict:
     return {"tickets_per_s": rate, "p50_ms": float(p50), "p99_ms": float(p99), "errors": int(errors)}
 
 
+AI_TITLES = [
+    "My phone keeps dropping the WiFi connection", "Bluetooth pairing fails with my headphones",
+    "The battery is empty after two hours", "I got charged twice on this month's invoice",
+    "I want a refund for my subscription", "The device gets hot while charging",
+]
+
+
 async def fixed_rate(host: str, port: int, key: str, rate: int, seconds: int, connections: int = 8,
-                     answered: dict | None = None) -> dict:
+                     answered: dict | None = None, ai: bool = False) -> dict:
     """Open loop: request i is due at start + i/rate, whatever happened to earlier ones.
 
     With ``answered``, records ticketId -> time.monotonic() of each response.
@@ -105,7 +112,10 @@ async def fixed_rate(host: str, port: int, key: str, rate: int, seconds: int, co
         while (scheduled := await due.get()) is not None:
             i += 1
             email = f"new-{n}-{i}-{uuid.uuid4().hex[:6]}@example.com" if i % 10 == 0 else f"customer{(n * 131 + i) % 1000 + 1}@example.com"
-            body = json.dumps({"title": "Device not connecting to WiFi", "description": "fails after update", "priority": "high", "customerEmail": email, "category": "Connectivity"}).encode()
+            if ai:  # no category: every ticket goes to the categorizer
+                body = json.dumps({"title": f"{AI_TITLES[i % len(AI_TITLES)]} (case {n}-{i})", "customerEmail": email}).encode()
+            else:
+                body = json.dumps({"title": "Device not connecting to WiFi", "description": "fails after update", "priority": "high", "customerEmail": email, "category": "Connectivity"}).encode()
             writer.write(
                 b"POST /api/ext-v1/ticket/createTicket HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
                 + f"x-api-key: {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
