@@ -164,3 +164,16 @@ def test_corrections_teach_it_and_stay_within_the_organization(http, db):
     # The other organization learnt nothing from it: its data has no tickets, and no corrections.
     assert count(db, "select count(*) from tickets where organization_id = :o and category_corrected_at is not null",
                  o=other.id) == 0
+
+
+def test_a_broken_categorizer_never_costs_a_ticket(http, db, live_server, monkeypatch):
+    tenant = ai_tenant(db)
+    categorizer = live_server.server.config.app.state.ctx.categorizer
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model file unreadable")
+
+    monkeypatch.setattr(categorizer, "_predict_batch", broken)
+    body = create(http, tenant, title="My WiFi keeps disconnecting")
+    assert body["category"] is None and body["categorySource"] == "none"
+    assert count(db, "select count(*) from tickets where id = :t", t=body["ticketId"]) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,11 @@ from telemetron.idempotency import service as idempotency
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry_run_response
 from telemetron.tickets.service import NeedsCategorizer
+from telemetron.triage.classifier import Prediction
+
+logger = logging.getLogger("telemetron.api")
+# What a ticket gets when the categorizer cannot answer: uncategorized, waiting for triage.
+NO_PREDICTION = Prediction(label=None, confidence=0.0, top=[])
 from telemetron.tickets.operations import (
     PendingRequest,
     add_message_response,
@@ -61,7 +68,13 @@ async def create_ticket(request: Request) -> Response:
         status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     except NeedsCategorizer as need:
         # Categorize off the event loop, batched with other tickets, then write the ticket.
-        intake.prediction = await ctx.categorizer.predict(need.request)
+        try:
+            intake.prediction = await ctx.categorizer.predict(need.request)
+        except Exception:  # a broken model never costs a ticket: it is stored uncategorized
+            logger.exception("categorizer failed; the ticket is left uncategorized")
+            intake.prediction = None
+        if intake.prediction is None:
+            intake.prediction = NO_PREDICTION
         status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
