@@ -77,11 +77,16 @@ def assignee_of(db: Database, ticket_id: str) -> str | None:
 
 
 def outbox_payloads(db: Database, ticket_id: str, channel: str = "slack") -> list[dict]:
+    """What each queued message of ``ticket_id`` will send: the Slack message, or the webhook body."""
+    from telemetron.notifications.events import slack_message
+
     with db.engine.connect() as conn:
         rows = conn.execute(
-            select(outbox.c.payload).where(outbox.c.ticket_id == ticket_id, outbox.c.channel == channel).order_by(outbox.c.id)
-        ).scalars().all()
-    return list(rows)
+            select(outbox.c.event, outbox.c.payload)
+            .where(outbox.c.ticket_id == ticket_id, outbox.c.channel == channel)
+            .order_by(outbox.c.id)
+        ).all()
+    return [slack_message(event, payload) if channel == "slack" else payload for event, payload in rows]
 
 
 def category_id(db: Database, org_id: str, name: str) -> str:

@@ -28,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Callable, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -61,7 +62,8 @@ class Database:
             self._executor: ThreadPoolExecutor | None = None
         else:
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True, pool_recycle=1800
+                self.url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True, pool_recycle=1800,
+                json_serializer=_json_dumps,
             )
             self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="db")
         self._committer: GroupCommitter | None = None
@@ -194,8 +196,15 @@ def run_units(conn: Connection, batch: list) -> list[tuple[Any, Any, BaseExcepti
     return outcomes
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON columns are written with orjson: several times faster than json.dumps on the hot path."""
+    return orjson.dumps(value).decode()
+
+
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=4, max_overflow=4)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False}, pool_size=4, max_overflow=4, json_serializer=_json_dumps
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised by every test

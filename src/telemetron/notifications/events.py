@@ -38,13 +38,10 @@ def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel
     link = ticket_link(public_url, ticket["id"])
     sent = 0
     if slack_url:
-        extra = None
-        if detail and event == CUSTOMER_REPLIED:
-            extra = detail.get("content")
-        elif detail and event == STATUS_CHANGED:
-            extra = f"{detail.get('from')} → {detail.get('to')}"
-        message = slack.build_message(event, ticket, link=link, channel=slack_channel, extra=extra)
-        enqueue(scoped, channel="slack", event=event, ticket_id=ticket["id"], payload=message)
+        # The Block Kit message is built by the worker from this snapshot (slack_message), off the
+        # request path; "channel" is the routing rule's override.
+        snapshot = {"ticket": ticket, "link": link, "channel": slack_channel, "detail": detail}
+        enqueue(scoped, channel="slack", event=event, ticket_id=ticket["id"], payload=snapshot)
         sent += 1
     if endpoint_ids:
         body = {"event": event, "occurredAt": utcnow().isoformat(), "organizationId": scoped.org_id,
@@ -55,3 +52,15 @@ def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel
             enqueue(scoped, channel="webhook", event=event, ticket_id=ticket["id"], target=endpoint_id, payload=body)
             sent += 1
     return sent
+
+
+def slack_message(event: str, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The Slack message for an outbox snapshot written by ``publish``."""
+    detail = snapshot.get("detail") or {}
+    extra = None
+    if event == CUSTOMER_REPLIED:
+        extra = detail.get("content")
+    elif event == STATUS_CHANGED:
+        extra = f"{detail.get('from')} → {detail.get('to')}"
+    return slack.build_message(event, snapshot["ticket"], link=snapshot.get("link"), channel=snapshot.get("channel"),
+                               extra=extra)

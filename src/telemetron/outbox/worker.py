@@ -24,7 +24,7 @@ import orjson
 from telemetron.db.engine import Database, utcnow
 from telemetron.db.scoped import Scoped
 from telemetron.notifications import settings as notification_settings
-from telemetron.notifications import slack, webhooks
+from telemetron.notifications import events, slack, webhooks
 from telemetron.outbox import repository
 from telemetron.outbox.delivery import BASE_DELAY_SECONDS, Outcome
 
@@ -164,7 +164,8 @@ def _destination(conn, db: Database, message: repository.Claimed):
         url, _public = notification_settings.get_settings(scoped)
         if not url:
             return Outcome.failed(None, "no Slack webhook URL is configured for this organization")
-        return url, orjson.dumps(message.payload), {"Content-Type": "application/json"}, slack.classify
+        body = orjson.dumps(events.slack_message(message.event, message.payload))
+        return url, body, {"Content-Type": "application/json"}, slack.classify
     if message.channel == "webhook":
         try:
             endpoint = notification_settings.get_endpoint(scoped, message.target or "")

@@ -115,9 +115,9 @@ def dry_run(scoped: Scoped, body: object) -> dict:
         with scoped.conn.begin_nested():
             ticket = create_ticket(scoped, request, categorize_inline=True)
             rows = scoped.execute(
-                tenant_select(outbox, outbox.c.channel, outbox.c.target, outbox.c.payload).where(
-                    outbox.c.ticket_id == bindparam("ticket_id")
-                ),
+                tenant_select(outbox, outbox.c.channel, outbox.c.target, outbox.c.payload)
+                .where(outbox.c.ticket_id == bindparam("ticket_id"))
+                .order_by(outbox.c.id),
                 {"ticket_id": ticket.id},
             ).all()
             notifications = [
