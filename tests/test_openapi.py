@@ -25,7 +25,15 @@ def test_openapi_describes_create_ticket_with_examples_and_errors(http):
         assert f"#/components/schemas/{name}" in text and name in schema["components"]["schemas"]
 
 
-def test_interactive_docs_are_served(http):
+def test_interactive_docs_are_served_without_internet(http):
+    import re
+
     response = http.get("/docs")
     assert response.status_code == 200
     assert "swagger-ui" in response.text.lower()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert assets and all(a.startswith("/static/swagger-ui/") for a in assets), assets  # no CDN
+    for asset in assets:
+        served = http.get(asset)
+        assert served.status_code == 200 and len(served.content) > 500, asset
+    assert "/openapi.json" in response.text and "https://" not in response.text

@@ -8,9 +8,12 @@ import logging
 from dataclasses import dataclass
 
 import orjson
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from starlette.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -104,6 +107,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         summary="Self-hosted support ticketing, compatible with Telemetron's ext-v1 API.",
         lifespan=lifespan,
+        # /docs is served below with Swagger UI's files from a package, not a CDN: the service
+        # must work on a machine without internet. (ReDoc exists only as a CDN page: off.)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.add_middleware(RequestContextMiddleware)
@@ -111,6 +118,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.router.routes.extend(ext_v1.routes())
+
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Telemetron API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
