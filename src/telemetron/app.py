@@ -7,6 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 import orjson
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ from telemetron.db.engine import Database
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
 from telemetron.outbox.worker import worker_from_settings
+from telemetron.triage.llm import LLMSettings
 from telemetron.triage.runtime import Categorizer
 
 logger = logging.getLogger("telemetron")
@@ -39,6 +41,14 @@ class AppContext:
     settings: Settings
     db: Database
     categorizer: Categorizer
+    llm: LLMSettings | None = None
+    _http: aiohttp.ClientSession | None = None
+
+    def http(self) -> aiohttp.ClientSession:
+        """One HTTP client per process for outgoing calls made by requests (the LLM engine)."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(trust_env=False)
+        return self._http
 
 
 def _json(status: int, body: dict, headers: dict | None = None) -> Response:
@@ -76,7 +86,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     owns_db = db is None
     db = db or Database(settings.database_url, pool_size=settings.db_pool_size)
-    ctx = AppContext(settings=settings, db=db, categorizer=Categorizer(db))
+    llm = None
+    if settings.triage_llm_base_url and settings.triage_llm_model:
+        llm = LLMSettings(settings.triage_llm_base_url, settings.triage_llm_model, settings.triage_llm_api_key,
+                          settings.triage_llm_timeout_seconds)
+    ctx = AppContext(settings=settings, db=db, categorizer=Categorizer(db), llm=llm)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -96,6 +110,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             retrainer.cancel()
             warm_up.cancel()
             ctx.categorizer.close()
+            if ctx._http is not None:
+                await ctx._http.close()
             if worker_task is not None:
                 stop_worker.set()
                 await worker_task

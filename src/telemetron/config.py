@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     # needs it (~250 MB more memory, ~0.5 s less on that first ticket).
     triage_preload: bool = False
 
+    # Optional LLM categorizer: any OpenAI-compatible chat-completions endpoint (triage/llm.py).
+    triage_llm_base_url: str | None = None
+    triage_llm_model: str | None = None
+    triage_llm_api_key: str | None = None
+    triage_llm_timeout_seconds: float = 5.0
+
     log_level: str = "info"
 
 

@@ -24,6 +24,7 @@ from telemetron.idempotency import service as idempotency
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry_run_response
 from telemetron.tickets.service import NeedsCategorizer
+from telemetron.triage import llm as llm_engine
 from telemetron.triage.classifier import Prediction
 
 logger = logging.getLogger("telemetron.api")
@@ -64,12 +65,20 @@ async def create_ticket(request: Request) -> Response:
         # What would happen (category, routing, notifications), storing nothing.
         status, payload, _ = await ctx.db.run(dry_run_response, ctx.db, intake, body if intake.problem is None else None)
         return Response(payload, status_code=status, media_type="application/json")
+    llm = ctx.llm
+    if llm is not None and intake.problem is None and intake.request.description is None and intake.request.messages:
+        transcript = "\n".join(f"{m.role}: {m.content}" for m in intake.request.messages)
+        intake.written_description = await llm_engine.describe(ctx.http(), llm, transcript)
     try:
         status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     except NeedsCategorizer as need:
         # Categorize off the event loop, batched with other tickets, then write the ticket.
         try:
-            intake.prediction = await ctx.categorizer.predict(need.request)
+            intake.prediction = None
+            if llm is not None:  # the LLM decides when it answers; the offline engine otherwise
+                intake.prediction = await llm_engine.categorize(ctx.http(), llm, list(need.request.choices), need.request.text)
+            if intake.prediction is None:
+                intake.prediction = await ctx.categorizer.predict(need.request)
         except Exception:  # a broken model never costs a ticket: it is stored uncategorized
             logger.exception("categorizer failed; the ticket is left uncategorized")
             intake.prediction = None

@@ -81,14 +81,16 @@ def find_by_name(scoped: Scoped, name: str, *, active_only: bool = True) -> dict
     return dict(row) if row else None
 
 
-_AI = tenant_select(categories, categories.c.id, categories.c.name, categories.c.auto_resolve).where(
+_AI = tenant_select(
+    categories, categories.c.id, categories.c.name, categories.c.auto_resolve, categories.c.description
+).where(
     categories.c.active.is_(True), categories.c.ai_enabled.is_(True)
-)
+).order_by(categories.c.name_key)
 
 
-def ai_categories(scoped: Scoped) -> dict[str, tuple[str, bool]]:
-    """The categories the AI may choose now: id -> (name, auto_resolve)."""
-    return {r.id: (r.name, bool(r.auto_resolve)) for r in scoped.execute(_AI)}
+def ai_categories(scoped: Scoped) -> dict[str, tuple[str, bool, str]]:
+    """The categories the AI may choose now: id -> (name, auto_resolve, description)."""
+    return {r.id: (r.name, bool(r.auto_resolve), r.description or "") for r in scoped.execute(_AI)}
 
 
 def match_active(scoped: Scoped, name: str) -> tuple[str, str] | None:

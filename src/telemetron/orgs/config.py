@@ -31,8 +31,8 @@ class OrgConfig:
     slack_webhook_url: str | None
     public_url: str | None
     webhook_endpoint_ids: list[str]
-    # The categories the AI may choose: id -> (name, auto_resolve); and the model to use.
-    ai_categories: dict[str, tuple[str, bool]]
+    # The categories the AI may choose: id -> (name, auto_resolve, description); and the model to use.
+    ai_categories: dict[str, tuple[str, bool, str]]
     triage_model_version: int | None
     triage_threshold: float | None
 

@@ -33,6 +33,7 @@ class IntakeRequest:
     idempotency_key: str | None
     request_hash: str | None
     prediction: object = None  # the categorizer's answer, on the second run (see NeedsCategorizer)
+    written_description: str | None = None  # by the LLM engine, when configured
 
 
 def create_ticket_response(
@@ -55,7 +56,8 @@ def create_ticket_response(
         if stored is not None:
             return stored.status, stored.body, True
     ticket = create_ticket(
-        scoped, intake.request, config=org_config.cache.get(scoped, config_version), prediction=intake.prediction
+        scoped, intake.request, config=org_config.cache.get(scoped, config_version), prediction=intake.prediction,
+        written_description=intake.written_description,
     )
     body = orjson.dumps(
         {

@@ -83,12 +83,15 @@ def create_ticket(
     config: OrgConfig | None = None,
     prediction=None,
     categorize_inline: bool = False,
+    written_description: str | None = None,
 ) -> CreatedTicket:
     """Open the ticket. ``config`` is the organization's cached configuration when the caller read
     its version with the API key (``orgs.config``); without it, it is read here.
 
     A ticket without a matching category needs the categorizer: pass its ``prediction``, or
     ``categorize_inline`` (CLI, dry runs) to run it here, or catch ``NeedsCategorizer``.
+    ``written_description``: a description an LLM wrote from the messages (used when the request
+    has none).
     """
     if config is None:
         config = org_config.load(scoped)
@@ -114,6 +117,7 @@ def create_ticket(
                 allowed=frozenset(config.ai_categories),
                 text=ticket_text(request.title, request.description,
                                  [m.content for m in request.messages or [] if m.role == "customer"]),
+                choices=tuple((label, name, description) for label, (name, _auto, description) in config.ai_categories.items()),
             )
             if not categorize_inline:
                 raise NeedsCategorizer(ask)
@@ -138,7 +142,7 @@ def create_ticket(
     description = request.description
     description_generated = False
     if description is None and messages:
-        description = describe_conversation(messages)
+        description = written_description or describe_conversation(messages)
         description_generated = True
 
     messages_text = [m.content for m in messages]

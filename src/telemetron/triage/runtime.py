@@ -38,6 +38,8 @@ class Request:
     threshold: float | None
     allowed: frozenset[str]
     text: str
+    # (label, name, description) of each category that may be chosen, for the LLM engine.
+    choices: tuple[tuple[str, str, str], ...] = ()
 
 
 class Categorizer:
