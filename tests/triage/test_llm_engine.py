@@ -86,3 +86,11 @@ def test_the_llm_writes_the_description_from_the_messages(db, llm_server, fake_l
     assert count(db, "select count(*) from tickets where id = :t and description = :d", t=body["ticketId"],
                  d="The customer's hub loses WiFi every hour since Monday.") == 1
     assert "customer: since monday my hub drops wifi every hour" in fake_llm.requests[0].json()["messages"][1]["content"]
+
+
+def test_no_llm_call_without_a_valid_key(llm_server, fake_llm):
+    with httpx.Client(base_url=llm_server.url, timeout=30) as client:
+        response = client.post(URL, headers={"x-api-key": "tlm_wrong"}, json={
+            "title": "x", "customerEmail": "a@example.com", "messages": [{"role": "customer", "content": "hi"}]})
+    assert response.status_code == 401
+    assert fake_llm.requests == []

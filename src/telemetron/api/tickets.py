@@ -23,6 +23,7 @@ from telemetron.errors import AppError, Unauthorized
 from telemetron.idempotency import service as idempotency
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry_run_response
+from telemetron.orgs.apikeys import authenticate
 from telemetron.tickets.service import NeedsCategorizer
 from telemetron.triage import llm as llm_engine
 from telemetron.triage.classifier import Prediction
@@ -67,6 +68,7 @@ async def create_ticket(request: Request) -> Response:
         return Response(payload, status_code=status, media_type="application/json")
     llm = ctx.llm
     if llm is not None and intake.problem is None and intake.request.description is None and intake.request.messages:
+        await ctx.db.run(authenticate, api_key)  # never spend an LLM call on a request without a valid key
         transcript = "\n".join(f"{m.role}: {m.content}" for m in intake.request.messages)
         intake.written_description = await llm_engine.describe(ctx.http(), llm, transcript)
     try:
