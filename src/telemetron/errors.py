@@ -59,3 +59,20 @@ class PayloadTooLarge(AppError):
 class Unprocessable(AppError):
     status = 422
     code = "unprocessable"
+
+
+def json_type(value: Any) -> str:
+    """How a client would name the JSON type of ``value``: "a string", "null", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from telemetron.errors import InvalidRequest
+from telemetron.errors import InvalidRequest, json_type
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -70,23 +70,6 @@ def json_depth(value: Any) -> int:
             return depth
         stack.extend((child, depth + 1) for child in children)
     return deepest
-
-
-def json_type(value: Any) -> str:
-    """How a client would name the JSON type of ``value``: "a string", "null", ..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from telemetron.errors import InvalidRequest
+from telemetron.errors import json_type as _json_type
 
 PRIORITIES = ("low", "medium", "high", "urgent")
 ROLES = ("customer", "agent", "bot")
@@ -139,22 +140,6 @@ def _message_for(error: dict[str, Any], body: dict[str, Any]) -> tuple[str, str]
             )
         return f"{field} must be {_TYPE_NAMES[kind]}, got {_json_type(error['input'])}", "invalid_type"
     return f"{field}: {error['msg']}", "invalid_value"
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def parse_create_ticket(
