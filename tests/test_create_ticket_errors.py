@@ -12,9 +12,8 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
-
 from conftest import count
+from sqlalchemy import text
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import count
+from conftest import count, ok, post, rejected
 from sqlalchemy import text
 
 from telemetron.categories.service import add_category
@@ -30,38 +30,6 @@ NOT_FOUND_FOR_ORG = "Customer not found or does not belong to this organization"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def post(http, path, tenant=None, body=None, *, content=None, headers=None):
-    all_headers = {"Content-Type": "application/json", **(tenant.headers if tenant else {}), **(headers or {})}
-    return http.post(path, content=json.dumps(body).encode() if content is None else content, headers=all_headers)
-
-
-def ok(response) -> dict:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert body["success"] is True
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def rejected(response, status: int, code: str, field="-", message=None, words=()) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.headers.get("x-request-id")
-    assert "Traceback" not in response.text
-    body = response.json()
-    assert "success" not in body
-    assert isinstance(body["error"], str) and body["error"]
-    assert body["code"] == code, body
-    if field != "-":
-        assert body.get("field") == field, body
-    if message is not None:
-        assert body["error"] == message, body
-    for word in words:
-        assert word.lower() in body["error"].lower(), (word, body["error"])
-    return body
 
 
 def create(http, tenant, **fields) -> dict:

@@ -7,14 +7,13 @@ devices created or not). ``tenant`` is organization A, ``other_tenant`` B.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import count
+from conftest import count, ok, post, rejected
 from sqlalchemy import text
 
 BASE = "/api/ext-v1"
@@ -29,35 +28,6 @@ DEVICE_ID = re.compile(r"^dev_[0-9a-f]{12}$")
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def post(http, path, tenant=None, body=None, *, content=None):
-    headers = {"Content-Type": "application/json", **(tenant.headers if tenant else {})}
-    return http.post(path, content=json.dumps(body).encode() if content is None else content, headers=headers)
-
-
-def ok(response) -> dict:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["success"] is True
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def rejected(response, status: int, code: str, field="-", message=None, words=()) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert "success" not in body
-    assert isinstance(body["error"], str) and body["error"]
-    assert body["code"] == code, body
-    if field != "-":
-        assert body.get("field") == field, body
-    if message is not None:
-        assert body["error"] == message, body
-    for word in words:
-        assert word.lower() in body["error"].lower(), (word, body["error"])
-    return body
 
 
 def make_device(http, tenant, identifier: str, device_type: str = "Thermostat") -> str:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Tenant, count
+from conftest import Tenant, count, rejected
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
@@ -31,13 +31,6 @@ def created(response) -> dict:
     assert body["success"] is True
     return body
 
-
-def rejected(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code, body
-    assert "success" not in body
-    return body
 
 
 def rows(db, table: str, tenant: Tenant) -> int:

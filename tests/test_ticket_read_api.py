@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from conftest import count
+from conftest import rejected as assert_error
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
@@ -67,21 +68,6 @@ def listed(http, tenant, **body) -> dict:
 
 def ids_of(page: dict) -> list[str]:
     return [t["id"] for t in page["tickets"]]
-
-
-def assert_error(response, status: int, code: str, field: object = ..., words=()) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.headers.get("x-request-id")
-    body = response.json()
-    assert "success" not in body
-    assert isinstance(body["error"], str) and body["error"]
-    assert body["code"] == code, body
-    if field is not ...:
-        assert body.get("field") == field, body
-    for word in words:
-        assert word.lower() in body["error"].lower(), (word, body["error"])
-    return body
 
 
 def parse_time(value: str) -> datetime:

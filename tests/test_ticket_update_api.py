@@ -12,9 +12,9 @@ from datetime import datetime
 
 import httpx
 import pytest
-from sqlalchemy import text
-
 from conftest import count
+from conftest import rejected as assert_error
+from sqlalchemy import text
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
@@ -71,21 +71,6 @@ def added(http, tenant, **body) -> dict:
     assert result["message"] == "Message added successfully"
     assert "idempotent-replayed" not in response.headers
     return result
-
-
-def assert_error(response, status: int, code: str, field: object = ..., words=()) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.headers.get("x-request-id")
-    body = response.json()
-    assert "success" not in body
-    assert isinstance(body["error"], str) and body["error"]
-    assert body["code"] == code, body
-    if field is not ...:
-        assert body.get("field") == field, body
-    for word in words:
-        assert word.lower() in body["error"].lower(), (word, body["error"])
-    return body
 
 
 def member(db, tenant, email: str = "sam.agent@example.com", name: str | None = "Sam Agent") -> dict:

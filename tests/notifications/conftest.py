@@ -10,9 +10,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
 from conftest import _free_port
 from receiver import Receiver
+
 from telemetron.config import Settings
 from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped

@@ -8,10 +8,10 @@ import time
 import uuid
 
 import pytest
-
 from conftest import count
-from notifications.conftest import use_slack, use_webhook
 from receiver import Reply
+
+from notifications.conftest import use_slack, use_webhook
 from telemetron.notifications.webhooks import verify
 
 URL = "/api/ext-v1/ticket/createTicket"

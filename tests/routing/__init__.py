@@ -15,7 +15,16 @@ from sqlalchemy import select, update
 from telemetron.customers.service import get_or_create_by_email
 from telemetron.db.engine import Database, utcnow
 from telemetron.db.scoped import Scoped
-from telemetron.db.tables import categories, customers, device_owners, devices, members, outbox, teams, tickets
+from telemetron.db.tables import (
+    categories,
+    customers,
+    device_owners,
+    devices,
+    members,
+    outbox,
+    teams,
+    tickets,
+)
 from telemetron.members.service import add_member
 from telemetron.notifications.settings import set_settings
 from telemetron.routing.service import add_rule, add_team, disable_rule

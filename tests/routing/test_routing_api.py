@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from conftest import count
+
 from routing import (
     create,
     member,
@@ -26,7 +26,13 @@ from routing import (
 )
 from telemetron.errors import NotFound
 from telemetron.notifications.settings import add_endpoint
-from telemetron.routing.service import add_rule, add_team, disable_rule, list_rules, list_teams
+from telemetron.routing.service import (
+    add_rule,
+    add_team,
+    disable_rule,
+    list_rules,
+    list_teams,
+)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ Tickets are created over HTTP; what a client sees (assignee, routing) and what i
 from __future__ import annotations
 
 import pytest
-
 from conftest import count, make_tenant
+
 from routing import (
     create,
     customer_with_category,

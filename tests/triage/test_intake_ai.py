@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from conftest import Tenant, count
+
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from telemetron.notifications.settings import set_settings
@@ -141,7 +141,11 @@ def test_the_model_is_stored_and_survives_a_restart(http, db):
 
 
 def test_corrections_teach_it_and_stay_within_the_organization(http, db):
-    from telemetron.triage.store import organizations_to_retrain, train_organization, training_data
+    from telemetron.triage.store import (
+        organizations_to_retrain,
+        train_organization,
+        training_data,
+    )
 
     tenant, other = ai_tenant(db), ai_tenant(db)
     word = "zorblax"  # a made-up product name nobody's categories mention

@@ -6,9 +6,9 @@ import json
 
 import httpx
 import pytest
-
 from conftest import LiveServer, _free_port, count
 from receiver import Receiver, Reply
+
 from telemetron.config import Settings
 from triage.test_intake_ai import ai_tenant
 
