@@ -20,9 +20,6 @@ logger = logging.getLogger("telemetron.api")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def request_id_of(scope: Scope) -> str:
-    return scope.get("state", {}).get("request_id", "")
-
 
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:

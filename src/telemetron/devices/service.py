@@ -66,11 +66,6 @@ class SavedDevice:
     created: bool
 
 
-def find(scoped: Scoped, identifier: str) -> dict | None:
-    row = scoped.execute(_BY_IDENTIFIER, {"identifier": identifier}).mappings().first()
-    return dict(row) if row else None
-
-
 def ids_by_identifier(scoped: Scoped, identifiers: list[str]) -> dict[str, str]:
     """{identifier: device id} of those of ``identifiers`` the organization has."""
     if not identifiers:

@@ -34,6 +34,7 @@ from telemetron.db.tables import (
     tickets,
 )
 from telemetron.errors import Conflict, InvalidRequest, NotFound
+from telemetron.members import service as member_service
 from telemetron.orgs import config as org_config
 from telemetron.orgs.service import check_name
 from telemetron.routing.rules import Rule, TicketFacts, explain_match, needs_customer_facts, validate_actions, validate_conditions
@@ -75,7 +76,6 @@ _OPEN_COUNTS = (
     .group_by(tickets.c.assignee_id)
 )
 _SET_CURSOR = tenant_update(teams).where(teams.c.id == bindparam("team_id")).values(last_assigned_member_id=bindparam("member_id"))
-_MEMBER = tenant_select(members, members.c.id, members.c.email, members.c.name).where(members.c.id == bindparam("member_id"))
 
 
 @dataclass(slots=True)
@@ -137,7 +137,7 @@ def _apply(scoped: Scoped, rule: Rule, decision: Decision) -> str:
     done = []
     actions = rule.actions
     if "assignMember" in actions:
-        member = scoped.execute(_MEMBER, {"member_id": actions["assignMember"]}).mappings().first()
+        member = member_service.find_member(scoped, actions["assignMember"])
         if member is None:
             done.append(f"member {actions['assignMember']} no longer exists: not assigned")
         else:
@@ -187,8 +187,8 @@ def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: 
     name = check_name(name, what="The rule name")
     conditions = validate_conditions(conditions)
     actions = validate_actions(actions)
-    if "assignMember" in actions and scoped.execute(_MEMBER, {"member_id": actions["assignMember"]}).first() is None:
-        raise NotFound(f"Member {actions['assignMember']} not found in this organization", code="member_not_found")
+    if "assignMember" in actions:
+        member_service.get_member(scoped, actions["assignMember"])  # 404 if not this organization's
     if "assignTeam" in actions and scoped.execute(_TEAM, {"team_id": actions["assignTeam"]}).first() is None:
         raise NotFound(f"Team {actions['assignTeam']} not found in this organization", code="team_not_found")
     if position is None:
@@ -220,8 +220,7 @@ def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member
            "created_at": utcnow()}
     scoped.execute(_INSERT_TEAM, row)
     for member_id in dict.fromkeys(member_ids):  # each member once, in the order given
-        if scoped.execute(_MEMBER, {"member_id": member_id}).first() is None:
-            raise NotFound(f"Member {member_id} not found in this organization", code="member_not_found")
+        member_service.get_member(scoped, member_id)  # 404 if not this organization's
         scoped.execute(_INSERT_TEAM_MEMBER, {"team_id": row["id"], "member_id": member_id})
     return row
 

@@ -31,13 +31,6 @@ class CSR:
     def row_ids(self) -> np.ndarray:
         return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.indptr))
 
-    def take(self, rows: np.ndarray) -> "CSR":
-        starts, ends = self.indptr[rows], self.indptr[rows + 1]
-        lengths = ends - starts
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        pos = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if len(rows) else \
-            np.zeros(0, dtype=np.int64)
-        return CSR(indptr, self.indices[pos], self.data[pos], self.n_cols)
 
 
 def _segment_sum(values: np.ndarray, segment_ids: np.ndarray, n_segments: int) -> np.ndarray:
