@@ -237,3 +237,16 @@ def test_customer_reply_and_status_change_are_announced(http, db, tenant, receiv
     assert reply["detail"]["content"] == "Still broken, sorry!" and reply["detail"]["reopened"] is True
     assert reply["ticket"]["status"] == "open"
     assert all(verify(endpoint["secret"], h.body, h.headers["x-telemetron-signature"]) for h in hooks.values())
+
+
+def test_a_malformed_message_fails_alone(http, db, tenant, receiver, start_worker):
+    receiver.start()
+    use_slack(db, tenant.id, receiver.url)
+    create(http, tenant, title="First")
+    with db.engine.begin() as conn:  # as if written by an older version in another shape
+        conn.exec_driver_sql(f"update outbox set payload = '{{\"text\": \"old shape\"}}' where organization_id = '{tenant.id}'")
+    create(http, tenant, title="Second")
+    start_worker()
+    assert "Second" in receiver.wait_for(1)[0].json()["text"]
+    wait_until(lambda: sorted(s for s, _a, _e in outbox_state(db, tenant.id)) == ["delivered", "failed"])
+    assert any(e and "cannot prepare the message" in e for _s, _a, e in outbox_state(db, tenant.id))

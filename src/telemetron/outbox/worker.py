@@ -146,7 +146,17 @@ def worker_from_settings(db: Database, settings, *, name: str | None = None) -> 
 
 def _claim_with_destinations(conn, db: Database, *, worker: str, limit: int, lease: timedelta) -> list[tuple]:
     """Claim due messages and resolve where each goes, in one transaction."""
-    return [(message, _destination(conn, db, message)) for message in repository.claim(conn, worker=worker, limit=limit, lease=lease)]
+    claimed = repository.claim(conn, worker=worker, limit=limit, lease=lease)
+    return [(message, _safe_destination(conn, db, message)) for message in claimed]
+
+
+def _safe_destination(conn, db: Database, message: repository.Claimed):
+    """One malformed message fails alone (recorded with its reason), never the whole claim."""
+    try:
+        return _destination(conn, db, message)
+    except Exception as exc:
+        logger.exception("outbox message %s cannot be prepared", message.id)
+        return Outcome.failed(None, f"cannot prepare the message ({type(exc).__name__})")
 
 
 def _record_all(conn, batch: list[tuple], *, worker: str, retry_base: float) -> list[str]:
