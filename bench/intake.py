@@ -50,6 +50,19 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (from /proc), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except FileNotFoundError:
+            pass
+    return total / ticks
+
+
 def server_pids(root_pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(root_pid)], capture_output=True, text=True).stdout.split()
     return [root_pid, *map(int, out)]
@@ -189,7 +202,12 @@ def bench(kind: str, args) -> dict:
         wrk(base, org["apiKey"], 5, args.connections)  # warm-up: creates the 1,000 returning customers
         memory = MemorySampler(server.pid)
         memory.start()
+        cpu_before = cpu_seconds(server_pids(server.pid))
         saturated = wrk(base, org["apiKey"], args.duration, args.connections)
+        # Server CPU per ticket: steadier than tickets/s on a shared machine, and what the
+        # execution path's overheads show up in.
+        cpu = cpu_seconds(server_pids(server.pid)) - cpu_before
+        saturated["server_cpu_ms_per_ticket"] = round(cpu * 1000 / (saturated["tickets_per_s"] * args.duration), 3)
         steady = asyncio.run(fixed_rate("127.0.0.1", port, org["apiKey"], args.rate, args.steady_duration))
         memory.stop.set()
         memory.join()
@@ -220,7 +238,7 @@ def main() -> None:
         s, f = result["saturated"], result["fixed_rate"]
         print(
             f"{kind:10s} workers={result['workers']}  saturated: {s['tickets_per_s']:.0f} tickets/s "
-            f"p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms errors {s['errors']} | at {f['rate']}/s: "
+            f"p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms errors {s['errors']}, server CPU {s['server_cpu_ms_per_ticket']} ms/ticket | at {f['rate']}/s: "
             f"p50 {f['p50_ms']} ms p99 {f['p99_ms']} ms errors {f['errors']} | peak RSS {result['peak_rss_mb']} MB",
             flush=True,
         )

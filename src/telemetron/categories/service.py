@@ -93,6 +93,16 @@ def ai_categories(scoped: Scoped) -> dict[str, tuple[str, bool, str]]:
     return {r.id: (r.name, bool(r.auto_resolve), r.description or "") for r in scoped.execute(_AI)}
 
 
+_ACTIVE = tenant_select(categories, categories.c.id, categories.c.name, categories.c.name_key).where(
+    categories.c.active.is_(True)
+)
+
+
+def active_by_key(scoped: Scoped) -> dict[str, tuple[str, str]]:
+    """The active categories by ``name_key``: (id, name). Cached with the organization's configuration."""
+    return {r.name_key: (r.id, r.name) for r in scoped.execute(_ACTIVE)}
+
+
 def match_active(scoped: Scoped, name: str) -> tuple[str, str] | None:
     """(id, name) of the active category that ``name`` names, ignoring case and surrounding spaces."""
     row = scoped.execute_prepared(_ACTIVE_ID_NAME, {"name_key": name_key(name)}).fetchone()

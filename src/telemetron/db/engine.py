@@ -4,16 +4,21 @@ A unit of work is a plain function ``fn(conn, ...)`` that runs inside one transa
 commits when the function returns and rolls back when it raises, so nothing is ever left
 half-written.
 
-How ``Database.run`` executes units of work was decided by measurement (bench/README.md):
+How ``Database.run`` executes units of work was decided by measurement (bench/README.md): with
+group commit. Units that arrive while the previous batch runs form the next batch: one
+transaction, each unit in its own SAVEPOINT, one durable commit. A unit that fails rolls back to
+its savepoint and leaves its neighbours alone; no caller hears "committed" before the commit.
 
-- SQLite: in the event loop's own thread, with group commit. Handing each request to a worker
-  thread cost ~170 µs of GIL hand-offs and wake-ups, more than the unit of work itself, and
-  SQLite admits one writer at a time anyway. Units that arrive in the same loop iteration run in
-  one transaction, each in its own SAVEPOINT, and share one durable commit (an fsync, ~0.2 ms
-  here). A unit that fails rolls back to its savepoint and leaves its neighbours alone; no caller
-  hears "committed" before the commit has happened.
-- PostgreSQL: in a pool of threads, one transaction each, so that many commits are in flight
-  at once (PostgreSQL groups their WAL flushes itself) while the loop serves other requests.
+- SQLite: the units run in the event loop's own thread (statements take microseconds, and
+  SQLite admits one writer at a time anyway); only the commit's fsync goes to a helper thread.
+- PostgreSQL: each statement is a network round trip, so the batch runs in one helper thread
+  while the loop goes on with HTTP. A thread per request (the first version) cost ~0.95 ms of
+  server CPU a ticket in GIL hand-offs against ~0.6 ms with a hand-off per batch; SQLAlchemy's
+  asyncio mode was slower still (a greenlet switch and a future per statement). A unit must not
+  hold up the batches behind it waiting for another transaction's lock (another process's
+  batch, a CLI command): the batch connection has a short ``lock_timeout``, and a unit that
+  hits it runs again alone in a pool thread. The same pool runs ``run_in_thread`` (long
+  maintenance work) and the CLI's units.
 
 SQLite transactions start with ``BEGIN IMMEDIATE`` so that one that reads and then writes never
 fails half-way on a lock upgrade when another process (the CLI, a worker) writes too.
@@ -22,9 +27,10 @@ fails half-way on a lock upgrade when another process (the CLI, a worker) writes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Callable, TypeVar
 
@@ -61,6 +67,7 @@ class Database:
             self.engine = _sqlite_engine(self.url)
             self._executor: ThreadPoolExecutor | None = None
         else:
+            # The pool serves the CLI, ``run_in_thread`` and the units that gave way to a lock.
             self.engine = create_engine(
                 self.url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True, pool_recycle=1800,
                 json_serializer=_json_dumps,
@@ -77,20 +84,18 @@ class Database:
         with self.engine.begin() as conn:
             return fn(conn, *args, **kwargs)
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future:
-        """PostgreSQL: queue ``fn(conn, *args, **kwargs)`` for a pool thread; the future resolves after commit."""
-        return self._executor.submit(functools.partial(self.run_sync, fn, *args, **kwargs))
-
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(conn, *args, **kwargs)`` in one transaction (see the module's docstring for where)."""
-        if self.is_sqlite:
-            return await self._group_committer().run(fn, args, kwargs)
-        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
-
-    def _group_committer(self) -> GroupCommitter:
+        """Run ``fn(conn, *args, **kwargs)`` in one transaction, in the loop's thread (see the module's docstring)."""
         if self._committer is None:
-            self._committer = GroupCommitter(self.engine)
-        return self._committer
+            self._committer = GroupCommitter(self)
+        return await self._committer.run(fn, args, kwargs)
+
+    async def run_in_thread(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Like ``run``, for work that may take long (maintenance): PostgreSQL runs it in a pool thread,
+        off the loop. SQLite keeps it in the loop: a second writer would only wait for the first."""
+        if self.is_sqlite:
+            return await self.run(fn, *args, **kwargs)
+        return await asyncio.wrap_future(self._executor.submit(functools.partial(self.run_sync, fn, *args, **kwargs)))
 
     def dispose(self) -> None:
         if self._committer is not None:
@@ -104,25 +109,34 @@ class Database:
 # Batches this small commit in the loop's thread: at low load the hand-off to the commit thread
 # costs more latency than the fsync it overlaps (p99 at 200 requests/s: 7.7 ms -> 3.9 ms here).
 _INLINE_COMMIT_MAX = 2
+# How long a unit in a batch may wait for another transaction's lock before it gives way and
+# runs alone in a pool thread (PostgreSQL): the batch behind it waits meanwhile. Longer than a
+# normal commit, far shorter than a stall.
+BATCH_LOCK_TIMEOUT_MS = 100
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class GroupCommitter:
-    """Runs SQLite units of work in the event loop's thread, a batch per transaction.
+    """Runs units of work a batch per transaction, the batch formed by what arrived meanwhile.
 
-    The units' statements run in the loop's thread (no hand-off per request); the commit, an
-    fsync that releases the GIL, runs in a helper thread, so the loop goes on reading and
-    validating the next requests meanwhile, and those form the next batch. Only ``_drain``
-    touches the connection, one batch at a time. Must be used from one event loop (the
+    SQLite: the units' statements run in the loop's thread (no hand-off per request); the
+    commit, which waits for the disk and releases the GIL, runs in a helper thread, so the loop
+    goes on reading and validating the next requests meanwhile, and those form the next batch.
+    PostgreSQL: the whole batch, commit included, runs in that helper thread: one hand-off per
+    batch instead of one per request, and the loop parses the next requests while the batch
+    waits for the server's answers (a round trip per statement; measured in bench/README.md).
+    Only one batch touches the connection at a time. Must be used from one event loop (the
     server's); sync callers use ``Database.run_sync``.
     """
 
     MAX_BATCH = 256
 
-    def __init__(self, engine: Engine) -> None:
-        self._conn = engine.connect()
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._conn: Connection | None = None
         self._pending: list[tuple[asyncio.Future, Callable, tuple, dict]] = []
         self._draining = False
-        self._commit_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-batch")
 
     async def run(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
         loop = asyncio.get_running_loop()
@@ -138,40 +152,118 @@ class GroupCommitter:
         try:
             while self._pending:
                 batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
-                transaction = self._conn.begin()
-                outcomes = run_units(self._conn, batch)
                 try:
-                    if len(batch) == 1 and outcomes[0][2] is not None:
-                        transaction.rollback()  # a lone unit that failed: no savepoint to undo
-                    elif len(batch) <= _INLINE_COMMIT_MAX:
-                        transaction.commit()
+                    if self._db.is_sqlite:
+                        outcomes = await self._run_in_loop(loop, batch)
                     else:
-                        await loop.run_in_executor(self._commit_thread, transaction.commit)
-                except Exception as exc:
+                        outcomes = await loop.run_in_executor(self._thread, self._run_in_thread, batch)
+                except Exception as exc:  # the batch as a whole: nothing of it committed
                     logger.error("a batch of %d units of work was rolled back", len(batch), exc_info=exc)
-                    if transaction.is_active:
-                        transaction.rollback()
                     outcomes = [(future, None, exc) for future, *_ in batch]
                 for future, outcome, error in outcomes:
                     if future.cancelled():
                         continue
                     if error is None:
                         future.set_result(outcome)
+                    elif _gave_way(error):
+                        # Waited too long for another transaction's lock: run it alone, in a pool
+                        # thread, where waiting holds up nobody else.
+                        _, fn, args, kwargs = next(unit for unit in batch if unit[0] is future)
+                        work = self._db._executor.submit(functools.partial(self._db.run_sync, fn, *args, **kwargs))
+                        asyncio.wrap_future(work).add_done_callback(functools.partial(_settle, future))
                     else:
                         future.set_exception(error)
         finally:
             self._draining = False
 
+    async def _run_in_loop(self, loop, batch: list) -> list:
+        transaction, outcomes = self._run_units(batch)
+        if len(batch) <= _INLINE_COMMIT_MAX:
+            self._finish(transaction, outcomes)
+        else:
+            await loop.run_in_executor(self._thread, self._finish, transaction, outcomes)
+        return outcomes
+
+    def _run_in_thread(self, batch: list) -> list:
+        transaction, outcomes = self._run_units(batch)
+        self._finish(transaction, outcomes)
+        return outcomes
+
+    def _run_units(self, batch: list):
+        """The batch's units in a new transaction, run again once on a new connection if the
+        connection was lost before COMMIT (a restarted database): then nothing of it happened."""
+        for attempt in (1, 2):
+            conn = self._connection()
+            transaction = conn.begin()
+            try:
+                outcomes = run_units(conn, batch, combine_statements=not self._db.is_sqlite)
+            except Exception:
+                _abandon(transaction)
+                if attempt == 1 and conn.invalidated:
+                    continue
+                raise
+            if attempt == 1 and conn.invalidated:  # the units saw errors that were not theirs
+                _abandon(transaction)
+                continue
+            return transaction, outcomes
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _finish(transaction, outcomes: list) -> None:
+        try:
+            if len(outcomes) == 1 and outcomes[0][2] is not None:
+                transaction.rollback()  # a lone unit that failed: no savepoint to undo
+            else:
+                transaction.commit()
+        except BaseException:
+            _abandon(transaction)  # a failed COMMIT may or may not have happened: never run it again
+            raise
+
+    def _connection(self) -> Connection:
+        """The batches' connection, opened again after a lost one (a restarted database)."""
+        if self._conn is not None and (self._conn.invalidated or self._conn.closed):
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        if self._conn is None:
+            self._conn = self._db.engine.connect()
+            if not self._db.is_sqlite:
+                self._conn.exec_driver_sql(f"SET lock_timeout = {BATCH_LOCK_TIMEOUT_MS}")
+                self._conn.commit()
+        return self._conn
+
     def close(self) -> None:
-        self._commit_thread.shutdown(wait=True)
-        self._conn.close()
+        self._thread.shutdown(wait=True)
+        if self._conn is not None:
+            self._conn.close()
 
 
-def run_units(conn: Connection, batch: list) -> list[tuple[Any, Any, BaseException | None]]:
+def _abandon(transaction) -> None:
+    if transaction.is_active:
+        with contextlib.suppress(Exception):
+            transaction.rollback()
+
+
+def _gave_way(error: BaseException) -> bool:
+    return getattr(getattr(error, "orig", None), "sqlstate", None) == _LOCK_NOT_AVAILABLE
+
+
+def _settle(future: asyncio.Future, done: asyncio.Future) -> None:
+    if future.cancelled():
+        return
+    if done.exception() is not None:
+        future.set_exception(done.exception())
+    else:
+        future.set_result(done.result())
+
+
+def run_units(conn: Connection, batch: list, *, combine_statements: bool = False) -> list[tuple[Any, Any, BaseException | None]]:
     """Run ``(token, fn, args, kwargs)`` units inside the open transaction; return ``(token, result, error)``.
 
     With more than one unit, each runs in a SAVEPOINT so that one unit's failure undoes only its
     own writes. A lone unit runs bare: if it fails, the caller rolls the transaction back.
+    ``combine_statements`` (PostgreSQL) sends the savepoint bookkeeping between two units as one
+    statement: a round trip saved per unit. The last savepoint is left to the COMMIT.
     """
     if len(batch) == 1:
         token, fn, args, kwargs = batch[0]
@@ -181,19 +273,28 @@ def run_units(conn: Connection, batch: list) -> list[tuple[Any, Any, BaseExcepti
             return [(token, None, exc)]
     outcomes: list[tuple[Any, Any, BaseException | None]] = []
     # Savepoints straight on the driver: SQLAlchemy's begin_nested() costs ~50 µs a unit.
-    driver = conn.connection.driver_connection
+    driver = conn.connection.dbapi_connection
+    before_next = ["SAVEPOINT unit"]
     for token, fn, args, kwargs in batch:
-        driver.execute("SAVEPOINT unit")
+        _execute(driver, before_next, combine_statements)
         try:
             result = fn(conn, *args, **kwargs)
         except Exception as exc:
-            driver.execute("ROLLBACK TO SAVEPOINT unit")
-            driver.execute("RELEASE SAVEPOINT unit")
+            _execute(driver, ["ROLLBACK TO SAVEPOINT unit", "RELEASE SAVEPOINT unit"], combine_statements)
+            before_next = ["SAVEPOINT unit"]
             outcomes.append((token, None, exc))
         else:
-            driver.execute("RELEASE SAVEPOINT unit")
+            before_next = ["RELEASE SAVEPOINT unit", "SAVEPOINT unit"]
             outcomes.append((token, result, None))
     return outcomes
+
+
+def _execute(driver, statements: list[str], combine: bool) -> None:
+    if combine:
+        driver.execute("; ".join(statements))
+    else:
+        for statement in statements:
+            driver.execute(statement)
 
 
 def _json_dumps(value: Any) -> str:

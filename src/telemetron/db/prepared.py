@@ -42,6 +42,6 @@ class Prepared:
         sql, order, processors = self._compiled(conn, tuple(params))
         if processors:
             params = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = conn.connection.dbapi_connection.cursor()
         cursor.execute(sql, tuple(params[k] for k in order) if order is not None else params)
         return cursor

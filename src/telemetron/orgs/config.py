@@ -1,7 +1,7 @@
 """An organization's routing, notification and categorizer configuration, cached per process, never stale.
 
-Every ticket needs its organization's routing rules, Slack settings, webhook endpoints, AI
-categories and categorizer model version: queries whose answers almost never change. Each process caches them per organization with the
+Every ticket needs its organization's categories, routing rules, Slack settings, webhook
+endpoints, AI categories and categorizer model version: queries whose answers almost never change. Each process caches them per organization with the
 organization's ``config_version``, which is read with the API key in the ticket's own transaction
 and bumped (``bump``) in the same transaction as any change to those rules or settings. A ticket
 therefore always routes with the configuration committed when its transaction read the key, on
@@ -31,6 +31,8 @@ class OrgConfig:
     slack_webhook_url: str | None
     public_url: str | None
     webhook_endpoint_ids: list[str]
+    # The active categories by name_key -> (id, name): what a ticket's "category" may name.
+    active_categories: dict[str, tuple[str, str]]
     # The categories the AI may choose: id -> (name, auto_resolve, description); and the model to use.
     ai_categories: dict[str, tuple[str, bool, str]]
     triage_model_version: int | None
@@ -43,7 +45,7 @@ def bump(scoped: Scoped) -> None:
 
 
 def load(scoped: Scoped) -> OrgConfig:
-    from telemetron.categories.service import ai_categories
+    from telemetron.categories.service import active_by_key, ai_categories
     from telemetron.notifications.settings import enabled_endpoint_ids, get_settings
     from telemetron.routing.service import load_rules
     from telemetron.triage.store import model_info, threshold_of
@@ -52,6 +54,7 @@ def load(scoped: Scoped) -> OrgConfig:
     model = model_info(scoped)
     return OrgConfig(
         load_rules(scoped), slack_url, public_url, enabled_endpoint_ids(scoped),
+        active_categories=active_by_key(scoped),
         ai_categories=ai_categories(scoped),
         triage_model_version=model["version"] if model else None,
         triage_threshold=threshold_of(scoped.conn, scoped.org_id),

@@ -100,7 +100,7 @@ def create_ticket(
     category = None
     unmatched = None
     if request.category is not None:
-        category = categories.match_active(scoped, request.category)
+        category = config.active_categories.get(categories.name_key(request.category))
         if category is None:
             unmatched = f"category '{request.category.strip()}' matches no active category of this organization"
     category_source = "provided" if category is not None else "none"

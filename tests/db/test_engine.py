@@ -1,0 +1,119 @@
+"""Units of work in the event loop (db/engine.py): batches, savepoints, lock waits, lost connections."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from telemetron.db.engine import Database
+
+
+@pytest.fixture
+def fresh_db(database_url):
+    """A Database of its own: its loop connection is not shared with other tests."""
+    database = Database(database_url, pool_size=2)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def probe(fresh_db):
+    name = f"engine_probe_{uuid.uuid4().hex[:8]}"
+    fresh_db.run_sync(lambda conn: conn.execute(text(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v VARCHAR(32))")))
+    yield name
+    fresh_db.run_sync(lambda conn: conn.execute(text(f"DROP TABLE {name}")))
+
+
+def _rows(db: Database, table: str) -> dict[int, str]:
+    return dict(db.run_sync(lambda conn: conn.execute(text(f"SELECT id, v FROM {table}")).all()))
+
+
+def test_units_of_one_batch_commit_together_and_a_failing_one_leaves_no_trace(fresh_db, probe):
+    def insert(conn, row_id: int, fail: bool = False):
+        conn.execute(text(f"INSERT INTO {probe} (id, v) VALUES (:id, 'x')"), {"id": row_id})
+        if fail:
+            raise ValueError(f"unit {row_id} changed its mind")
+        return row_id
+
+    async def main():
+        return await asyncio.gather(
+            *(fresh_db.run(insert, i, fail=(i % 3 == 0)) for i in range(1, 10)), return_exceptions=True
+        )
+
+    results = asyncio.run(main())
+    assert [r if isinstance(r, int) else str(r) for r in results] == [
+        1, 2, "unit 3 changed its mind", 4, 5, "unit 6 changed its mind", 7, 8, "unit 9 changed its mind"
+    ]
+    assert sorted(_rows(fresh_db, probe)) == [1, 2, 4, 5, 7, 8]
+
+
+def test_a_unit_blocked_by_another_transactions_lock_gives_way_without_stalling_the_loop(fresh_db, probe):
+    if fresh_db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: there is no row lock to wait for")
+    fresh_db.run_sync(lambda conn: conn.execute(text(f"INSERT INTO {probe} (id, v) VALUES (1, 'old'), (2, 'old')")))
+
+    def update(conn, row_id: int, value: str):
+        conn.execute(text(f"UPDATE {probe} SET v = :v WHERE id = :id"), {"v": value, "id": row_id})
+        return value
+
+    holder = fresh_db.engine.connect()
+    holder.begin()
+    holder.execute(text(f"UPDATE {probe} SET v = 'held' WHERE id = 1"))  # row 1 is locked until commit
+
+    async def main():
+        gaps = []
+
+        async def ticker():
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        blocked = asyncio.create_task(fresh_db.run(update, 1, "from the loop"))
+        await asyncio.sleep(0.05)
+        # Other units go on while the blocked one waits for the lock.
+        assert await asyncio.wait_for(fresh_db.run(update, 2, "meanwhile"), timeout=5) == "meanwhile"
+        await asyncio.sleep(0.5)
+        assert not blocked.done()
+        holder.commit()
+        assert await asyncio.wait_for(blocked, timeout=10) == "from the loop"
+        ticking.cancel()
+        return max(gaps)
+
+    try:
+        longest_stall = asyncio.run(main())
+    finally:
+        holder.close()
+    assert _rows(fresh_db, probe) == {1: "from the loop", 2: "meanwhile"}
+    # The loop waited at most about the lock timeout, once, not for the other transaction.
+    assert longest_stall < 1.5
+
+
+def test_the_loop_connection_comes_back_after_the_database_dropped_it(fresh_db, probe):
+    if fresh_db.is_sqlite:
+        pytest.skip("a SQLite file has no server to drop the connection")
+
+    def backend_pid(conn):
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+    def insert(conn, row_id: int):
+        conn.execute(text(f"INSERT INTO {probe} (id, v) VALUES (:id, 'x')"), {"id": row_id})
+        return backend_pid(conn)
+
+    async def main():
+        first = await fresh_db.run(backend_pid)
+        fresh_db.run_sync(lambda conn: conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}))
+        time.sleep(0.2)
+        second = await fresh_db.run(insert, 1)  # no error: the unit runs again on a new connection
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert first != second
+    assert _rows(fresh_db, probe) == {1: "x"}
