@@ -117,3 +117,20 @@ def test_the_loop_connection_comes_back_after_the_database_dropped_it(fresh_db, 
     first, second = asyncio.run(main())
     assert first != second
     assert _rows(fresh_db, probe) == {1: "x"}
+
+
+def test_a_reader_neither_waits_for_nor_blocks_a_writer(fresh_db, probe):
+    """A model load or a CLI listing (``read_sync``) while another connection holds the write lock."""
+    fresh_db.run_sync(lambda conn: conn.execute(text(f"INSERT INTO {probe} (id, v) VALUES (1, 'committed')")))
+    writer = fresh_db.engine.connect()
+    writer.begin()
+    writer.execute(text(f"UPDATE {probe} SET v = 'uncommitted' WHERE id = 1"))  # holds SQLite's write lock
+    try:
+        started = time.monotonic()
+        seen = fresh_db.read_sync(lambda conn: conn.execute(text(f"SELECT v FROM {probe} WHERE id = 1")).scalar_one())
+        assert seen == "committed"
+        assert time.monotonic() - started < 2  # not the 10 s busy timeout
+    finally:
+        writer.commit()
+        writer.close()
+    assert _rows(fresh_db, probe) == {1: "uncommitted"}

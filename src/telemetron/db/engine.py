@@ -84,6 +84,14 @@ class Database:
         with self.engine.begin() as conn:
             return fn(conn, *args, **kwargs)
 
+    def read_sync(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``run_sync`` for a unit that only reads (a model load, a listing): on SQLite it neither
+        takes nor waits for the write lock, so it never holds up the server's writes, nor they it."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_READ_ONLY: True})
+            with conn.begin():
+                return fn(conn, *args, **kwargs)
+
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(conn, *args, **kwargs)`` in one transaction, in the loop's thread (see the module's docstring)."""
         if self._committer is None:
@@ -297,6 +305,9 @@ def _execute(driver, statements: list[str], combine: bool) -> None:
             driver.execute(statement)
 
 
+_READ_ONLY = "telemetron_read_only"
+
+
 def _json_dumps(value: Any) -> str:
     """JSON columns are written with orjson: several times faster than json.dumps on the hot path."""
     return orjson.dumps(value).decode()
@@ -322,6 +333,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:  # pragma: no cover - exercised by every test
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Deferred for readers: in WAL mode they read a snapshot while a writer works.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
