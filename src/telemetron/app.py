@@ -14,12 +14,12 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from starlette.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
-from telemetron import __version__
+from telemetron import __version__, web
 from telemetron.api import customers, devices, tickets  # noqa: F401  (they register their operations)
 from telemetron.api.docs import extend_openapi
 from telemetron.api.middleware import RequestContextMiddleware
@@ -76,7 +76,7 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> R
 async def _purge_idempotency_keys(ctx: AppContext) -> None:
     while True:
         try:
-            await ctx.db.run(purge_expired, ttl_hours=ctx.settings.idempotency_ttl_hours)
+            await ctx.db.run_in_thread(purge_expired, ttl_hours=ctx.settings.idempotency_ttl_hours)
         except Exception:  # keep the loop alive; the next run tries again
             logger.exception("purging expired idempotency keys failed")
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.router.routes.extend(ext_v1.routes())
+    app.router.routes.extend(web.routes())  # the agents' and admins' pages (telemetron.web)
 
     app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
 

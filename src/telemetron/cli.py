@@ -210,16 +210,33 @@ def member_add(
     org: OrgOption,
     email: Annotated[str, typer.Argument(help="The member's email (unique in the organization, ignoring case).")],
     name: Annotated[Optional[str], typer.Option(help="Display name (default: the part of the email before @).")] = None,
+    role: Annotated[str, typer.Option(help="agent or admin (admins manage the organization in the web app).")] = "agent",
+    password: Annotated[bool, typer.Option("--password", help="Prompt for a web app password.")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the web app password from standard input.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a team member; tickets can then be assigned to the id it prints (mem_...)."""
-    from telemetron.members.service import add_member
+    """Add a team member; tickets can then be assigned to the id it prints (mem_...).
 
-    member = _scoped_run(org, add_member, email=email, name=name)
+    With --password or --password-stdin the member can sign in to the web app at once; otherwise
+    later, after `telemetron member password`."""
+    from telemetron.errors import AppError
+    from telemetron.members.cli import read_password
+    from telemetron.members.service import add_member, check_role
+
+    try:
+        check_role(role)  # a bad role fails before the password is asked
+    except AppError as exc:
+        _fail(exc.message)
+    password_hash = read_password(password_stdin) if (password or password_stdin) else None
+    member = _scoped_run(org, add_member, email=email, name=name, role=role, password_hash=password_hash)
     if as_json:
-        typer.echo(json.dumps({"id": member["id"], "email": member["email"], "name": member["name"], "available": member["available"]}))
+        body = {"id": member["id"], "email": member["email"], "name": member["name"], "available": member["available"]}
+        if member["role"] != "agent" or member["can_sign_in"]:
+            body.update(role=member["role"], canSignIn=member["can_sign_in"])
+        typer.echo(json.dumps(body))
     else:
-        typer.echo(f"{member['id']}  {member['email']}  {member['name']}")
+        typer.echo(f"{member['id']}  {member['email']}  {member['name']}"
+                   + (f"  [{member['role']}]" if member["role"] != "agent" else ""))
 
 
 @member_app.command("list")
@@ -228,14 +245,16 @@ def member_list(org: OrgOption, as_json: JsonOption = False) -> None:
     from telemetron.members.service import list_members
 
     rows = [
-        {"id": m["id"], "email": m["email"], "name": m["name"], "available": m["available"], "createdAt": m["created_at"].isoformat()}
+        {"id": m["id"], "email": m["email"], "name": m["name"], "available": m["available"], "role": m["role"],
+         "canSignIn": m["can_sign_in"], "createdAt": m["created_at"].isoformat()}
         for m in _scoped_run(org, list_members)
     ]
     if as_json:
         typer.echo(json.dumps(rows))
         return
     for r in rows:
-        typer.echo(f"{r['id']}  {r['email']}  {r['name']}" + ("" if r["available"] else "  [unavailable]"))
+        typer.echo(f"{r['id']}  {r['email']}  {r['name']}" + ("" if r["available"] else "  [unavailable]")
+                   + (f"  [{r['role']}]" if r["role"] != "agent" else ""))
 
 
 DEMO_ORG = "Demo Company"
@@ -247,20 +266,37 @@ DEMO_CATEGORIES = {
 }
 
 
+DEMO_ADMIN = "admin@example.com"
+
+
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Create (once) a demo organization with categories, make a fresh API key, and print a working curl."""
+    """Create (once) a demo organization with categories and an admin; make a fresh API key and a
+    fresh admin password; print a working curl and the web app's sign-in."""
+    import secrets
+
     from telemetron.categories.service import add_category
+    from telemetron.members.auth import hash_password
+    from telemetron.members.service import add_member, find_by_email, set_password_hash
     from telemetron.orgs.apikeys import create_api_key
     from telemetron.orgs.service import create_organization, find_organization_by_name
 
+    password = secrets.token_urlsafe(12)
+    password_hash = hash_password(password)  # slow: before the transaction
+
     def unit(conn, db):
         org = find_organization_by_name(conn, DEMO_ORG)
+        scoped = Scoped(db, conn, org["id"]) if org else None
         if org is None:
             org = create_organization(conn, name=DEMO_ORG)
             scoped = Scoped(db, conn, org["id"])
             for cat_name, description in DEMO_CATEGORIES.items():
                 add_category(scoped, name=cat_name, description=description)
+        admin = find_by_email(scoped, DEMO_ADMIN)
+        if admin is None:
+            add_member(scoped, email=DEMO_ADMIN, name="Demo Admin", role="admin", password_hash=password_hash)
+        else:
+            set_password_hash(scoped, admin["id"], password_hash)
         return org, create_api_key(conn, org_id=org["id"], name="demo")
 
     org, key = _run(unit)
@@ -282,16 +318,21 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
         f"  -H 'Content-Type: application/json' \\\n"
         f"  -d {shlex.quote(body)}\n"
     )
+    typer.echo(f"Web app: http://{host}:{port}/signin  as {DEMO_ADMIN} (admin), password {password}")
+    typer.echo("         (a new password on every `telemetron demo`; `telemetron member password` sets your own)")
     typer.echo(f"API docs: http://{host}:{port}/docs\n")
 
 
 def _mount_domain_commands() -> None:
     """Command groups that live with their domain (routing, notifications, outbox)."""
+    from telemetron.members import cli as members_cli
     from telemetron.notifications.cli import slack_app, webhook_app
     from telemetron.outbox.cli import outbox_app, worker
     from telemetron.routing.cli import rules_app, team_app
     from telemetron.triage import admin_cli
     from telemetron.triage.cli import app as triage_app
+
+    members_cli.register(member_app)
 
     admin_cli.register(triage_app)
     app.add_typer(triage_app, name="triage")

@@ -137,7 +137,29 @@ members = Table(
     Column("available", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # agent | admin: what the member may do in the web app (admins also manage the organization).
+    Column("role", String(16), nullable=False, default="agent", server_default="agent"),
+    # scrypt hash (telemetron.members.auth); NULL: the member cannot sign in to the web app.
+    Column("password_hash", String(255)),
+    # Failed sign-ins in a row, and until when sign-in is refused after too many (shared by every
+    # server process because it is here, not in memory).
+    Column("failed_signins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime()),
     UniqueConstraint("organization_id", "email", name="uq_members_organization_id_email"),
+)
+
+member_sessions = Table(
+    "member_sessions",
+    metadata,
+    # SHA-256 of the session cookie's random token: a stolen database holds no usable session.
+    # Looked up unscoped (like an API key): the session is how the organization is found.
+    Column("token_hash", String(64), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("member_id", String(32), ForeignKey("members.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    # Idle expiry, pushed forward as the member uses the app, never past an absolute limit.
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
 devices = Table(

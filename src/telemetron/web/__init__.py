@@ -1,0 +1,43 @@
+"""The agents' and admins' web app: server-rendered pages (Jinja2), a session cookie, no CDN.
+
+Mounted by ``app.create_app`` with ``routes()``. One module per page area: ``signin`` (signing in
+and out), ``tickets`` (the agents' pages), ``admin`` (the admins' pages); ``pages`` holds what they
+share (sessions, CSRF, forms, error pages) and ``ticket_data`` the units of work of the ticket pages.
+Static files (one stylesheet, one small script) are served from ``web/static`` at ``/static/web``.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+
+def routes() -> list[BaseRoute]:
+    from telemetron.web import admin, signin, tickets
+    from telemetron.web.pages import STATIC
+
+    get, post = ["GET"], ["POST"]
+    return [
+        Route("/", signin.home, methods=get),
+        Route("/signin", signin.signin_form, methods=get),
+        Route("/signin", signin.signin, methods=post),
+        Route("/signout", signin.signout, methods=post),
+        Route("/tickets", tickets.ticket_list, methods=get),
+        Route("/tickets/{ticket_id}", tickets.ticket, methods=get),
+        Route("/tickets/{ticket_id}/reply", tickets.ticket_reply, methods=post),
+        Route("/tickets/{ticket_id}/update", tickets.ticket_update, methods=post),
+        Route("/admin", admin.admin_home, methods=get),
+        Route("/admin/categories", admin.category_list, methods=get),
+        Route("/admin/categories", admin.category_add, methods=post),
+        Route("/admin/categories/{category_id}", admin.category_edit, methods=get),
+        Route("/admin/categories/{category_id}", admin.category_save, methods=post),
+        Route("/admin/members", admin.member_list, methods=get),
+        Route("/admin/members", admin.member_add, methods=post),
+        Route("/admin/members/{member_id}", admin.member_save, methods=post),
+        Route("/admin/api-keys", admin.apikey_list, methods=get),
+        Route("/admin/api-keys", admin.apikey_create, methods=post),
+        Route("/admin/api-keys/{key_id}/revoke", admin.apikey_revoke, methods=post),
+        Route("/admin/routing", admin.routing_rules, methods=get),
+        Route("/admin/notifications", admin.notifications, methods=get),
+        Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
+    ]

@@ -1,0 +1,73 @@
+"""The agents' pages: the ticket list (``/tickets``) and a ticket (``/tickets/{id}``, the address
+Slack notifications link to), with replying and changing status, priority, category and assignee."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.responses import Response
+
+from telemetron.errors import AppError
+from telemetron.tickets.follow_schemas import STATUSES
+from telemetron.tickets.schemas import PRIORITIES
+from telemetron.web import ticket_data
+from telemetron.web.pages import Web, page
+
+# Fixed messages after a change (the URL carries a code, never text that a link could forge).
+DONE = {
+    "replied": "Your reply was added.",
+    "updated": "The ticket was updated.",
+    "unchanged": "Nothing was changed.",
+    "confirmed": "Category confirmed: the AI learns from it.",
+}
+
+
+@page()
+async def ticket_list(web: Web) -> Response:
+    filters = ticket_data.ListFilters.from_query(web.request.query_params)
+    data = await web.run(ticket_data.list_page, filters)
+    next_url = f"/tickets?{urlencode(filters.query(cursor=data['next_cursor']))}" if data["next_cursor"] else None
+    first_url = f"/tickets?{urlencode(filters.query())}" if filters.cursor else None
+    return web.render("tickets.html", filters=filters, statuses=STATUSES, priorities=PRIORITIES,
+                      next_url=next_url, first_url=first_url, **data)
+
+
+async def _show(web: Web, status: int = 200, *, error: str | None = None, draft: str = "") -> Response:
+    data = await web.run(ticket_data.ticket_page, web.request.path_params["ticket_id"])
+    done = DONE.get(web.request.query_params.get("done", "")) if status == 200 else None
+    return web.render("ticket.html", status=status, statuses=STATUSES, priorities=PRIORITIES, error=error,
+                      done=done, draft=draft, **data)
+
+
+@page()
+async def ticket(web: Web) -> Response:
+    return await _show(web)
+
+
+@page()
+async def ticket_reply(web: Web) -> Response:
+    content = web.form.get("content")
+    try:
+        ticket_id = await web.run(ticket_data.reply, web.request.path_params["ticket_id"], content=content,
+                                  status=web.form.get("status"), max_text=web.settings.max_text_chars)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return await _show(web, exc.status, error=exc.message, draft=content)
+    return web.redirect(f"/tickets/{ticket_id}?done=replied#reply")
+
+
+@page()
+async def ticket_update(web: Web) -> Response:
+    form = web.form
+    raw_id = web.request.path_params["ticket_id"]
+    try:
+        changed = await web.run(ticket_data.update, raw_id, status=form.get("status"), priority=form.get("priority"),
+                                category_id=form.get("category"), assignee_id=form.get("assignee"),
+                                confirm_category=form.get("confirm_category") == "1")
+    except AppError as exc:
+        if exc.status == 404 and exc.code == "ticket_not_found":
+            raise
+        return await _show(web, exc.status, error=exc.message)
+    done = "confirmed" if form.get("confirm_category") == "1" else ("updated" if changed else "unchanged")
+    return web.redirect(f"/tickets/{web.request.path_params['ticket_id']}?done={done}")
