@@ -192,6 +192,21 @@ def test_get_ticket_shows_the_member_routing_assigned(http, db, tenant):
     assert ticket["assignee"] == {"id": sam["id"], "email": "sam.agent@example.com", "name": "Sam Agent"}
 
 
+def test_get_ticket_says_which_rule_routed_it_and_why_as_create_did(http, db, tenant):
+    rule = db.run_sync(
+        lambda conn: add_rule(Scoped(db, conn, tenant.id), name="Battery urgent", conditions={"ticketCategory": ["Battery"]},
+                              actions={"setPriority": "urgent"})
+    )
+    created = http.post("/api/ext-v1/ticket/createTicket", headers=tenant.headers,
+                        json={"title": "Battery swells", "customerEmail": "a@example.com", "category": "Battery"}).json()
+    ticket = got(http, tenant, created["ticketId"])
+    assert ticket["routing"] == created["routing"]
+    assert ticket["routing"]["ruleId"] == rule["id"]
+    assert "Battery urgent" in ticket["routing"]["reason"]
+    other = got(http, tenant, create(http, tenant, category="Billing"))
+    assert other["routing"] == {"ruleId": None, "reason": "no routing rule matched"}
+
+
 def test_get_ticket_accepts_the_id_in_upper_case(http, tenant):
     ticket_id = create(http, tenant)
     assert got(http, tenant, ticket_id.upper())["id"] == ticket_id
@@ -249,7 +264,10 @@ def test_query_lists_newest_first_without_messages(http, tenant):
     assert page["warnings"] == []
     summary = page["tickets"][0]
     full = got(http, tenant, third)
-    del full["messages"]
+    # getTicket adds the conversation and why the ticket is where it is.
+    assert full.pop("messages") == []
+    assert full.pop("categoryCandidates") is None
+    assert full.pop("routing") == {"ruleId": None, "reason": None}  # this organization has no rules
     assert summary == full
 
 

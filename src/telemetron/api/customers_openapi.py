@@ -17,7 +17,6 @@ from telemetron.customers.schemas import (
 )
 
 
-
 def error(description: str, *examples: dict[str, Any]) -> dict[str, Any]:
     """``docs.error``, except that two examples with the same ``code`` are both kept (named code, code_2...)."""
     response = docs.error(description, *examples)

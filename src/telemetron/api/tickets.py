@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Callable
 from typing import Any
 
@@ -21,9 +20,9 @@ from telemetron.api.tickets_openapi import (
 )
 from telemetron.errors import AppError, Unauthorized
 from telemetron.idempotency import service as idempotency
+from telemetron.orgs.apikeys import authenticate
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry_run_response
-from telemetron.orgs.apikeys import authenticate
 from telemetron.tickets.service import NeedsCategorizer
 from telemetron.triage import llm as llm_engine
 from telemetron.triage.classifier import Prediction

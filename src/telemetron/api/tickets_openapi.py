@@ -175,6 +175,8 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
 }
 _TICKET_EXAMPLE: dict[str, Any] = {
     **_SUMMARY_EXAMPLE,
+    "categoryCandidates": None,
+    "routing": {"ruleId": "rule_3f2a9c1b0d4e", "reason": "rule 'Connectivity to Sam' matched: category is Connectivity"},
     "messages": [
         {
             "id": 101,

@@ -37,7 +37,14 @@ from telemetron.errors import Conflict, InvalidRequest, NotFound
 from telemetron.members import service as member_service
 from telemetron.orgs import config as org_config
 from telemetron.orgs.service import check_name
-from telemetron.routing.rules import Rule, TicketFacts, explain_match, needs_customer_facts, validate_actions, validate_conditions
+from telemetron.routing.rules import (
+    Rule,
+    TicketFacts,
+    explain_match,
+    needs_customer_facts,
+    validate_actions,
+    validate_conditions,
+)
 
 _r = routing_rules.c
 _RULES = Prepared(

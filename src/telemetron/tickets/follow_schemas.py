@@ -358,7 +358,23 @@ class TicketSummary(BaseModel):
     resolvedAt: str | None = Field(description="ISO 8601 when resolved; null while not resolved.")
 
 
+class CategoryCandidate(BaseModel):
+    category: str
+    score: float
+
+
+class TicketRouting(BaseModel):
+    ruleId: str | None = Field(description="The routing rule that matched, or null when none did.")
+    reason: str | None = Field(
+        description="Why the ticket was routed (or not) as it was; null when the organization had no rules."
+    )
+
+
 class TicketDetail(TicketSummary):
+    categoryCandidates: list[CategoryCandidate] | None = Field(
+        description="The AI's top three categories with their scores, when the AI was asked; else null."
+    )
+    routing: TicketRouting = Field(description="The routing decision made when the ticket was created.")
     messages: list[TicketMessageOut] = Field(description="The conversation, in order.")
 
 

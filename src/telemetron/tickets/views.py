@@ -56,7 +56,12 @@ TICKET_JOINS = (
     )
 )
 SUMMARIES = tenant_select(tickets, *SUMMARY_COLUMNS).select_from(TICKET_JOINS)
-_BY_ID = SUMMARIES.where(_t.id == bindparam("ticket_id"))
+# getTicket adds why the ticket is where it is: the AI's candidates and the routing decision.
+_BY_ID = (
+    tenant_select(tickets, *SUMMARY_COLUMNS, _t.category_candidates, _t.routed_by_rule_id, _t.routing_reason)
+    .select_from(TICKET_JOINS)
+    .where(_t.id == bindparam("ticket_id"))
+)
 _m = ticket_messages.c
 _MESSAGES = (
     tenant_select(ticket_messages, _m.id, _m.position, _m.role, _m.content, _m.created_at)
@@ -136,5 +141,7 @@ def get_ticket(scoped: Scoped, ticket_id: str | None) -> dict[str, Any]:
     if row is None:
         raise ticket_not_found()
     ticket = summary_json(row)
+    ticket["categoryCandidates"] = row.category_candidates
+    ticket["routing"] = {"ruleId": row.routed_by_rule_id, "reason": row.routing_reason}  # as createTicket has it
     ticket["messages"] = [message_json(m) for m in scoped.execute(_MESSAGES, {"ticket_id": row.id})]
     return ticket
