@@ -124,27 +124,59 @@ BATCH_LOCK_TIMEOUT_MS = 100
 _LOCK_NOT_AVAILABLE = "55P03"
 
 
+# PostgreSQL batches in flight at once, each on its own connection and thread: while one waits
+# for the server, another runs its Python (measured in bench/README.md).
+POSTGRES_LANES = 3
+
+
+class _Lane:
+    """A connection, and the thread that commits on it (SQLite) or runs whole batches (PostgreSQL)."""
+
+    def __init__(self, db: Database, number: int) -> None:
+        self._db = db
+        self._conn: Connection | None = None
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-batch-{number}")
+
+    def connection(self) -> Connection:
+        """The lane's connection, opened again after a lost one (a restarted database)."""
+        if self._conn is not None and (self._conn.invalidated or self._conn.closed):
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        if self._conn is None:
+            self._conn = self._db.engine.connect()
+            if not self._db.is_sqlite:
+                self._conn.exec_driver_sql(f"SET lock_timeout = {BATCH_LOCK_TIMEOUT_MS}")
+                self._conn.commit()
+        return self._conn
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        if self._conn is not None:
+            self._conn.close()
+
+
 class GroupCommitter:
     """Runs units of work a batch per transaction, the batch formed by what arrived meanwhile.
 
     SQLite: the units' statements run in the loop's thread (no hand-off per request); the
     commit, which waits for the disk and releases the GIL, runs in a helper thread, so the loop
     goes on reading and validating the next requests meanwhile, and those form the next batch.
-    PostgreSQL: the whole batch, commit included, runs in that helper thread: one hand-off per
-    batch instead of one per request, and the loop parses the next requests while the batch
-    waits for the server's answers (a round trip per statement; measured in bench/README.md).
-    Only one batch touches the connection at a time. Must be used from one event loop (the
-    server's); sync callers use ``Database.run_sync``.
+    PostgreSQL: each batch, commit included, runs in a lane's thread: one hand-off per batch
+    instead of one per request, and the loop parses the next requests while the batch waits for
+    the server's answers (a round trip per statement). ``POSTGRES_LANES`` batches run at once.
+    Must be used from one event loop (the server's); sync callers use ``Database.run_sync``.
     """
 
     MAX_BATCH = 256
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._conn: Connection | None = None
+        self._lanes = [_Lane(db, n) for n in range(1 if db.is_sqlite else POSTGRES_LANES)]
+        self._free = list(self._lanes)
+        self._lane_freed: asyncio.Future | None = None
         self._pending: list[tuple[asyncio.Future, Callable, tuple, dict]] = []
         self._draining = False
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-batch")
 
     async def run(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
         loop = asyncio.get_running_loop()
@@ -159,49 +191,64 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         try:
             while self._pending:
+                if not self._free:  # every lane busy: what arrives meanwhile joins the next batch
+                    self._lane_freed = loop.create_future()
+                    await self._lane_freed
+                    continue
+                lane = self._free.pop()
                 batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
-                try:
-                    if self._db.is_sqlite:
-                        outcomes = await self._run_in_loop(loop, batch)
-                    else:
-                        outcomes = await loop.run_in_executor(self._thread, self._run_in_thread, batch)
-                except Exception as exc:  # the batch as a whole: nothing of it committed
-                    logger.error("a batch of %d units of work was rolled back", len(batch), exc_info=exc)
-                    outcomes = [(future, None, exc) for future, *_ in batch]
-                for future, outcome, error in outcomes:
-                    if future.cancelled():
-                        continue
-                    if error is None:
-                        future.set_result(outcome)
-                    elif _gave_way(error):
-                        # Waited too long for another transaction's lock: run it alone, in a pool
-                        # thread, where waiting holds up nobody else.
-                        _, fn, args, kwargs = next(unit for unit in batch if unit[0] is future)
-                        work = self._db._executor.submit(functools.partial(self._db.run_sync, fn, *args, **kwargs))
-                        asyncio.wrap_future(work).add_done_callback(functools.partial(_settle, future))
-                    else:
-                        future.set_exception(error)
+                if self._db.is_sqlite:
+                    await self._run_batch(loop, lane, batch)
+                else:
+                    loop.create_task(self._run_batch(loop, lane, batch))
         finally:
             self._draining = False
 
-    async def _run_in_loop(self, loop, batch: list) -> list:
-        transaction, outcomes = self._run_units(batch)
+    async def _run_batch(self, loop, lane: _Lane, batch: list) -> None:
+        try:
+            if self._db.is_sqlite:
+                outcomes = await self._run_in_loop(loop, lane, batch)
+            else:
+                outcomes = await loop.run_in_executor(lane.thread, self._run_in_thread, lane, batch)
+        except Exception as exc:  # the batch as a whole: nothing of it committed
+            logger.error("a batch of %d units of work was rolled back", len(batch), exc_info=exc)
+            outcomes = [(future, None, exc) for future, *_ in batch]
+        finally:
+            self._free.append(lane)
+            if self._lane_freed is not None and not self._lane_freed.done():
+                self._lane_freed.set_result(None)
+        for future, outcome, error in outcomes:
+            if future.cancelled():
+                continue
+            if error is None:
+                future.set_result(outcome)
+            elif _gave_way(error):
+                # Waited too long for another transaction's lock: run it alone, in a pool thread,
+                # where waiting holds up nobody else.
+                _, fn, args, kwargs = next(unit for unit in batch if unit[0] is future)
+                work = self._db._executor.submit(functools.partial(self._db.run_sync, fn, *args, **kwargs))
+                asyncio.wrap_future(work).add_done_callback(functools.partial(_settle, future))
+            else:
+                future.set_exception(error)
+
+    async def _run_in_loop(self, loop, lane: _Lane, batch: list) -> list:
+        transaction, outcomes = self._run_units(lane, batch)
         if len(batch) <= _INLINE_COMMIT_MAX:
             self._finish(transaction, outcomes)
         else:
-            await loop.run_in_executor(self._thread, self._finish, transaction, outcomes)
+            await loop.run_in_executor(lane.thread, self._finish, transaction, outcomes)
         return outcomes
 
-    def _run_in_thread(self, batch: list) -> list:
-        transaction, outcomes = self._run_units(batch)
+    def _run_in_thread(self, lane: _Lane, batch: list) -> list:
+        transaction, outcomes = self._run_units(lane, batch)
         self._finish(transaction, outcomes)
         return outcomes
 
-    def _run_units(self, batch: list):
+    def _run_units(self, lane: _Lane, batch: list):
         """The batch's units in a new transaction, run again once on a new connection if the
         connection was lost before COMMIT (a restarted database): then nothing of it happened."""
         for attempt in (1, 2):
-            conn = self._connection()
+            conn = lane.connection()
             transaction = conn.begin()
             try:
                 outcomes = run_units(conn, batch, combine_statements=not self._db.is_sqlite)
@@ -227,23 +274,9 @@ class GroupCommitter:
             _abandon(transaction)  # a failed COMMIT may or may not have happened: never run it again
             raise
 
-    def _connection(self) -> Connection:
-        """The batches' connection, opened again after a lost one (a restarted database)."""
-        if self._conn is not None and (self._conn.invalidated or self._conn.closed):
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
-        if self._conn is None:
-            self._conn = self._db.engine.connect()
-            if not self._db.is_sqlite:
-                self._conn.exec_driver_sql(f"SET lock_timeout = {BATCH_LOCK_TIMEOUT_MS}")
-                self._conn.commit()
-        return self._conn
-
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
-        if self._conn is not None:
-            self._conn.close()
+        for lane in self._lanes:
+            lane.close()
 
 
 def _abandon(transaction) -> None:
