@@ -146,6 +146,7 @@ def test_get_ticket_returns_everything_about_it(http, tenant):
     ]
     for message in ticket["messages"]:
         assert isinstance(message["id"], int)
+        assert message["author"] is None  # written through the API, not by a team member
         parse_time(message["createdAt"])
     assert len({m["id"] for m in ticket["messages"]}) == 3
 

@@ -109,8 +109,11 @@ def test_reply_adds_an_agent_message_and_can_set_the_status(agent, org, http, db
     assert response.status_code == 303
     page = agent.get(response.headers["location"])
     assert "Your reply was added." in page.text and "Please restart the hub." in page.text
+    assert re.search(r"<strong>Agent</strong> Sam Agent ·", page.text)  # who wrote it
     ticket = get_ticket(http, org.tenant, ticket_id)
-    assert [(m["role"], m["content"]) for m in ticket["messages"]] == [("agent", "Please restart the hub.")]
+    assert [(m["role"], m["content"], m["author"]) for m in ticket["messages"]] == [
+        ("agent", "Please restart the hub.", {"id": org.agent.id, "name": "Sam Agent"})
+    ]
     assert ticket["status"] == "waiting_for_customer"
 
 

@@ -183,6 +183,7 @@ _TICKET_EXAMPLE: dict[str, Any] = {
             "position": 0,
             "role": "customer",
             "content": "My device stopped connecting after the update.",
+            "author": None,
             "createdAt": "2026-11-25T14:58:17.058805+00:00",
         },
         {
@@ -190,6 +191,7 @@ _TICKET_EXAMPLE: dict[str, Any] = {
             "position": 1,
             "role": "agent",
             "content": "Could you try resetting the network settings?",
+            "author": {"id": _MEMBER["id"], "name": _MEMBER["name"]},
             "createdAt": "2026-11-25T15:01:03.774120+00:00",
         },
     ],

@@ -231,6 +231,8 @@ ticket_messages = Table(
     Column("position", Integer, nullable=False),
     Column("role", String(16), nullable=False),
     Column("content", Text, nullable=False),
+    # The team member who wrote an agent message in the web app (the API's callers are API keys).
+    Column("author_member_id", String(32), ForeignKey("members.id")),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("ticket_id", "position", name="uq_ticket_messages_ticket_id_position"),
 )

@@ -192,16 +192,19 @@ def change_assignee(scoped: Scoped, ticket: TicketState, assignee_id: str | None
     return True
 
 
-def add_message(scoped: Scoped, ticket: TicketState, role: str, content: str, *, now: datetime) -> AddedMessage:
+def add_message(scoped: Scoped, ticket: TicketState, role: str, content: str, *, now: datetime,
+                author_member_id: str | None = None) -> AddedMessage:
     """Append a message (customer | agent | bot) at the ticket's next position.
 
+    ``author_member_id``: the team member who wrote it (the web app knows; an API key does not).
     A customer writing on a resolved ticket reopens it (status ``open``, ``resolved_at`` cleared,
     through ``change_status``). Publishes ``ticket.customer_replied`` for customer messages.
     """
     position = scoped.execute(_NEXT_POSITION, {"ticket_id": ticket.id}).scalar_one()
     result = scoped.execute(
         _INSERT_MESSAGE,
-        {"ticket_id": ticket.id, "position": position, "role": role, "content": content, "created_at": now},
+        {"ticket_id": ticket.id, "position": position, "role": role, "content": content,
+         "author_member_id": author_member_id, "created_at": now},
     )
     reopened = (
         role == "customer" and ticket.status == RESOLVED and change_status(scoped, ticket, "open", now=now, notify=False)

@@ -330,11 +330,19 @@ class TicketAssignee(BaseModel):
     name: str
 
 
+class MessageAuthor(BaseModel):
+    id: str
+    name: str
+
+
 class TicketMessageOut(BaseModel):
     id: int = Field(description="The message's id.")
     position: int = Field(description="0 for the first message, then 1, 2, ...")
     role: Role
     content: str
+    author: MessageAuthor | None = Field(
+        description="The team member who wrote this agent message in the web app; null for messages sent through the API."
+    )
     createdAt: str = Field(description="ISO 8601, UTC.")
 
 

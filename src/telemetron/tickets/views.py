@@ -63,8 +63,15 @@ _BY_ID = (
     .where(_t.id == bindparam("ticket_id"))
 )
 _m = ticket_messages.c
+_author = members.alias("author")
 _MESSAGES = (
-    tenant_select(ticket_messages, _m.id, _m.position, _m.role, _m.content, _m.created_at)
+    tenant_select(ticket_messages, _m.id, _m.position, _m.role, _m.content, _m.created_at,
+                  _author.c.id.label("author_id"), _author.c.name.label("author_name"))
+    .select_from(
+        ticket_messages.outerjoin(
+            _author, and_(_author.c.id == _m.author_member_id, _author.c.organization_id == _m.organization_id)
+        )
+    )
     .where(_m.ticket_id == bindparam("ticket_id"))
     .order_by(_m.position)
 )
@@ -122,6 +129,8 @@ def message_json(row: Any) -> dict[str, Any]:
         "position": row.position,
         "role": row.role,
         "content": row.content,
+        # Who wrote an agent message in the web app; null for messages sent through the API.
+        "author": {"id": row.author_id, "name": row.author_name} if row.author_id is not None else None,
         "createdAt": iso(row.created_at),
     }
 

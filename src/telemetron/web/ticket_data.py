@@ -167,7 +167,7 @@ def reply(scoped: Scoped, member: SignedIn, raw_id: str, *, content: str, status
         raise InvalidRequest(f"Unknown status '{status}'", field="status")
     ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_id))
     now = utcnow()
-    changes.add_message(scoped, ticket, "agent", content, now=now)
+    changes.add_message(scoped, ticket, "agent", content, now=now, author_member_id=member.member_id)
     if status:
         changes.change_status(scoped, ticket, status, now=now)
     return ticket.id
