@@ -63,6 +63,20 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def postgres_backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the bench database (its connections' backends)."""
+    from sqlalchemy import create_engine, text
+
+    from telemetron.db.engine import normalize_url
+
+    engine = create_engine(normalize_url(POSTGRES_ADMIN))
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+                            {"d": url.rsplit("/", 1)[1]}).scalars().all()
+    engine.dispose()
+    return list(pids)
+
+
 def server_pids(root_pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(root_pid)], capture_output=True, text=True).stdout.split()
     return [root_pid, *map(int, out)]
@@ -203,11 +217,16 @@ def bench(kind: str, args) -> dict:
         memory = MemorySampler(server.pid)
         memory.start()
         cpu_before = cpu_seconds(server_pids(server.pid))
+        backends = postgres_backends(url) if kind == "postgresql" else []
+        db_cpu_before = cpu_seconds(backends)
         saturated = wrk(base, org["apiKey"], args.duration, args.connections)
         # Server CPU per ticket: steadier than tickets/s on a shared machine, and what the
         # execution path's overheads show up in.
         cpu = cpu_seconds(server_pids(server.pid)) - cpu_before
-        saturated["server_cpu_ms_per_ticket"] = round(cpu * 1000 / (saturated["tickets_per_s"] * args.duration), 3)
+        tickets = saturated["tickets_per_s"] * args.duration
+        saturated["server_cpu_ms_per_ticket"] = round(cpu * 1000 / tickets, 3)
+        if backends:  # PostgreSQL's own share (its connections are pooled: the same processes throughout)
+            saturated["postgres_cpu_ms_per_ticket"] = round((cpu_seconds(backends) - db_cpu_before) * 1000 / tickets, 3)
         steady = asyncio.run(fixed_rate("127.0.0.1", port, org["apiKey"], args.rate, args.steady_duration))
         memory.stop.set()
         memory.join()
@@ -238,7 +257,9 @@ def main() -> None:
         s, f = result["saturated"], result["fixed_rate"]
         print(
             f"{kind:10s} workers={result['workers']}  saturated: {s['tickets_per_s']:.0f} tickets/s "
-            f"p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms errors {s['errors']}, server CPU {s['server_cpu_ms_per_ticket']} ms/ticket | at {f['rate']}/s: "
+            f"p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms errors {s['errors']}, server CPU {s['server_cpu_ms_per_ticket']} ms/ticket"
+            + (f", PostgreSQL CPU {s['postgres_cpu_ms_per_ticket']} ms/ticket" if "postgres_cpu_ms_per_ticket" in s else "")
+            + f" | at {f['rate']}/s: "
             f"p50 {f['p50_ms']} ms p99 {f['p99_ms']} ms errors {f['errors']} | peak RSS {result['peak_rss_mb']} MB",
             flush=True,
         )
