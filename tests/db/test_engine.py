@@ -134,3 +134,40 @@ def test_a_reader_neither_waits_for_nor_blocks_a_writer(fresh_db, probe):
         writer.commit()
         writer.close()
     assert _rows(fresh_db, probe) == {1: "uncommitted"}
+
+
+def test_units_that_fail_before_writing_or_on_a_database_error_leave_their_batch_intact(fresh_db, probe):
+    """Without savepoints first (the optimistic batch), then with them when a unit wrote or broke the transaction."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+    from telemetron.db.prepared import Prepared
+
+    table = Table(probe, MetaData(), Column("id", Integer, primary_key=True), Column("v", String(32)))
+    prepared_insert = Prepared(insert(table))
+
+    def unit(conn, row_id: int, how: str):
+        conn.execute(text(f"SELECT count(*) FROM {probe}")).scalar()
+        if how == "refuse":  # like a bad request: fails having only read
+            raise ValueError(f"unit {row_id} refused")
+        if how == "db error":  # a failed statement (PostgreSQL aborts the transaction)
+            conn.execute(text("SELECT 1 / (:zero)"), {"zero": 0}).scalar()
+        if how == "prepared then fail":  # wrote on the hot path, then failed
+            prepared_insert.execute(conn, {"id": row_id, "v": "x"})
+            raise ValueError(f"unit {row_id} changed its mind")
+        conn.execute(text(f"INSERT INTO {probe} (id, v) VALUES (:id, 'x')"), {"id": row_id})
+        return row_id
+
+    async def main(hows, start=1):
+        return await asyncio.gather(*(fresh_db.run(unit, i, how) for i, how in enumerate(hows, start)),
+                                    return_exceptions=True)
+
+    first = asyncio.run(main(["ok", "refuse", "ok", "refuse", "ok"]))
+    assert [r if isinstance(r, int) else str(r) for r in first] == [1, "unit 2 refused", 3, "unit 4 refused", 5]
+    assert sorted(_rows(fresh_db, probe)) == [1, 3, 5]
+
+    second = asyncio.run(main(["ok"] * 5 + ["db error", "ok", "prepared then fail", "ok"], start=11))
+    # SQLite divides by zero into NULL; PostgreSQL refuses, and its transaction is aborted.
+    db_error = "int" if fresh_db.is_sqlite else "DataError"
+    assert [type(r).__name__ for r in second] == ["int"] * 5 + [db_error, "int", "ValueError", "int"]
+    committed = set(_rows(fresh_db, probe)) - {1, 3, 5}
+    assert committed == {11, 12, 13, 14, 15, 17, 19} | ({16} if fresh_db.is_sqlite else set())

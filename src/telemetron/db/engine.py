@@ -74,6 +74,7 @@ class Database:
             )
             self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="db")
         self._committer: GroupCommitter | None = None
+        event.listen(self.engine, "before_cursor_execute", _note_write)
 
     def insert(self, table):
         """An INSERT that supports ``on_conflict_do_nothing`` on the current database."""
@@ -250,8 +251,14 @@ class GroupCommitter:
         for attempt in (1, 2):
             conn = lane.connection()
             transaction = conn.begin()
+            combine = not self._db.is_sqlite
             try:
-                outcomes = run_units(conn, batch, combine_statements=not self._db.is_sqlite)
+                try:
+                    outcomes = run_units(conn, batch, combine_statements=combine)
+                except _Replay:
+                    _abandon(transaction)
+                    transaction = conn.begin()
+                    outcomes = run_units(conn, batch, combine_statements=combine, savepoints=True)
             except Exception:
                 _abandon(transaction)
                 if attempt == 1 and conn.invalidated:
@@ -298,13 +305,20 @@ def _settle(future: asyncio.Future, done: asyncio.Future) -> None:
         future.set_result(done.result())
 
 
-def run_units(conn: Connection, batch: list, *, combine_statements: bool = False) -> list[tuple[Any, Any, BaseException | None]]:
+class _Replay(Exception):
+    """A unit of an optimistic batch failed after writing: the batch must run again with savepoints."""
+
+
+def run_units(
+    conn: Connection, batch: list, *, combine_statements: bool = False, savepoints: bool = False
+) -> list[tuple[Any, Any, BaseException | None]]:
     """Run ``(token, fn, args, kwargs)`` units inside the open transaction; return ``(token, result, error)``.
 
-    With more than one unit, each runs in a SAVEPOINT so that one unit's failure undoes only its
-    own writes. A lone unit runs bare: if it fails, the caller rolls the transaction back.
-    ``combine_statements`` (PostgreSQL) sends the savepoint bookkeeping between two units as one
-    statement: a round trip saved per unit. The last savepoint is left to the COMMIT.
+    A lone unit runs bare: if it fails, the caller rolls the transaction back. Several units run
+    first without savepoints (``_run_optimistically``); ``savepoints``: each in a SAVEPOINT, so
+    that one unit's failure undoes only its own writes. ``combine_statements`` (PostgreSQL) sends
+    the savepoint bookkeeping between two units as one statement. The last savepoint is left to
+    the COMMIT.
     """
     if len(batch) == 1:
         token, fn, args, kwargs = batch[0]
@@ -312,6 +326,8 @@ def run_units(conn: Connection, batch: list, *, combine_statements: bool = False
             return [(token, fn(conn, *args, **kwargs), None)]
         except Exception as exc:
             return [(token, None, exc)]
+    if not savepoints:
+        return _run_optimistically(conn, batch)
     outcomes: list[tuple[Any, Any, BaseException | None]] = []
     # Savepoints straight on the driver: SQLAlchemy's begin_nested() costs ~50 µs a unit.
     driver = conn.connection.dbapi_connection
@@ -328,6 +344,51 @@ def run_units(conn: Connection, batch: list, *, combine_statements: bool = False
             before_next = ["RELEASE SAVEPOINT unit", "SAVEPOINT unit"]
             outcomes.append((token, result, None))
     return outcomes
+
+
+def _run_optimistically(conn: Connection, batch: list) -> list[tuple[Any, Any, BaseException | None]]:
+    """The batch without savepoints, which most batches do not need: units mostly succeed, and
+    those that fail mostly do so before writing anything (a bad key or body, an unknown
+    customer). That saves a round trip a unit on PostgreSQL (~15% of createTicket's server time).
+    A unit that fails after a write, or leaves PostgreSQL's transaction aborted, raises
+    ``_Replay``: the caller rolls back and runs the batch again with a savepoint per unit."""
+    info = conn.info
+    outcomes: list[tuple[Any, Any, BaseException | None]] = []
+    for token, fn, args, kwargs in batch:
+        writes_before = info.get(_WRITES, 0)
+        try:
+            result = fn(conn, *args, **kwargs)
+        except Exception as exc:
+            if info.get(_WRITES, 0) != writes_before or _aborted(conn):
+                raise _Replay() from exc
+            outcomes.append((token, None, exc))
+        else:
+            outcomes.append((token, result, None))
+    return outcomes
+
+
+# Statements that may write, counted per connection (``conn.info``): SQLAlchemy's through the
+# engine event below, the hot path's in ``db/prepared.py``.
+_WRITES = "telemetron_writes"
+
+
+def count_write(conn: Connection) -> None:
+    info = conn.info
+    info[_WRITES] = info.get(_WRITES, 0) + 1
+
+
+def _note_write(conn: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        count_write(conn)
+
+
+def _aborted(conn: Connection) -> bool:
+    """PostgreSQL refuses every statement of a transaction after an error until it rolls back."""
+    if conn.dialect.name != "postgresql":
+        return False  # SQLite undoes the failed statement only
+    from psycopg.pq import TransactionStatus
+
+    return conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.INERROR
 
 
 def _execute(driver, statements: list[str], combine: bool) -> None:

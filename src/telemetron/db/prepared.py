@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.sql import ClauseElement
 
+from telemetron.db.engine import count_write
+
 
 class Prepared:
     __slots__ = ("stmt", "_by_dialect")
@@ -34,12 +36,15 @@ class Prepared:
             # datetime or boolean type); SQLAlchemy applies them at execution, and so must we.
             processors = dict(compiled._bind_processors)  # noqa: SLF001 - stable across 2.x
             order = tuple(compiled.positiontup) if compiled.positional else None
-            entry = self._by_dialect[cache_key] = (compiled.string, order, processors)
+            writes = not compiled.string.lstrip().upper().startswith("SELECT")
+            entry = self._by_dialect[cache_key] = (compiled.string, order, processors, writes)
         return entry
 
     def execute(self, conn: Connection, params: dict[str, Any]):
         """Execute and return the DBAPI cursor (``fetchone``/``fetchall`` give plain tuples)."""
-        sql, order, processors = self._compiled(conn, tuple(params))
+        sql, order, processors, writes = self._compiled(conn, tuple(params))
+        if writes:
+            count_write(conn)  # for the group committer's optimistic batches (db/engine.py)
         if processors:
             params = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
         cursor = conn.connection.dbapi_connection.cursor()
