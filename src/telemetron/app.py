@@ -23,7 +23,7 @@ from telemetron import __version__, web
 from telemetron.api import customers, devices, tickets  # noqa: F401  (they register their operations)
 from telemetron.api.docs import extend_openapi
 from telemetron.api.middleware import RequestContextMiddleware
-from telemetron.api.routing import ext_v1
+from telemetron.api.routing import FastLane, ext_v1
 from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database
 from telemetron.errors import AppError
@@ -82,6 +82,14 @@ async def _purge_idempotency_keys(ctx: AppContext) -> None:
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
 
 
+class TelemetronAPI(FastAPI):
+    """FastAPI, entered through ``FastLane``: createTicket and the other fixed-path ext-v1 calls
+    skip FastAPI's middleware stack (api/routing.py)."""
+
+    def build_middleware_stack(self):
+        return FastLane(super().build_middleware_stack(), ext_v1, _app_error)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_db = db is None
@@ -118,7 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if owns_db:
                 db.dispose()
 
-    app = FastAPI(
+    app = TelemetronAPI(
         title="Telemetron",
         version=__version__,
         summary="Self-hosted support ticketing, compatible with Telemetron's ext-v1 API.",
