@@ -13,7 +13,6 @@ from typing import Any
 from starlette.responses import Response
 
 from telemetron.categories import service as categories
-from telemetron.categories import updates as category_updates
 from telemetron.errors import AppError
 from telemetron.members import auth
 from telemetron.members import service as members
@@ -69,7 +68,7 @@ async def category_add(web: Web) -> Response:
 
 
 async def _category_edit(web: Web, status: int = 200, error: str | None = None, typed: dict | None = None) -> Response:
-    cat = await web.run(lambda scoped, member: category_updates.get_category(scoped, web.request.path_params["category_id"]))
+    cat = await web.run(lambda scoped, member: categories.get_category(scoped, web.request.path_params["category_id"]))
     cat.update(typed or {})  # after an error, the form shows what the admin typed
     return web.render("admin/category.html", status=status, category=cat, error=error,
                       done=_done(web) if status == 200 else None)
@@ -82,7 +81,7 @@ async def category_save(web: Web) -> Response:
              "active": _flag(web, "active"), "ai_enabled": _flag(web, "ai_enabled"),
              "auto_resolve": _flag(web, "auto_resolve")}
     try:
-        await web.run(lambda scoped, member: category_updates.update_category(scoped, category_id, **typed))
+        await web.run(lambda scoped, member: categories.update_category(scoped, category_id, **typed))
     except AppError as exc:
         if exc.status == 404:
             raise
