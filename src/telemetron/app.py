@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.resources
 import logging
 from dataclasses import dataclass
 
 import aiohttp
 import orjson
-import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -33,6 +33,7 @@ from telemetron.triage.llm import LLMSettings
 from telemetron.triage.runtime import Categorizer
 
 logger = logging.getLogger("telemetron")
+_API_DOCS_FILES = str(importlib.resources.files("fastapi_offline") / "static")
 PURGE_INTERVAL_SECONDS = 3600
 
 
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         summary="Self-hosted support ticketing, compatible with Telemetron's ext-v1 API.",
         lifespan=lifespan,
         # /docs is served below with Swagger UI's files from a package, not a CDN: the service
-        # must work on a machine without internet. (ReDoc exists only as a CDN page: off.)
+        # must work on a machine without internet. (ReDoc fetches its logo from a CDN: off.)
         docs_url=None,
         redoc_url=None,
     )
@@ -144,16 +145,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.router.routes.extend(ext_v1.routes())
     app.router.routes.extend(web.routes())  # the agents' and admins' pages (telemetron.web)
 
-    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+    # Swagger UI 5 as the fastapi-offline package ships it (FastAPI's OpenAPI is 3.1, which
+    # Swagger UI 4 refuses to render; a real-browser test checks /docs).
+    app.mount("/static/api-docs", StaticFiles(directory=_API_DOCS_FILES), name="api-docs")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="Telemetron API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_js_url="/static/api-docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/api-docs/swagger-ui.css",
+            swagger_favicon_url="/static/api-docs/favicon.png",
         )
 
     @app.get("/healthz", include_in_schema=False)

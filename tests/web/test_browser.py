@@ -155,3 +155,17 @@ def test_an_admin_adds_a_category_and_creates_an_api_key(page, org, http):
     response = http.post("/api/ext-v1/ticket/createTicket", json={"title": "x", "customerEmail": "a@example.com"},
                          headers={"x-api-key": key})
     assert response.status_code == 401
+
+
+def test_the_api_docs_render_offline_from_this_server_alone(page, live_server):
+    """/docs is Swagger UI from the swagger-ui-bundle package: nothing may come from a CDN."""
+    elsewhere = []
+    page.on("request", lambda request: None if request.url.startswith(live_server.url) else elsewhere.append(request.url))
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Telemetron")
+    create = page.locator("#operations-tickets-create_ticket")
+    expect(create).to_contain_text("/api/ext-v1/ticket/createTicket")
+    create.locator(".opblock-summary").click()  # the document's example, as the client would send it
+    expect(create).to_contain_text("customerEmail")
+    assert elsewhere == []
+
