@@ -249,3 +249,9 @@ def test_a_name_over_255_characters_is_handled(cli, db, request, what):
         result = cli("apikey", "create", "--org", org["organizationId"], "--name", "x" * 300, "--json")
     if result.exit_code != 0:
         failed_readably(result, "name")
+
+
+def test_serve_refuses_several_processes_on_sqlite(cli, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL takes --workers N")
+    failed_readably(cli("serve", "--workers", "2", "--port", "1"), "SQLite has one writer", "PostgreSQL")

@@ -42,12 +42,16 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from telemetron.db.engine import normalize_url
     from telemetron.db.migrate import schema_problem
 
     settings = get_settings()
     problem = schema_problem(settings.database_url)
     if problem:
         _fail(problem)
+    if workers > 1 and normalize_url(settings.database_url).startswith("sqlite"):
+        # Each process would block its event loop waiting for the one SQLite writer in turn.
+        _fail("SQLite has one writer: run one server process (--workers 1), or use PostgreSQL for more")
     uvicorn.run(
         "telemetron.app:create_app",
         factory=True,
