@@ -166,3 +166,13 @@ def test_a_form_that_is_not_a_form_is_a_400_page(agent):
     assert response.status_code == 400
     assert "takes a form submitted from a Telemetron page" in response.text
     assert "Traceback" not in response.text
+
+
+def test_an_unknown_address_is_a_page_for_a_browser_and_json_for_a_client(http):
+    page = http.get("/admin/nothing-here", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "There is no page at this address." in page.text
+    api = http.get("/api/ext-v1/nothing-here", headers={"accept": "text/html"})
+    assert api.status_code == 404 and api.json()["code"] == "not_found"
+    assert http.get("/nothing-here").json() == {"error": "No such endpoint", "code": "not_found"}

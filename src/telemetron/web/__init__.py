@@ -41,3 +41,10 @@ def routes() -> list[BaseRoute]:
         Route("/admin/notifications", admin.notifications, methods=get),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
     ]
+
+
+def not_found_page(request):
+    """The web app's 404 page, for a browser that asked for an unknown path (app.py's 404 handler)."""
+    from telemetron.web.pages import not_found_page as page
+
+    return page(request)

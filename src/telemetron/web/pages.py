@@ -253,3 +253,8 @@ _TITLES = {400: "That did not work", 401: "Sign-in failed", 403: "Not allowed", 
 
 def error_page(web: Web, status: int, message: str) -> HTMLResponse:
     return web.render("error.html", status=status, title=_TITLES.get(status, "Error"), message=message)
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """A path the server does not know, asked for by a browser (the API's clients get JSON)."""
+    return error_page(Web(request, admin_only=False), 404, "There is no page at this address.")
