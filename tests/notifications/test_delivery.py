@@ -25,9 +25,12 @@ def create(http, tenant, **body):
 
 
 def outbox_state(db, org_id):
+    """(status, attempts, last error) of the organization's messages: its deliveries, and its events
+    until a worker fans them out (see test_fan_out.py)."""
     with db.engine.connect() as conn:
         return conn.exec_driver_sql(
-            f"select status, attempts, last_error from outbox where organization_id = '{org_id}' order by id"
+            "select status, attempts, last_error from outbox "
+            f"where organization_id = '{org_id}' and status != 'fanned_out' order by id"
         ).all()
 
 
@@ -175,11 +178,13 @@ def test_a_worker_killed_mid_delivery_loses_nothing(http, db, tenant, receiver, 
 
 
 def test_two_workers_deliver_a_thousand_notifications_once_each(db, tenant, receiver, spawn_worker):
+    """1,000 tickets, each one event row fanned out to Slack and a webhook: 2,000 deliveries, once each."""
     from telemetron.db.scoped import Scoped
     from telemetron.tickets.schemas import parse_create_ticket
     from telemetron.tickets.service import create_ticket
 
     receiver.start()
+    use_slack(db, tenant.id, receiver.url.replace("/hook", "/slack"))
     use_webhook(db, tenant.id, receiver.url)
 
     def make_tickets(conn, start):
@@ -189,16 +194,23 @@ def test_two_workers_deliver_a_thousand_notifications_once_each(db, tenant, rece
 
     for start in range(0, 1000, 100):
         db.run_sync(make_tickets, start)
+    assert count(db, "select count(*) from outbox where organization_id = :o", o=tenant.id) == 1000  # one per event
     spawn_worker("worker-a")
     spawn_worker("worker-b")
 
-    received = receiver.wait_for(1000, timeout=120)
+    received = receiver.wait_for(2000, timeout=120)
     time.sleep(1)  # anything extra would have arrived by now
-    deliveries = [r.headers["x-telemetron-delivery"] for r in receiver.requests]
+    hooks = [r for r in receiver.requests if r.path == "/hook"]
+    deliveries = [r.headers["x-telemetron-delivery"] for r in hooks]
     assert len(deliveries) == 1000 and len(set(deliveries)) == 1000
-    titles = {r.json()["ticket"]["title"] for r in received}
-    assert titles == {f"Bulk {i}" for i in range(1000)}
-    wait_until(lambda: count(db, "select count(*) from outbox where organization_id = :o and status = 'delivered'", o=tenant.id) == 1000)
+    assert {r.json()["ticket"]["title"] for r in hooks} == {f"Bulk {i}" for i in range(1000)}
+    slack = [r.json()["text"].split(": ", 1)[1].split(" (")[0] for r in receiver.requests if r.path == "/slack"]
+    assert len(slack) == 1000 and set(slack) == {f"Bulk {i}" for i in range(1000)}
+    assert len(receiver.requests) == len(received) == 2000
+    wait_until(lambda: count(db, "select count(*) from outbox where organization_id = :o and status = 'delivered'", o=tenant.id) == 2000)
+    assert count(db, "select count(*) from outbox where organization_id = :o and channel = 'event' "
+                     "and status = 'fanned_out'", o=tenant.id) == 1000  # each event fanned out, once
+    assert count(db, "select count(*) from outbox where organization_id = :o", o=tenant.id) == 3000
     with db.engine.connect() as conn:
         workers = {r[0] for r in conn.exec_driver_sql(
             "select distinct a.worker from outbox_attempts a join outbox o on o.id = a.message_id "

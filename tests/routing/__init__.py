@@ -85,17 +85,55 @@ def assignee_of(db: Database, ticket_id: str) -> str | None:
     return stored(db, ticket_id)["assignee_id"]
 
 
-def outbox_payloads(db: Database, ticket_id: str, channel: str = "slack") -> list[dict]:
-    """What each queued message of ``ticket_id`` will send: the Slack message, or the webhook body."""
-    from telemetron.notifications.events import slack_message
+def _notifications(db: Database, ticket_id: str) -> list[tuple[str, str, str | None, dict]]:
+    """``(event, channel, target, payload)`` of each notification of ``ticket_id``.
+
+    The ticket's transaction queues one event row; a worker fans it out to one message per
+    destination (``events.planned`` does the same here, before any worker ran: the live server
+    runs none); once fanned out, the deliveries are read as they are.
+    """
+    from telemetron.notifications.events import planned
 
     with db.engine.connect() as conn:
         rows = conn.execute(
-            select(outbox.c.event, outbox.c.payload)
-            .where(outbox.c.ticket_id == ticket_id, outbox.c.channel == channel)
+            select(outbox.c.organization_id, outbox.c.channel, outbox.c.event, outbox.c.target, outbox.c.payload)
+            .where(outbox.c.ticket_id == ticket_id, outbox.c.status != "fanned_out")
             .order_by(outbox.c.id)
         ).all()
-    return [slack_message(event, payload) if channel == "slack" else payload for event, payload in rows]
+    return [(event, *delivery) for org_id, channel, event, target, payload in rows
+            for delivery in planned(org_id, [(channel, event, target, payload)])]
+
+
+def outbox_payloads(db: Database, ticket_id: str, channel: str = "slack") -> list[dict]:
+    """What each notification of ``ticket_id`` will send: the Slack message, or the webhook body."""
+    from telemetron.notifications.events import slack_message
+
+    return [slack_message(event, payload) if channel == "slack" else payload
+            for event, kind, _target, payload in _notifications(db, ticket_id) if kind == channel]
+
+
+def outbox_targets(db: Database, ticket_id: str) -> list[tuple[str, str | None]]:
+    """``(channel, target)`` of every notification of ``ticket_id``: ``("slack", None)``, ``("webhook", "whk_...")``."""
+    return [(kind, target) for _event, kind, target, _payload in _notifications(db, ticket_id)]
+
+
+def fan_out(db: Database, org_id: str) -> int:
+    """Do what a worker does first, without sending: replace ``org_id``'s queued events by one
+    message per destination (``outbox.repository.fan_out``, as the worker calls it)."""
+    from telemetron.notifications.events import deliveries
+    from telemetron.outbox import repository
+
+    def unit(conn) -> int:
+        c = outbox.c
+        conn.execute(update(outbox).where(c.organization_id == org_id, c.channel == repository.EVENT,
+                                          c.status == "pending").values(claimed_by="tests"))
+        events = [repository.Claimed(*row) for row in conn.execute(
+            select(c.id, c.organization_id, c.channel, c.event, c.target, c.payload, c.attempts, c.created_at,
+                   c.ticket_id).where(c.organization_id == org_id, c.claimed_by == "tests", c.channel == repository.EVENT))]
+        repository.fan_out(conn, [(e, deliveries(e.event, e.organization_id, e.payload)) for e in events], worker="tests")
+        return len(events)
+
+    return db.run_sync(unit)
 
 
 def category_id(db: Database, org_id: str, name: str) -> str:

@@ -14,7 +14,9 @@ from sqlalchemy import select
 
 from routing import (
     create,
+    fan_out,
     member,
+    outbox_targets,
     public,
     rule,
     stored,
@@ -226,7 +228,13 @@ def test_webhook_add_prints_a_signing_secret_and_list_hides_it(cli, http, db, te
     assert with_secrets[0]["secret"].startswith("whsec_") and with_secrets[0]["secret"] in text
 
     ticket = create(http, tenant)
+    ids = [e["id"] for e in listed]
+    assert outbox_targets(db, ticket["ticketId"]) == [("webhook", ids[0]), ("webhook", ids[1])]
+    # One row in the ticket's transaction, one message per endpoint once a worker fanned it out.
+    assert count(db, "select count(*) from outbox where ticket_id = :t", t=ticket["ticketId"]) == 1
+    fan_out(db, tenant.id)
     assert count(db, "select count(*) from outbox where ticket_id = :t and channel = 'webhook'", t=ticket["ticketId"]) == 2
+    assert outbox_targets(db, ticket["ticketId"]) == [("webhook", ids[0]), ("webhook", ids[1])]
 
 
 def test_webhook_add_refuses_an_invalid_url_readably(cli, db, tenant):
@@ -240,8 +248,10 @@ def test_webhook_add_refuses_an_invalid_url_readably(cli, db, tenant):
 def _failed_message(cli, http, db, tenant) -> int:
     succeeded(cli("slack", "set", "--org", tenant.id, "--webhook-url", "http://127.0.0.1:9/x"))
     ticket = create(http, tenant)
+    fan_out(db, tenant.id)  # as a worker does before it sends
     with db.engine.begin() as conn:
-        message_id = conn.execute(select(outbox.c.id).where(outbox.c.ticket_id == ticket["ticketId"])).scalar_one()
+        message_id = conn.execute(select(outbox.c.id).where(outbox.c.ticket_id == ticket["ticketId"],
+                                                            outbox.c.channel == "slack")).scalar_one()
         conn.execute(outbox.update().where(outbox.c.id == message_id).values(status="failed", attempts=5, last_error="Slack answered 404 no_service"))
     return message_id
 

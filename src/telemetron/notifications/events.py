@@ -1,7 +1,18 @@
-"""Ticket events to notify: a Slack message and a webhook delivery per enabled endpoint, via the outbox.
+"""Ticket events to notify: one outbox row per event, one delivery per destination after commit.
 
-Called inside the transaction that changed the ticket, so a notification exists if and only if
-the change committed. What is sent is a snapshot of the ticket at the time of the event.
+``publish`` is called inside the transaction that changed the ticket, so a notification exists
+if and only if the change committed. It writes a single *event* row (outbox channel ``event``):
+the event, a snapshot of the ticket at that moment, its link, the routing rule's Slack channel,
+the detail, when it happened, and which destinations it goes to. The delivery worker fans it
+out after commit (``deliveries``): a Slack message for the organization's incoming webhook and
+a webhook delivery per enabled endpoint, each then retried on its own. One indexed insert per
+event instead of one per destination keeps the request path cheap (bench/README.md).
+
+Which destinations an event goes to is decided when the event happens (the organization's
+configuration that the ticket's own transaction saw): an endpoint added later does not receive
+older events, one removed or disabled later fails its delivery with that reason. Where they are
+(Slack's URL, an endpoint's URL and secret, whether it is still enabled) is read at delivery time,
+as before. What is sent is always the snapshot taken at event time.
 Auto-resolved tickets are not announced (Telemetron's rule); callers decide that.
 """
 
@@ -12,7 +23,7 @@ from typing import Any
 from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped
 from telemetron.notifications import settings, slack
-from telemetron.outbox.repository import enqueue
+from telemetron.outbox.repository import EVENT, enqueue
 
 TICKET_CREATED = "ticket.created"
 CUSTOMER_REPLIED = "ticket.customer_replied"
@@ -25,7 +36,7 @@ def ticket_link(public_url: str | None, ticket_id: str) -> str | None:
 
 def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel: str | None = None,
             detail: dict[str, Any] | None = None, destinations=None) -> int:
-    """Enqueue ``event`` about ``ticket`` (a ticket summary) for Slack and webhooks; returns how many messages.
+    """Enqueue ``event`` about ``ticket`` (a ticket summary); returns how many deliveries it will make.
 
     ``destinations`` is the organization's ``OrgConfig`` when the caller has it; else it is read.
     """
@@ -35,27 +46,59 @@ def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel
     else:
         slack_url, public_url = settings.get_settings(scoped)
         endpoint_ids = settings.enabled_endpoint_ids(scoped)
+    if not slack_url and not endpoint_ids:
+        return 0
+    now = utcnow()
+    payload: dict[str, Any] = {
+        "ticket": ticket,
+        "occurredAt": now.isoformat(),
+        "destinations": {"slack": bool(slack_url), "webhooks": list(endpoint_ids)},
+    }
+    # Absent rather than null: every byte of this row is written on the request path.
     link = ticket_link(public_url, ticket["id"])
-    sent = 0
-    if slack_url:
-        # The Block Kit message is built by the worker from this snapshot (slack_message), off the
-        # request path; "channel" is the routing rule's override.
-        snapshot = {"ticket": ticket, "link": link, "channel": slack_channel, "detail": detail}
-        enqueue(scoped, channel="slack", event=event, ticket_id=ticket["id"], payload=snapshot)
-        sent += 1
-    if endpoint_ids:
-        body = {"event": event, "occurredAt": utcnow().isoformat(), "organizationId": scoped.org_id,
+    if link is not None:
+        payload["link"] = link
+    if slack_channel is not None:
+        payload["channel"] = slack_channel  # the routing rule's Slack channel override
+    if detail is not None:
+        payload["detail"] = detail
+    enqueue(scoped, channel=EVENT, event=event, ticket_id=ticket["id"], now=now, payload=payload)
+    return bool(slack_url) + len(endpoint_ids)
+
+
+def deliveries(event: str, organization_id: str, payload: dict[str, Any]) -> list[tuple[str, str | None, dict]]:
+    """The fan-out of an event row written by ``publish``: ``(channel, target, payload)`` per destination.
+
+    A Slack delivery stores the snapshot (the worker builds the Block Kit message from it, see
+    ``slack_message``); a webhook delivery stores the exact JSON body to sign and send.
+    """
+    ticket, link, detail = payload["ticket"], payload.get("link"), payload.get("detail")
+    to = payload["destinations"]
+    out: list[tuple[str, str | None, dict]] = []
+    if to["slack"]:
+        out.append(("slack", None, {"ticket": ticket, "link": link, "channel": payload.get("channel"), "detail": detail}))
+    if to["webhooks"]:
+        body = {"event": event, "occurredAt": payload["occurredAt"], "organizationId": organization_id,
                 "ticket": {**ticket, "link": link}}
         if detail:
             body["detail"] = detail
-        for endpoint_id in endpoint_ids:
-            enqueue(scoped, channel="webhook", event=event, ticket_id=ticket["id"], target=endpoint_id, payload=body)
-            sent += 1
-    return sent
+        out.extend(("webhook", endpoint_id, body) for endpoint_id in to["webhooks"])
+    return out
+
+
+def planned(organization_id: str, rows) -> list[tuple[str, str | None, dict]]:
+    """Outbox rows ``(channel, event, target, payload)`` as the deliveries they are or will become."""
+    out: list[tuple[str, str | None, dict]] = []
+    for channel, event, target, payload in rows:
+        if channel == EVENT:
+            out.extend(deliveries(event, organization_id, payload))
+        else:
+            out.append((channel, target, payload))
+    return out
 
 
 def slack_message(event: str, snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The Slack message for an outbox snapshot written by ``publish``."""
+    """The Slack message for a Slack delivery's snapshot (see ``deliveries``)."""
     detail = snapshot.get("detail") or {}
     extra = None
     if event == CUSTOMER_REPLIED:

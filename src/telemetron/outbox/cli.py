@@ -22,7 +22,12 @@ def outbox_list(
     attempts: Annotated[bool, typer.Option("--attempts", help="Show every attempt of each message.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """The organization's latest notifications and where they stand."""
+    """The organization's latest notifications and where they stand, one message per destination.
+
+    Each ticket event is first queued as one "event" message, which a worker turns into one
+    "slack" or "webhook" message per destination within moments: a pending "event" means that no
+    worker has picked it up yet.
+    """
     from telemetron.outbox.repository import attempts_of, list_messages
 
     if status not in (None, "pending", "delivered", "failed"):
@@ -37,7 +42,8 @@ def outbox_list(
 
     messages = scoped_run(org, unit)
     rows = [
-        {"id": m["id"], "channel": m["channel"], "event": m["event"], "ticketId": m["ticket_id"], "status": m["status"],
+        {"id": m["id"], "channel": m["channel"], "target": m["target"], "event": m["event"], "ticketId": m["ticket_id"],
+         "status": m["status"],
          "attempts": m["attempts"], "nextAttemptAt": m["next_attempt_at"], "lastError": m["last_error"],
          "createdAt": m["created_at"], "deliveredAt": m["delivered_at"],
          **({"attemptLog": [{k: a[k] for k in ("started_at", "status_code", "outcome", "error", "duration_ms")}
@@ -48,7 +54,8 @@ def outbox_list(
         echo_json(rows)
         return
     for r in rows:
-        typer.echo(f"{r['id']:>6}  {r['status']:9}  {r['channel']:7}  {r['event']:24}  attempts {r['attempts']}"
+        to = f"{r['channel']} {r['target']}" if r["target"] else r["channel"]
+        typer.echo(f"{r['id']:>6}  {r['status']:9}  {to:7}  {r['event']:24}  attempts {r['attempts']}"
                    + (f"  last error: {r['lastError']}" if r["lastError"] else ""))
         for a in r.get("attemptLog", []):
             typer.echo(f"          {a['started_at']}  {a['outcome']:9}  {a['status_code'] or '-'}  {a['error'] or ''}")
@@ -69,9 +76,8 @@ def worker(
 ) -> None:
     """Deliver notifications (run as many as you like, on any machine, against one PostgreSQL)."""
     from telemetron.config import get_settings
-    from telemetron.outbox.worker import worker_from_settings
-
     from telemetron.db.migrate import schema_problem
+    from telemetron.outbox.worker import worker_from_settings
 
     settings = get_settings()
     problem = schema_problem(settings.database_url)
@@ -85,7 +91,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        w = worker_from_settings(db, settings, name=name)
+        w = worker_from_settings(db, settings, name=name, beside_api=False)
         logging.getLogger("telemetron.outbox").info("worker %s delivering", w.name)
         try:
             await w.run(stop)

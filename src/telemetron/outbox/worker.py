@@ -1,9 +1,16 @@
-"""The delivery worker: claims due outbox messages, sends them, records what happened.
+"""The delivery worker: claims due outbox messages, fans ticket events out to their
+destinations, sends the messages, records what happened.
 
 Runs inside ``telemetron serve`` by default (an asyncio task beside the API) and as
 ``telemetron worker`` processes for scale; any number of them can run against one PostgreSQL
 (claims never overlap, see ``outbox.repository``). Sending happens only here, after the ticket's
-transaction committed: never from inside a request.
+transaction committed: never from inside a request. Beside the API, it shares the event loop's
+thread (and the GIL) with the requests, so it yields to them when they keep the process busy
+(``LoopLoad``).
+
+The database work is done per batch: one transaction claims and fans out, one records a batch
+of outcomes (prebuilt statements, executemany); building SQLAlchemy statements per message cost
+more CPU than sending the message.
 
 The HTTP client is aiohttp: httpx (httpcore) rescans its whole connection pool on every request
 event, which measured ~3 ms of CPU per delivery at 32 deliveries in flight (bench/README.md).
@@ -23,8 +30,9 @@ import orjson
 
 from telemetron.db.engine import Database, utcnow
 from telemetron.db.scoped import Scoped
-from telemetron.notifications import settings as notification_settings
+from telemetron.errors import NotFound
 from telemetron.notifications import events, slack, webhooks
+from telemetron.notifications import settings as notification_settings
 from telemetron.outbox import repository
 from telemetron.outbox.delivery import BASE_DELAY_SECONDS, Outcome
 
@@ -35,10 +43,59 @@ def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _run_queue_wait() -> float | None:
+    """Seconds this thread has waited for a CPU while runnable (Linux's schedstat); None elsewhere."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class LoopLoad:
+    """How much of this process the API wants, measured per ``window`` from the event loop's thread.
+
+    Demand is the process's CPU time (every thread: the loop, and the database threads of
+    PostgreSQL's batches) plus the time the loop's thread waited for a CPU (Linux's schedstat: on
+    a machine where other jobs compete for the cores, a saturated loop may run only half the
+    time, but it wants all of it), over wall time. The worker's own part is taken out:
+    ``deliveries`` (counted by the worker) times ``WORKER_COST``, a low estimate of what one
+    delivery costs (0.65-1.1 ms measured, bench/README.md). What remains is the API's.
+    """
+
+    WORKER_COST = 0.0005
+
+    def __init__(self, window: float = 0.5) -> None:
+        self.window = window
+        self.share = 0.0
+        self.deliveries = 0
+        self._at, self._cpu, self._waited = time.monotonic(), time.process_time(), _run_queue_wait()
+
+    def update(self) -> float:
+        now = time.monotonic()
+        if now - self._at >= self.window:
+            cpu, waited = time.process_time(), _run_queue_wait()
+            used = cpu - self._cpu
+            queued = waited - self._waited if waited is not None and self._waited is not None else 0.0
+            mine = min(1.0, self.deliveries * self.WORKER_COST / used) if used > 0 else 0.0
+            self.share = (used + queued) / (now - self._at) * (1.0 - mine)
+            self._at, self._cpu, self._waited, self.deliveries = now, cpu, waited, 0
+        return self.share
+
+
 class OutboxWorker:
+    """Claims due messages (fanning events out), sends them, records the outcomes.
+
+    ``busy_share``: beside the API (``telemetron serve``), when the API wants more than this share
+    of a core (``LoopLoad``), the worker yields to the requests: it delivers at most ``busy_rate``
+    messages a second, claimed in batches of a tenth of that; the rest waits, safe in the outbox,
+    until the load drops. ``None`` (``telemetron worker``) never holds back.
+    """
+
     def __init__(self, db: Database, *, name: str | None = None, concurrency: int = 32,
                  poll_interval: float = 0.2, timeout: float = 10.0, lease: timedelta = repository.DEFAULT_LEASE,
-                 retry_base: float = BASE_DELAY_SECONDS) -> None:
+                 retry_base: float = BASE_DELAY_SECONDS, busy_share: float | None = None,
+                 busy_rate: float = 100.0) -> None:
         self.db = db
         self.name = name or default_worker_name()
         self.concurrency = concurrency
@@ -46,6 +103,10 @@ class OutboxWorker:
         self.timeout = timeout
         self.lease = lease
         self.retry_base = retry_base
+        self.busy_share = busy_share
+        self.busy_rate = busy_rate
+        self.load: LoopLoad | None = None  # created by run(), in the loop's thread
+        self.throttled = 0  # claims made while yielding to the API (for tests and logs)
         self.wakeup = asyncio.Event()
         # Outcomes waiting to be recorded: written in batches, one transaction per batch, so
         # that a busy worker spends one commit per many deliveries, not one each.
@@ -54,16 +115,30 @@ class OutboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         in_flight: set[asyncio.Task] = set()
+        if self.load is None:
+            self.load = LoopLoad()  # measured in the thread that runs the loop
         connector = aiohttp.TCPConnector(limit=self.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         failures = 0
+        batch = max(1, int(self.busy_rate / 10))
+        tokens, refilled = 0.0, time.monotonic()
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as client:
             while not stop.is_set():
                 claimed = []
-                free = self.concurrency - len(in_flight)
-                if free > 0:
+                limit = self.concurrency - len(in_flight)
+                wait = self.poll_interval
+                busy = self.busy_share is not None and self.load.update() >= self.busy_share
+                if busy:  # a token bucket: busy_rate deliveries a second, in batches
+                    now = time.monotonic()
+                    tokens, refilled = min(2.0 * batch, tokens + (now - refilled) * self.busy_rate), now
+                    if tokens < batch:
+                        limit = 0
+                        wait = min(wait, (batch - tokens) / self.busy_rate)
+                    else:
+                        limit = min(limit, int(tokens))
+                if limit > 0:
                     try:
-                        claimed = await self.db.run(_claim_with_destinations, self.db, worker=self.name, limit=free,
+                        claimed = await self.db.run(_claim_with_destinations, self.db, worker=self.name, limit=limit,
                                                     lease=self.lease)
                         failures = 0
                     except Exception:
@@ -72,14 +147,17 @@ class OutboxWorker:
                         if failures == 1:
                             logger.exception("claiming outbox messages failed; retrying with backoff")
                         await asyncio.sleep(min(10.0, self.poll_interval * 2**failures))
+                    if busy:
+                        tokens -= len(claimed)
+                        self.throttled += 1
                 for message, destination in claimed:
                     task = asyncio.create_task(self._deliver(client, message, destination))
                     in_flight.add(task)
                     task.add_done_callback(lambda t: (in_flight.discard(t), self.wakeup.set()))
-                if not claimed:  # idle, or every slot busy: wait for a free slot, new work or the poll
+                if not claimed:  # idle, every slot busy or holding back: wait for a slot, new work or the poll
                     self.wakeup.clear()
                     waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
-                    await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                     for waiter in waiters:
                         waiter.cancel()
             if in_flight:  # a graceful stop finishes what it started
@@ -100,6 +178,8 @@ class OutboxWorker:
             logger.exception("delivering outbox message %s failed unexpectedly", message.id)
             outcome = Outcome.retry(None, "internal error while delivering")
         duration_ms = (time.perf_counter() - started) * 1000
+        if self.load is not None:
+            self.load.deliveries += 1
         self._outcomes.append((message, outcome, started_at, duration_ms))
         if self._recorder is None:
             self._recorder = asyncio.create_task(self._record_outcomes())
@@ -132,7 +212,14 @@ class OutboxWorker:
             return classify(response.status, text, {k.lower(): v for k, v in response.headers.items()})
 
 
-def worker_from_settings(db: Database, settings, *, name: str | None = None) -> OutboxWorker:
+# Beside the API, the worker holds back when the API wants more than this share of a core
+# (the event loop's thread is one core at most; see OutboxWorker), delivering at most BUSY_RATE messages a second until the load drops.
+BUSY_SHARE = 0.5
+BUSY_RATE = 100.0
+
+
+def worker_from_settings(db: Database, settings, *, name: str | None = None, beside_api: bool = True) -> OutboxWorker:
+    """The worker ``telemetron serve`` runs beside the API (``beside_api``), or a ``telemetron worker``."""
     return OutboxWorker(
         db,
         name=name,
@@ -141,45 +228,77 @@ def worker_from_settings(db: Database, settings, *, name: str | None = None) -> 
         timeout=settings.outbox_delivery_timeout_seconds,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         retry_base=settings.outbox_retry_base_seconds,
+        busy_share=BUSY_SHARE if beside_api else None,
+        busy_rate=BUSY_RATE,
     )
 
 
 def _claim_with_destinations(conn, db: Database, *, worker: str, limit: int, lease: timedelta) -> list[tuple]:
-    """Claim due messages and resolve where each goes, in one transaction."""
+    """Claim due messages, fan the claimed events out to their destinations, resolve where each
+    delivery goes: one transaction, so an event is replaced by its deliveries only if all of it commits."""
     claimed = repository.claim(conn, worker=worker, limit=limit, lease=lease)
-    return [(message, _safe_destination(conn, db, message)) for message in claimed]
+    messages = [m for m in claimed if m.channel != repository.EVENT]
+    if len(messages) < len(claimed):
+        planned = []
+        for event in claimed:
+            if event.channel != repository.EVENT:
+                continue
+            try:
+                planned.append((event, events.deliveries(event.event, event.organization_id, event.payload)))
+            except Exception as exc:  # one malformed event fails alone, never the whole claim
+                logger.exception("outbox event %s cannot be fanned out", event.id)
+                repository.fail_unprepared(conn, event, f"cannot prepare the message ({type(exc).__name__})",
+                                           worker=worker)
+        # Deliver at once what fits in this claim's slots; the rest waits, pending, for the next claim.
+        messages += repository.fan_out(conn, planned, worker=worker, lease=lease,
+                                       claim_first=max(0, limit - len(messages)))
+    lookups: dict = {}
+    return [(message, _safe_destination(conn, db, message, lookups)) for message in messages]
 
 
-def _safe_destination(conn, db: Database, message: repository.Claimed):
+def _safe_destination(conn, db: Database, message: repository.Claimed, lookups: dict):
     """One malformed message fails alone (recorded with its reason), never the whole claim."""
     try:
-        return _destination(conn, db, message)
+        return _destination(conn, db, message, lookups)
     except Exception as exc:
         logger.exception("outbox message %s cannot be prepared", message.id)
         return Outcome.failed(None, f"cannot prepare the message ({type(exc).__name__})")
 
 
 def _record_all(conn, batch: list[tuple], *, worker: str, retry_base: float) -> list[str]:
-    return [
-        repository.record(conn, message, outcome, worker=worker, started_at=started_at, duration_ms=duration_ms,
-                          retry_base=retry_base)
-        for message, outcome, started_at, duration_ms in batch
-    ]
+    return repository.record_many(conn, batch, worker=worker, retry_base=retry_base)
 
 
-def _destination(conn, db: Database, message: repository.Claimed):
+def _lookup(lookups: dict, key: tuple, read):
+    """Settings read once per claim (a batch often holds many messages for one organization)."""
+    try:
+        return lookups[key]
+    except KeyError:
+        value = lookups[key] = read()
+        return value
+
+
+def _endpoint(scoped: Scoped, endpoint_id: str) -> dict | None:
+    try:
+        return notification_settings.get_endpoint(scoped, endpoint_id)
+    except NotFound:
+        return None
+
+
+def _destination(conn, db: Database, message: repository.Claimed, lookups: dict):
     """Where and what to send, read when the message is claimed (a fixed URL applies to pending messages)."""
     scoped = Scoped(db, conn, message.organization_id)
     if message.channel == "slack":
-        url, _public = notification_settings.get_settings(scoped)
+        url, _public = _lookup(lookups, (message.organization_id, "slack"),
+                               lambda: notification_settings.get_settings(scoped))
         if not url:
             return Outcome.failed(None, "no Slack webhook URL is configured for this organization")
         body = orjson.dumps(events.slack_message(message.event, message.payload))
         return url, body, {"Content-Type": "application/json"}, slack.classify
     if message.channel == "webhook":
-        try:
-            endpoint = notification_settings.get_endpoint(scoped, message.target or "")
-        except Exception:
+        endpoint = _lookup(lookups, (message.organization_id, "webhook", message.target),
+                           lambda: _endpoint(scoped, message.target or ""))
+        if endpoint is None:
             return Outcome.failed(None, "the webhook endpoint no longer exists")
         if not endpoint["enabled"]:
             return Outcome.failed(None, "the webhook endpoint is disabled")

@@ -110,6 +110,7 @@ def dry_run(scoped: Scoped, body: object) -> dict:
 
     from telemetron.db.scoped import tenant_select
     from telemetron.db.tables import outbox
+    from telemetron.notifications import events
     from telemetron.tickets.schemas import parse_create_ticket
 
     request, warnings = parse_create_ticket(body)
@@ -117,14 +118,15 @@ def dry_run(scoped: Scoped, body: object) -> dict:
         with scoped.conn.begin_nested():
             ticket = create_ticket(scoped, request, categorize_inline=True)
             rows = scoped.execute(
-                tenant_select(outbox, outbox.c.channel, outbox.c.target, outbox.c.payload)
+                tenant_select(outbox, outbox.c.channel, outbox.c.event, outbox.c.target, outbox.c.payload)
                 .where(outbox.c.ticket_id == bindparam("ticket_id"))
                 .order_by(outbox.c.id),
                 {"ticket_id": ticket.id},
             ).all()
+            # The ticket's event row, as the deliveries a worker would fan it out to.
             notifications = [
                 f"slack {(payload or {}).get('channel') or '(default channel)'}" if channel == "slack" else f"webhook {target}"
-                for channel, target, payload in rows
+                for channel, target, payload in events.planned(scoped.org_id, rows)
             ]
             raise _Undo(
                 {

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The delivery worker's own cost: CPU time per delivery, and deliveries per second.
+
+Queues --events ticket events (createTicket's unit of work, in batches) for an organization with
+a webhook endpoint (and Slack with --slack), each at a local receiver in a separate process, then
+runs one ``OutboxWorker`` in this process until every delivery is made. CPU is this process's
+(user + system, every thread: the worker, SQLite's commit thread or PostgreSQL's pool), so
+it does not count the receiver; it is steadier than wall-clock rates on a shared machine.
+
+    .venv/bin/python bench/notification_worker.py --db sqlite --db postgresql [--slack] [--events 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from intake import prepare_database  # noqa: E402
+
+RECEIVER = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 1024
+    allow_reuse_address = True
+    daemon_threads = True
+
+Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def bench(kind: str, args) -> dict:
+    from sqlalchemy import text
+
+    from telemetron.config import Settings
+    from telemetron.db.engine import Database
+    from telemetron.db.migrate import upgrade
+    from telemetron.db.scoped import Scoped
+    from telemetron.notifications.settings import add_endpoint, set_settings
+    from telemetron.orgs.service import create_organization
+    from telemetron.outbox.worker import worker_from_settings
+    from telemetron.tickets.schemas import parse_create_ticket
+    from telemetron.tickets.service import create_ticket
+
+    workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))
+    url, drop = prepare_database(kind, workdir)
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, str(args.receiver_port)])
+    db = None
+    try:
+        upgrade(url)
+        db = Database(url)
+
+        def organization(conn):
+            org_id = create_organization(conn, name="Bench")["id"]
+            scoped = Scoped(db, conn, org_id)
+            add_endpoint(scoped, url=f"http://127.0.0.1:{args.receiver_port}/hook")
+            if args.slack:
+                set_settings(scoped, slack_webhook_url=f"http://127.0.0.1:{args.receiver_port}/slack")
+            return org_id
+
+        org_id = db.run_sync(organization)
+        request = parse_create_ticket({"title": "Device not connecting to WiFi", "customerEmail": "bench@example.com",
+                                       "priority": "high"})[0]
+
+        def tickets(conn, n):
+            scoped = Scoped(db, conn, org_id)
+            for _ in range(n):
+                create_ticket(scoped, request)
+
+        for start in range(0, args.events, 500):
+            db.run_sync(tickets, min(500, args.events - start))
+        expected = args.events * (2 if args.slack else 1)
+        time.sleep(0.5)  # the receiver is up
+
+        def delivered() -> int:
+            with db.engine.connect() as conn:
+                return conn.execute(text("select count(*) from outbox where organization_id = :o and status = 'delivered'"),
+                                    {"o": org_id}).scalar_one()
+
+        settings = Settings(database_url=url)
+
+        async def main() -> tuple[float, float, float]:
+            stop = asyncio.Event()
+            try:  # alone in its process, as `telemetron worker`: it never holds back
+                worker = worker_from_settings(db, settings, name="bench", beside_api=False)
+            except TypeError:  # a version from before beside_api (for A/B runs)
+                worker = worker_from_settings(db, settings, name="bench")
+            before, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+            task = asyncio.create_task(worker.run(stop))
+            while await asyncio.to_thread(delivered) < expected:
+                await asyncio.sleep(0.05)
+            after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - wall
+            stop.set()
+            await task
+            return after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, wall
+
+        user, system, wall = asyncio.run(main())
+        return {"database": kind, "events": args.events, "deliveries": expected,
+                "cpu_ms_per_delivery": round((user + system) * 1000 / expected, 3),
+                "user_ms": round(user * 1000 / expected, 3), "system_ms": round(system * 1000 / expected, 3),
+                "deliveries_per_s": round(expected / wall)}
+    finally:
+        receiver.terminate()
+        receiver.wait()
+        if db is not None:
+            db.dispose()
+        drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--slack", action="store_true", help="Slack too: two deliveries per event")
+    parser.add_argument("--receiver-port", type=int, default=8791)
+    args = parser.parse_args()
+    for kind in args.db or ["sqlite"]:
+        print(json.dumps(bench(kind, args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
