@@ -7,6 +7,7 @@ import contextlib
 import importlib.resources
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 import orjson
@@ -25,9 +26,10 @@ from telemetron.api.docs import extend_openapi
 from telemetron.api.middleware import RequestContextMiddleware
 from telemetron.api.routing import FastLane, ext_v1
 from telemetron.config import Settings, get_settings
-from telemetron.db.engine import Database
+from telemetron.db.engine import Database, utcnow
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
+from telemetron.outbox.repository import PURGE_CHUNK, purge_finished
 from telemetron.outbox.worker import worker_from_settings
 from telemetron.triage.llm import LLMSettings
 from telemetron.triage.runtime import Categorizer
@@ -78,12 +80,17 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> R
     return _json(400, {"error": f"{field}: {first['msg']}" if field else first["msg"], "code": "invalid_request", "field": field})
 
 
-async def _purge_idempotency_keys(ctx: AppContext) -> None:
+async def _purge_history(ctx: AppContext) -> None:
+    """Hourly: expired idempotency keys, and delivered notifications past ``outbox_keep_days``
+    (a chunk per transaction, so that the server's own units never wait long behind it)."""
     while True:
         try:
             await ctx.db.run_in_thread(purge_expired, ttl_hours=ctx.settings.idempotency_ttl_hours)
+            cutoff = utcnow() - timedelta(days=ctx.settings.outbox_keep_days)
+            while await ctx.db.run_in_thread(purge_finished, older_than=cutoff) == PURGE_CHUNK:
+                await asyncio.sleep(0)
         except Exception:  # keep the loop alive; the next run tries again
-            logger.exception("purging expired idempotency keys failed")
+            logger.exception("purging history failed")
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
 
 
@@ -107,7 +114,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
-        purger = asyncio.create_task(_purge_idempotency_keys(ctx))
+        purger = asyncio.create_task(_purge_history(ctx))
         warm_up = asyncio.create_task(ctx.categorizer.warm_up(load_model=settings.triage_preload))
         retrainer = asyncio.create_task(ctx.categorizer.retrain_forever())
         stop_worker = asyncio.Event()

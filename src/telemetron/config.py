@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     outbox_concurrency: int = 32
     # First retry after 1-2 x this, doubling each time (capped at an hour), for 24 hours.
     outbox_retry_base_seconds: float = 2
+    # Delivered notifications (and their attempts) are kept this long for `telemetron outbox
+    # list`, then purged; failed ones stay until retried.
+    outbox_keep_days: float = 7
 
     # Load the categorizer's embedding model at start-up rather than with the first ticket that
     # needs it (~250 MB more memory, ~0.5 s less on that first ticket).

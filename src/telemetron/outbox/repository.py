@@ -254,3 +254,23 @@ def attempts_of(conn: Connection, message_id: int) -> list[dict]:
 def retry_failed(scoped: Scoped, message_id: int) -> bool:
     """Send a failed message again (its 24 hours start over). False if it is not a failed message."""
     return scoped.execute(_RETRY, {"message_id": message_id, "now": utcnow()}).rowcount == 1
+
+
+# Delivered messages and fanned-out events are history: kept for ``outbox list`` and a look at
+# their attempts for a while, then purged, a chunk per transaction (short units, indexed by
+# (status, next_attempt_at), which a delivered message no longer moves). Failed messages stay
+# until someone retries them: they need a person.
+PURGE_CHUNK = 1000
+_FINISHED = ("delivered", FANNED_OUT)
+
+
+def purge_finished(conn: Connection, *, older_than: datetime, limit: int = PURGE_CHUNK) -> int:
+    """Delete up to ``limit`` delivered messages and fanned-out events last due before ``older_than``,
+    with their attempts; returns how many messages. Maintenance across organizations."""
+    ids = list(conn.execute(
+        select(_c.id).where(_c.status.in_(_FINISHED), _c.next_attempt_at < older_than).limit(limit)
+    ).scalars())
+    if ids:
+        conn.execute(outbox_attempts.delete().where(outbox_attempts.c.message_id.in_(ids)))
+        conn.execute(outbox.delete().where(_c.id.in_(ids)))
+    return len(ids)
