@@ -32,15 +32,18 @@ def main() -> None:
     parser.add_argument("--rate", type=int, action="append")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--port", type=int, default=8768)
+    parser.add_argument("--log", type=Path, default=None, help="write the server's log (level info) here")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))
-    env = {**os.environ, "TELEMETRON_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}", "TELEMETRON_LOG_LEVEL": "warning"}
+    env = {**os.environ, "TELEMETRON_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+           "TELEMETRON_LOG_LEVEL": "info" if args.log else "warning"}
     server = None
     try:
         sh(str(BIN / "telemetron"), "db", "upgrade", env=env, cwd=workdir)
         key = re.search(r"tlm_[A-Za-z0-9_-]+", sh(str(BIN / "telemetron"), "demo", env=env, cwd=workdir).stdout).group(0)
+        log = open(args.log, "w") if args.log else subprocess.DEVNULL
         server = subprocess.Popen([str(BIN / "telemetron"), "serve", "--port", str(args.port)], env=env, cwd=workdir,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=log, stderr=log)
         for _ in range(100):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=1)

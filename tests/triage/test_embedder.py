@@ -83,3 +83,31 @@ def test_engine_without_embedding_package(monkeypatch):
     assert "lexical only" in classifier.engine_description()
     with pytest.raises(RuntimeError):
         classifier.engine_name("embedding+lexical")
+
+
+@needs_embedding
+def test_int8_products_stay_close_to_float32(monkeypatch):
+    """The encoder's matrix products run in int8 (triage/onnx_int8.py), and its vectors stay
+    where the float32 graph puts them."""
+    fast = embedder.get_embedder()
+    assert fast.int8_matmuls == 36  # every weight matrix of the six layers
+    monkeypatch.setenv(embedder.ENV_INT8_MATMUL, "false")
+    slow = embedder.Embedder()
+    assert slow.int8_matmuls == 0
+    texts = ["my card has not arrived", "The battery is empty after two hours",
+             "I got charged twice on this month's invoice " * 5]
+    assert np.min(np.sum(fast.embed(texts) * slow.embed(texts), axis=1)) > 0.99
+
+
+def test_a_graph_without_the_pattern_is_left_alone():
+    from telemetron.triage.onnx_int8 import int8_matmuls
+
+    assert int8_matmuls(b"") == (b"", 0)
+    assert int8_matmuls(bytes([0x0A, 0x03]) + b"abc") == (bytes([0x0A, 0x03]) + b"abc", 0)
+
+
+@needs_embedding
+def test_long_tickets_are_cut_at_128_word_pieces():
+    e = embedder.get_embedder()
+    long = "my card was blocked at the shop " * 100
+    np.testing.assert_allclose(e.embed([long]), e.embed([long + " and then the app crashed"]), atol=1e-6)

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, open_db, scoped_run
+from telemetron.cli_support import (
+    JsonOption,
+    OrgOption,
+    echo_json,
+    fail,
+    open_db,
+    scoped_run,
+)
 
 
 def register(app: typer.Typer) -> None:

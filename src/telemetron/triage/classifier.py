@@ -367,14 +367,18 @@ def _folds(y: np.ndarray, n_examples: int, seed: int = 0) -> list[np.ndarray]:
     return [np.flatnonzero(fold_of == f) for f in range(keep) if np.any(fold_of == f)]
 
 
+def _prior_calibration(embedding: bool) -> dict:
+    return {"alpha": DEFAULT_ALPHA, "temperature": PRIOR_TEMPERATURE,
+            "temperature_lexical": PRIOR_TEMPERATURE_LEXICAL, "calibration": "prior",
+            "novelty_gate": PRIOR_NOVELTY_GATE if embedding else None}
+
+
 def _calibrate(texts, y, w, emb, k, fit_kw) -> dict:
     """(alpha, temperature) minimising the out-of-fold weighted log-loss."""
     folds = _folds(y, len(texts))
     n_val = sum(len(f) for f in folds)
     if n_val < max(2 * k, 10) or len(folds) < 1:
-        return {"alpha": DEFAULT_ALPHA, "temperature": PRIOR_TEMPERATURE,
-                "temperature_lexical": PRIOR_TEMPERATURE_LEXICAL, "calibration": "prior",
-                "novelty_gate": PRIOR_NOVELTY_GATE if emb is not None else None}
+        return _prior_calibration(emb is not None)
     zl_all, ze_all, rows, sims = [], [], [], []
     for val in folds:
         tr = np.setdiff1d(np.arange(len(y)), val)
@@ -416,14 +420,15 @@ def _calibrate(texts, y, w, emb, k, fit_kw) -> dict:
 def train(examples: Sequence[Example], *, engine: str | None = None,
           threshold: float = DEFAULT_THRESHOLD, c_lexical: float = DEFAULT_C_LEXICAL,
           c_embedding: float = DEFAULT_C_EMBEDDING, max_iter_lexical: int = 60,
-          calibrate: bool = True, embeddings: np.ndarray | None = None) -> Model:
+          calibrate: bool | str = True, embeddings: np.ndarray | None = None) -> Model:
     """Train one organisation's model from (text, label, weight) examples.
 
     engine: 'auto' (default, or $TELEMETRON_TRIAGE_ENGINE), 'lexical' or
     'embedding+lexical'. The mix of the two experts and the temperature of the scores are
     fitted on held-out folds of the examples (so a confidence means about the same with
     10 examples or 10,000); with about one example per category there is nothing to hold
-    out and fixed values are used. embeddings: vectors of the example texts, if known.
+    out and fixed values are used. calibrate="prior": use those fixed values anyway (one fit
+    instead of six: a quick first model). embeddings: vectors of the example texts, if known.
     """
     t0 = time.perf_counter()
     examples = [e for e in examples if e.text and e.text.strip() and e.weight > 0]
@@ -453,9 +458,13 @@ def train(examples: Sequence[Example], *, engine: str | None = None,
                      single_class_refs=refs, meta=meta)
     fit_kw = {"c_lexical": c_lexical, "c_embedding": c_embedding,
               "max_iter_lexical": max_iter_lexical}
-    cal = _calibrate(texts, y, weights, emb_arr, len(labels), fit_kw) if calibrate else \
-        {"alpha": DEFAULT_ALPHA, "temperature": 1.0, "temperature_lexical": 1.0,
-         "calibration": "off", "novelty_gate": None}
+    if calibrate == "prior":  # no held-out folds: one fit instead of six (a first, quick model)
+        cal = _prior_calibration(emb_arr is not None)
+    elif calibrate:
+        cal = _calibrate(texts, y, weights, emb_arr, len(labels), fit_kw)
+    else:
+        cal = {"alpha": DEFAULT_ALPHA, "temperature": 1.0, "temperature_lexical": 1.0,
+               "calibration": "off", "novelty_gate": None}
     parts = _fit_parts(texts, y, weights, emb_arr, len(labels), **fit_kw)
     exemplars = None
     if emb_arr is not None:

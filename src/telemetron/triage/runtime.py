@@ -11,8 +11,13 @@ routing and notifications run, as Telemetron orders them.
 Models are per organization, stored in the database (``triage.store``) and cached here by their
 version, which comes with the organization's cached configuration (``orgs.config``). An
 organization without a model gets one trained on demand from its categories' names,
-descriptions and example phrases (fast: a few examples); the background retrainer then keeps it
-current as labelled tickets and corrections arrive, in its own thread, never in a request.
+descriptions and example phrases, plus at most ``store.BOOTSTRAP_MAX_TICKETS`` of its labelled
+tickets, in one quick fit (under a second for a few categories, ~5 s of CPU for 77); the
+background retrainer then keeps it current as labelled tickets and corrections arrive.
+Retraining runs in a child process (``triage.trainer``), never in a request nor in this
+process: a large organization costs 1-2 min of CPU and ~700 MB at its peak, which the
+server's memory and GIL never see. The child stores the model in the database, and this
+process picks the new version up with the next ticket, as it would from another server process.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +35,10 @@ from telemetron.db.scoped import Scoped
 
 logger = logging.getLogger("telemetron.triage")
 RETRAIN_EVERY_SECONDS = 30
+#: After a failed training, the organization waits this long before the next try, doubling
+#: with each failure up to RETRY_MAX_SECONDS.
+RETRY_AFTER_SECONDS = 60.0
+RETRY_MAX_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +56,14 @@ class Categorizer:
     # Two predictor threads share the one encoder (onnxruntime releases the GIL): measured
     # 209 tickets/s with one thread, ~390/s with two on these 2 cores (bench/README.md).
     PREDICTOR_THREADS = 2
+    #: Tickets per predictor call: the encoder's batch (embedder.embed's batch_size).
+    MAX_BATCH = 16
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._predictor = ThreadPoolExecutor(max_workers=self.PREDICTOR_THREADS, thread_name_prefix="triage")
-        self._trainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-train")
+        self._training = None  # the training child process, while one runs
+        self._failures: dict[str, tuple[int, float]] = {}  # org -> (failures in a row, next try)
         self._models: dict[str, tuple[int, object]] = {}
         self._model_lock = threading.Lock()  # one load or first training per organization at a time
         self._pending: list[tuple[Request, asyncio.Future]] = []
@@ -70,7 +83,12 @@ class Categorizer:
         loop = asyncio.get_running_loop()
         try:
             while self._pending:
-                batch, self._pending = self._pending, []
+                # At most one encoder batch at a time: under load the backlog is shared by both
+                # threads instead of going whole to whichever finished first.
+                batch, self._pending = self._pending[:self.MAX_BATCH], self._pending[self.MAX_BATCH:]
+                if self._pending and self._running < self.PREDICTOR_THREADS:
+                    self._running += 1
+                    loop.create_task(self._drain())
                 try:
                     results = await loop.run_in_executor(self._predictor, self._predict_batch, [r for r, _ in batch])
                 except Exception as exc:
@@ -117,12 +135,17 @@ class Categorizer:
 
     def _load_model(self, org_id: str):
         from telemetron.triage import Model
-        from telemetron.triage.store import stored_model, train_organization
+        from telemetron.triage.store import (
+            BOOTSTRAP_MAX_TICKETS,
+            stored_model,
+            train_organization,
+        )
 
-        row = self.db.run_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
+        row = self.db.read_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
         if row is None:
-            model = train_organization(self.db, org_id)  # first ticket: learn from the categories now
-            row = self.db.run_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
+            # First ticket: learn from the categories (and a few labelled tickets) now.
+            model = train_organization(self.db, org_id, max_tickets=BOOTSTRAP_MAX_TICKETS, quick=True)
+            row = self.db.read_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
             if row is None or model is None:
                 return None
         else:
@@ -131,18 +154,42 @@ class Categorizer:
         return model
 
     async def retrain_forever(self) -> None:
-        """Retrain organizations whose data changed, one at a time, in the training thread."""
-        from telemetron.triage.store import organizations_to_retrain, train_organization
+        """Retrain organizations whose data changed, one at a time, each in a child process."""
+        from telemetron.triage.store import organizations_to_retrain
 
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(RETRAIN_EVERY_SECONDS)
             try:
                 for org_id in await self.db.run(organizations_to_retrain):
-                    await loop.run_in_executor(self._trainer, train_organization, self.db, org_id)
-                    logger.info("retrained the categorizer of %s", org_id)
+                    failures, next_try = self._failures.get(org_id, (0, 0.0))
+                    if time.monotonic() < next_try:
+                        continue
+                    try:
+                        await self.retrain(org_id)
+                    except Exception:
+                        delay = min(RETRY_AFTER_SECONDS * 2 ** failures, RETRY_MAX_SECONDS)
+                        self._failures[org_id] = (failures + 1, time.monotonic() + delay)
+                        logger.exception("retraining the categorizer of %s failed; the current model stays "
+                                         "in service, next try in %.0f s", org_id, delay)
             except Exception:
                 logger.exception("retraining categorizers failed; trying again later")
+
+    async def retrain(self, org_id: str, *, timeout: float | None = None) -> dict:
+        """Train ``org_id``'s model in a child process, which stores it; the child's report.
+        Raises ``trainer.TrainingFailed`` (nothing stored, the old model stays in service)."""
+        from telemetron.triage import trainer
+
+        def keep(process) -> None:
+            self._training = process
+
+        try:
+            report = await trainer.train_in_subprocess(
+                self.db.url, org_id, timeout=trainer.TIMEOUT_SECONDS if timeout is None else timeout, on_start=keep)
+        finally:
+            self._training = None
+        self._failures.pop(org_id, None)
+        logger.info("retrained the categorizer of %s in a child process: %s", org_id, report)
+        return report
 
     async def warm_up(self, *, load_model: bool) -> None:
         """Say at start-up which engine is in use; load the embedding model now only if asked
@@ -158,4 +205,9 @@ class Categorizer:
 
     def close(self) -> None:
         self._predictor.shutdown(wait=False, cancel_futures=True)
-        self._trainer.shutdown(wait=False, cancel_futures=True)
+        training = self._training
+        if training is not None and training.returncode is None:
+            try:
+                training.kill()  # its work is lost, not its data: nothing was stored
+            except ProcessLookupError:
+                pass
