@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.resources
 import logging
 from dataclasses import dataclass
@@ -114,6 +115,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # What start-up made (modules, schemas, compiled statements) lives as long as the process:
+        # out of the collector's way, full collections stop scanning it on the request path.
+        gc.freeze()
         purger = asyncio.create_task(_purge_history(ctx))
         warm_up = asyncio.create_task(ctx.categorizer.warm_up(load_model=settings.triage_preload))
         retrainer = asyncio.create_task(ctx.categorizer.retrain_forever())
