@@ -94,7 +94,8 @@ class Database:
                 return fn(conn, *args, **kwargs)
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(conn, *args, **kwargs)`` in one transaction, in the loop's thread (see the module's docstring)."""
+        """Run ``fn(conn, *args, **kwargs)`` in one transaction, batched with the units that arrive
+        meanwhile: in the loop's thread on SQLite, in a lane's thread on PostgreSQL (module docstring)."""
         if self._committer is None:
             self._committer = GroupCommitter(self)
         return await self._committer.run(fn, args, kwargs)
