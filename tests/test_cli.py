@@ -255,3 +255,10 @@ def test_serve_refuses_several_processes_on_sqlite(cli, database_url):
     if not database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL takes --workers N")
     failed_readably(cli("serve", "--workers", "2", "--port", "1"), "SQLite has one writer", "PostgreSQL")
+
+
+def test_category_add_keeps_the_limits_an_edit_keeps(cli):
+    org = create_org(cli)
+    failed_readably(cli("category", "add", "--org", org["organizationId"], "Firmware", "--description", "x" * 4001),
+                    "description", "4000")
+    assert "Firmware" not in succeeded(cli("category", "list", "--org", org["organizationId"]))

@@ -30,6 +30,11 @@ _ALL = tenant_select(categories).order_by(categories.c.name_key)
 _INSERT = tenant_insert(categories)
 
 
+MAX_DESCRIPTION = 4000
+MAX_EXAMPLES = 100
+MAX_EXAMPLE = 500
+
+
 def name_key(name: str) -> str:
     return name.strip().lower()
 
@@ -49,18 +54,17 @@ def add_category(
         raise InvalidRequest("Category name must not be empty", field="name")
     if len(name) > 255:
         raise InvalidRequest("Category name must be at most 255 characters", field="name")
-    if auto_resolve and not ai_enabled:
-        raise InvalidRequest("An auto-resolve category must be AI-enabled", field="auto_resolve")
+    description, examples = _checked_definition(description, examples, ai_enabled=ai_enabled, auto_resolve=auto_resolve)
     now = utcnow()
     row = {
         "id": ids.category_id(),
         "name": name,
         "name_key": name_key(name),
-        "description": description.strip(),
+        "description": description,
         "active": active,
         "ai_enabled": ai_enabled,
         "auto_resolve": auto_resolve,
-        "examples": [e.strip() for e in examples if e and e.strip()],
+        "examples": examples,
         "created_at": now,
         "updated_at": now,
     }
@@ -73,6 +77,21 @@ def add_category(
         raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists")
     org_config.bump(scoped)  # the AI may choose it from the next ticket on
     return {"organization_id": scoped.org_id, **row}
+
+
+def _checked_definition(description: str, examples, *, ai_enabled: bool, auto_resolve: bool) -> tuple[str, list[str]]:
+    """What the categorizer learns a category from, trimmed and within limits (adding and editing alike)."""
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidRequest(f"The description must be at most {MAX_DESCRIPTION} characters", field="description")
+    examples = [e.strip() for e in examples if e and e.strip()]
+    if len(examples) > MAX_EXAMPLES:
+        raise InvalidRequest(f"At most {MAX_EXAMPLES} example phrases", field="examples")
+    if any(len(e) > MAX_EXAMPLE for e in examples):
+        raise InvalidRequest(f"Each example phrase must be at most {MAX_EXAMPLE} characters", field="examples")
+    if auto_resolve and not ai_enabled:
+        raise InvalidRequest("An auto-resolve category must be AI-enabled", field="auto_resolve")
+    return description, examples
 
 
 def find_by_name(scoped: Scoped, name: str, *, active_only: bool = True) -> dict | None:
@@ -113,9 +132,6 @@ def list_categories(scoped: Scoped) -> list[dict]:
     return [dict(r) for r in scoped.execute(_ALL).mappings()]
 
 
-MAX_DESCRIPTION = 4000
-MAX_EXAMPLES = 100
-MAX_EXAMPLE = 500
 
 # Editing a category after it was created (description, example phrases, flags). Every edit
 # moves ``updated_at`` (the categorizer retrains organizations whose categories changed since
@@ -158,16 +174,7 @@ def update_category(
     auto_resolve: bool,
 ) -> dict:
     category = get_category(scoped, category_id)
-    description = description.strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise InvalidRequest(f"The description must be at most {MAX_DESCRIPTION} characters", field="description")
-    examples = [e.strip() for e in examples if e and e.strip()]
-    if len(examples) > MAX_EXAMPLES:
-        raise InvalidRequest(f"At most {MAX_EXAMPLES} example phrases", field="examples")
-    if any(len(e) > MAX_EXAMPLE for e in examples):
-        raise InvalidRequest(f"Each example phrase must be at most {MAX_EXAMPLE} characters", field="examples")
-    if auto_resolve and not ai_enabled:
-        raise InvalidRequest("An auto-resolve category must be AI-enabled", field="auto_resolve")
+    description, examples = _checked_definition(description, examples, ai_enabled=ai_enabled, auto_resolve=auto_resolve)
     now = utcnow()
     values = {"description": description, "examples": examples, "active": bool(active),
               "ai_enabled": bool(ai_enabled), "auto_resolve": bool(auto_resolve)}
