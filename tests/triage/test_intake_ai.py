@@ -181,3 +181,47 @@ def test_a_broken_categorizer_never_costs_a_ticket(http, db, live_server, monkey
     body = create(http, tenant, title="My WiFi keeps disconnecting")
     assert body["category"] is None and body["categorySource"] == "none"
     assert count(db, "select count(*) from tickets where id = :t", t=body["ticketId"]) == 1
+
+
+def _count_units(monkeypatch) -> list[bool]:
+    """Each createTicket unit of work from now on: whether it came with a prediction."""
+    import telemetron.api.tickets as api
+
+    units: list[bool] = []
+    real = api.create_ticket_response
+
+    def counted(conn, database, intake):
+        units.append(intake.prediction is not None)
+        return real(conn, database, intake)
+
+    monkeypatch.setattr(api, "create_ticket_response", counted)
+    return units
+
+
+def test_a_known_key_has_its_ticket_categorized_first_and_written_in_one_unit(http, db, monkeypatch):
+    tenant = ai_tenant(db)
+    create(http, tenant, title="My phone keeps dropping the WiFi connection")  # the server learns key and config
+    units = _count_units(monkeypatch)
+    body = create(http, tenant, title="I got charged twice on this month's invoice")
+    assert body["category"] == "Billing" and body["categorySource"] == "ai"
+    assert units == [True]  # not a unit stopped for the categorizer and a second one
+
+
+def test_an_early_answer_to_an_outdated_question_is_asked_again(http, db, monkeypatch):
+    from telemetron.categories.service import find_by_name, update_category
+
+    tenant = ai_tenant(db)
+    create(http, tenant, title="My phone keeps dropping the WiFi connection")
+    # Billing leaves the AI's choices in another process (the server's cached configuration is older).
+    def billing_not_for_the_ai(conn):
+        scoped = Scoped(db, conn, tenant.id)
+        billing = find_by_name(scoped, "Billing")
+        update_category(scoped, billing["id"], description=billing["description"], examples=billing["examples"],
+                        active=True, ai_enabled=False, auto_resolve=False)
+
+    db.run_sync(billing_not_for_the_ai)
+    units = _count_units(monkeypatch)
+    body = create(http, tenant, title="I got charged twice on this month's invoice")
+    assert body["category"] != "Billing"
+    assert "Billing" not in [c["category"] for c in body["categoryCandidates"]]
+    assert units == [True, True]  # the early answer dropped, the ticket asked again with the current categories

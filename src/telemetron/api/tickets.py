@@ -20,10 +20,11 @@ from telemetron.api.tickets_openapi import (
 )
 from telemetron.errors import AppError, Unauthorized
 from telemetron.idempotency import service as idempotency
-from telemetron.orgs.apikeys import authenticate
+from telemetron.orgs import config as org_config
+from telemetron.orgs.apikeys import authenticate, recent_organization
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry_run_response
-from telemetron.tickets.service import NeedsCategorizer
+from telemetron.tickets.service import NeedsCategorizer, categorizer_request
 from telemetron.triage import llm as llm_engine
 from telemetron.triage.classifier import Prediction
 
@@ -70,24 +71,49 @@ async def create_ticket(request: Request) -> Response:
         await ctx.db.run(authenticate, api_key)  # never spend an LLM call on a request without a valid key
         transcript = "\n".join(f"{m.role}: {m.content}" for m in intake.request.messages)
         intake.written_description = await llm_engine.describe(ctx.http(), llm, transcript)
+    if llm is None:
+        intake.asked = _early_question(intake)
+        if intake.asked is not None:
+            intake.prediction = await _categorize(ctx, None, intake.asked)
     try:
         status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
-    except NeedsCategorizer as need:
-        # Categorize off the event loop, batched with other tickets, then write the ticket.
-        try:
-            intake.prediction = None
-            if llm is not None:  # the LLM decides when it answers; the offline engine otherwise
-                intake.prediction = await llm_engine.categorize(ctx.http(), llm, list(need.request.choices), need.request.text)
-            if intake.prediction is None:
-                intake.prediction = await ctx.categorizer.predict(need.request)
-        except Exception:  # a broken model never costs a ticket: it is stored uncategorized
-            logger.exception("categorizer failed; the ticket is left uncategorized")
-            intake.prediction = None
-        if intake.prediction is None:
-            intake.prediction = NO_PREDICTION
+    except NeedsCategorizer as need:  # asked from the configuration the unit read: used as it is
+        intake.asked, intake.prediction = None, await _categorize(ctx, llm, need.request)
         status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
+
+
+def _early_question(intake: IntakeRequest):
+    """The categorizer's question for this ticket, when it can be asked before the unit of work.
+
+    That is when this process has accepted the key before and has its organization's configuration
+    cached: the ticket is then categorized first and written in one unit of work, instead of a unit
+    that stops at ``NeedsCategorizer`` and a second one (about 0.3 ms of CPU and a batch's wait,
+    per AI ticket). The unit still authenticates the key and reads the current configuration: if
+    that asks another question (a new model, threshold or set of categories), the prediction is
+    dropped and the ticket asked again; a revoked key gets its 401 having cost one local prediction. Never with the LLM engine: no paid call before the
+    key is checked.
+    """
+    if intake.problem is not None or intake.request is None:
+        return None
+    org_id = recent_organization(intake.api_key)
+    config = org_config.cache.latest(org_id) if org_id is not None else None
+    return categorizer_request(org_id, config, intake.request) if config is not None else None
+
+
+async def _categorize(ctx, llm, ask) -> Prediction:
+    """Categorize off the event loop, batched with other tickets; a failure leaves the ticket uncategorized."""
+    try:
+        prediction = None
+        if llm is not None:  # the LLM decides when it answers; the offline engine otherwise
+            prediction = await llm_engine.categorize(ctx.http(), llm, list(ask.choices), ask.text)
+        if prediction is None:
+            prediction = await ctx.categorizer.predict(ask)
+    except Exception:  # a broken model never costs a ticket: it is stored uncategorized
+        logger.exception("categorizer failed; the ticket is left uncategorized")
+        prediction = None
+    return prediction if prediction is not None else NO_PREDICTION
 
 
 def _json(payload: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -84,6 +84,21 @@ def revoke_api_key(scoped: Scoped, key_id: str) -> None:
         raise NotFound(f"No active API key {key_id} in this organization")
 
 
+# Keys this process authenticated, by hash: a hint, never an authority (see ``recent_organization``).
+_recently_valid: dict[str, str] = {}
+MAX_REMEMBERED_KEYS = 10_000
+
+
+def recent_organization(key: str | None) -> str | None:
+    """The organization of ``key`` if this process accepted the key before; None otherwise.
+
+    Only for work that may start before the request's own authentication and is harmless when
+    wasted (createTicket asks the categorizer early with it). It is no check: a key revoked since
+    is still here, and the request's unit of work rejects it as usual.
+    """
+    return _recently_valid.get(hash_key(key)) if key else None
+
+
 def authenticate(conn: Connection, key: str | None) -> str:
     """Return the organization id of a valid, unrevoked key; raise 401 otherwise."""
     return authenticate_caller(conn, key)[0]
@@ -93,10 +108,14 @@ def authenticate_caller(conn: Connection, key: str | None) -> tuple[str, int]:
     """(organization id, its config version) of a valid, unrevoked key; raise 401 otherwise."""
     if not key:
         raise Unauthorized("Missing API key: send it in the x-api-key header", code="missing_api_key")
-    row = _BY_HASH.execute(conn, {"key_hash": hash_key(key)}).fetchone()
+    row_hash = hash_key(key)
+    row = _BY_HASH.execute(conn, {"key_hash": row_hash}).fetchone()
     if row is None:
         raise Unauthorized("Invalid API key", code="invalid_api_key")
     key_id, org_id, last_used_at, config_version = row
+    if len(_recently_valid) >= MAX_REMEMBERED_KEYS:
+        _recently_valid.clear()
+    _recently_valid[row_hash] = org_id
     now = utcnow()
     if last_used_at is None or now - _as_utc(last_used_at) > LAST_USED_RESOLUTION:
         conn.execute(_TOUCH, {"key_id": key_id, "now": now})

@@ -75,6 +75,12 @@ class ConfigCache:
         self._entries[scoped.org_id] = (version, config)
         return config
 
+    def latest(self, org_id: str) -> OrgConfig | None:
+        """The configuration last loaded for ``org_id``, whatever its version: for work done before
+        the request's transaction reads the current version (which still decides)."""
+        entry = self._entries.get(org_id)
+        return entry[1] if entry is not None else None
+
 
 # One per process: units of work run one at a time per organization's version, and a lost race
 # only reloads.

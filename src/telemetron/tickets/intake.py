@@ -19,7 +19,7 @@ from telemetron.idempotency import service as idempotency
 from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import authenticate_caller
 from telemetron.tickets.schemas import CreateTicketRequest
-from telemetron.tickets.service import create_ticket
+from telemetron.tickets.service import categorizer_request, create_ticket
 
 ENDPOINT = "ticket/createTicket"
 
@@ -33,6 +33,9 @@ class IntakeRequest:
     idempotency_key: str | None
     request_hash: str | None
     prediction: object = None  # the categorizer's answer, on the second run (see NeedsCategorizer)
+    # The question an early prediction answered (asked before the unit, with the configuration this
+    # process had cached); the unit drops the prediction if the current configuration asks another.
+    asked: object = None
     written_description: str | None = None  # by the LLM engine, when configured
 
 
@@ -55,9 +58,12 @@ def create_ticket_response(
         )
         if stored is not None:
             return stored.status, stored.body, True
+    config = org_config.cache.get(scoped, config_version)
+    prediction = intake.prediction
+    if intake.asked is not None and categorizer_request(org_id, config, intake.request) != intake.asked:
+        prediction = None  # the model, the threshold or the categories changed since: ask again
     ticket = create_ticket(
-        scoped, intake.request, config=org_config.cache.get(scoped, config_version), prediction=intake.prediction,
-        written_description=intake.written_description,
+        scoped, intake.request, config=config, prediction=prediction, written_description=intake.written_description,
     )
     body = orjson.dumps(
         {

@@ -76,6 +76,27 @@ class NeedsCategorizer(Exception):
         self.request = request  # triage.runtime.Request
 
 
+def categorizer_request(org_id: str, config: OrgConfig, request: CreateTicketRequest):
+    """What the categorizer is asked for this ticket (``triage.runtime.Request``), or None when the
+    ticket names one of the organization's active categories or no category is open to the AI."""
+    if not config.ai_categories or (
+        request.category is not None and categories.name_key(request.category) in config.active_categories
+    ):
+        return None
+    from telemetron.triage import ticket_text
+    from telemetron.triage.runtime import Request
+
+    return Request(
+        org_id=org_id,
+        model_version=config.triage_model_version,
+        threshold=config.triage_threshold,
+        allowed=frozenset(config.ai_categories),
+        text=ticket_text(request.title, request.description,
+                         [m.content for m in request.messages or [] if m.role == "customer"]),
+        choices=tuple((label, name, description) for label, (name, _auto, description) in config.ai_categories.items()),
+    )
+
+
 def create_ticket(
     scoped: Scoped,
     request: CreateTicketRequest,
@@ -107,18 +128,7 @@ def create_ticket(
     confidence = candidates = None
     if category is None and config.ai_categories:
         if prediction is None:
-            from telemetron.triage import ticket_text
-            from telemetron.triage.runtime import Request
-
-            ask = Request(
-                org_id=scoped.org_id,
-                model_version=config.triage_model_version,
-                threshold=config.triage_threshold,
-                allowed=frozenset(config.ai_categories),
-                text=ticket_text(request.title, request.description,
-                                 [m.content for m in request.messages or [] if m.role == "customer"]),
-                choices=tuple((label, name, description) for label, (name, _auto, description) in config.ai_categories.items()),
-            )
+            ask = categorizer_request(scoped.org_id, config, request)
             if not categorize_inline:
                 raise NeedsCategorizer(ask)
             prediction = _categorize_now(scoped, ask)
