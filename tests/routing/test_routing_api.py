@@ -339,3 +339,19 @@ def test_dry_run_over_the_api_creates_nothing(http, db, tenant):
     bad = http.post("/api/ext-v1/ticket/createTicket?dryRun=true", headers=tenant.headers, json={"title": "x"})
     assert bad.status_code == 400 and bad.json()["code"] == "missing_customer"
     assert http.post("/api/ext-v1/ticket/createTicket?dryRun=true", json=body).status_code == 401
+
+
+@pytest.mark.parametrize("query", ["dryRun=yes", "dryRun=on", "dryRun=", "dryRun=true&dryRun=false"])
+def test_a_dry_run_flag_that_cannot_be_read_is_a_400_and_creates_nothing(http, db, tenant, query):
+    body = {"title": "Refund please", "customerEmail": "dry@example.com"}
+    response = http.post(f"/api/ext-v1/ticket/createTicket?{query}", headers=tenant.headers, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_dry_run" and "dryRun must be true or false" in response.json()["error"]
+    assert count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id) == 0
+    assert http.post(f"/api/ext-v1/ticket/createTicket?{query}", json=body).status_code == 401  # the key first
+
+
+def test_dry_run_false_creates_the_ticket(http, db, tenant):
+    body = {"title": "Refund please", "customerEmail": "dry@example.com"}
+    response = http.post("/api/ext-v1/ticket/createTicket?dryRun=FALSE", headers=tenant.headers, json=body)
+    assert response.status_code == 200 and response.json()["message"] == "Ticket created successfully"

@@ -107,6 +107,17 @@ def test_auto_resolve_category_resolves_at_once_and_sends_nothing(http, db):
     assert count(db, "select count(*) from outbox where ticket_id = :t", t=other["ticketId"]) == 1
 
 
+def test_a_ticket_filed_into_an_auto_resolve_category_is_resolved_too(http, db):
+    tenant = ai_tenant(db)
+    db.run_sync(lambda conn: set_settings(Scoped(db, conn, tenant.id), slack_webhook_url="http://127.0.0.1:9/x"))
+    body = create(http, tenant, title="Customer reset their password with the bot", category=" password RESET ")
+    assert body["category"] == "Password reset" and body["categorySource"] == "provided"
+    assert body["status"] == "resolved" and body["assignee"] is None
+    assert count(db, "select count(*) from outbox where ticket_id = :t", t=body["ticketId"]) == 0
+    ticket = http.get(f"/api/ext-v1/ticket/getTicket/{body['ticketId']}", headers=tenant.headers).json()["ticket"]
+    assert ticket["status"] == "resolved" and ticket["resolvedAt"]
+
+
 def test_a_provided_category_is_not_second_guessed(http, db):
     tenant = ai_tenant(db)
     body = create(http, tenant, title="My WiFi keeps disconnecting", category="billing")

@@ -18,7 +18,7 @@ from telemetron.api.tickets_openapi import (
     QUERY_TICKETS_OPENAPI,
     UPDATE_TICKET_OPENAPI,
 )
-from telemetron.errors import AppError, Unauthorized
+from telemetron.errors import AppError, InvalidRequest, Unauthorized
 from telemetron.idempotency import service as idempotency
 from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import authenticate, recent_organization
@@ -62,7 +62,11 @@ async def create_ticket(request: Request) -> Response:
             intake.request_hash = idempotency.fingerprint(body)
     except AppError as problem:
         intake.problem = problem
-    if request.query_params.get("dryRun", "").lower() in ("1", "true"):
+    try:
+        dry = _dry_run_asked(request)
+    except AppError as problem:  # never a real ticket for a dry run we could not read
+        intake.problem, dry = problem, False
+    if dry:
         # What would happen (category, routing, notifications), storing nothing.
         status, payload, _ = await ctx.db.run(dry_run_response, ctx.db, intake, body if intake.problem is None else None)
         return Response(payload, status_code=status, media_type="application/json")
@@ -82,6 +86,21 @@ async def create_ticket(request: Request) -> Response:
         status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
+
+
+_DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _dry_run_asked(request: Request) -> bool:
+    """``?dryRun=true|false`` (also 1|0, any case). Anything else is a 400, not a real ticket."""
+    values = {v.strip().lower() for v in request.query_params.getlist("dryRun")}
+    if not values:
+        return False
+    if len(values) > 1 or not values <= _DRY_RUN_VALUES.keys():
+        got = ", ".join(sorted(repr(v) for v in values))
+        raise InvalidRequest(f"dryRun must be true or false (got {got}); nothing was created",
+                             field="dryRun", code="invalid_dry_run")
+    return _DRY_RUN_VALUES[values.pop()]
 
 
 def _early_question(intake: IntakeRequest):

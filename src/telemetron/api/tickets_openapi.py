@@ -62,6 +62,11 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = {
                 "code": "missing_customer",
                 "field": "customerEmail",
             },
+            {
+                "error": "dryRun must be true or false (got 'yes'); nothing was created",
+                "code": "invalid_dry_run",
+                "field": "dryRun",
+            },
         ),
         "401": error(
             "Invalid or missing API key",
@@ -105,7 +110,17 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = {
             "required": False,
             "schema": {"type": "string", "maxLength": 255},
             "description": "Makes retries safe: kept for at least 24 hours.",
-        }
+        },
+        {
+            "name": "dryRun",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
+            "description": (
+                "`true`: answer what would happen (category, routing, notifications) and store nothing. "
+                "Any other value than true/false/1/0 is a 400 `invalid_dry_run`, never a real ticket."
+            ),
+        },
     ],
     "requestBody": json_body(
         CreateTicketRequest,

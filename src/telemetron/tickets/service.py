@@ -145,7 +145,10 @@ def create_ticket(
             f"{unmatched}; categorized automatically as '{category[1]}'" if category_source == "ai"
             else f"{unmatched}; the ticket was left uncategorized"
         )
-    auto_resolved = category_source == "ai" and config.ai_categories[category[0]][1]
+    # Auto-resolve follows the category, however it was chosen (Telemetron's order: categorize, then
+    # auto-resolve): a bot that files an already-answered question into such a category gets the
+    # same treatment as the AI's choice. The flag exists only on AI-enabled categories.
+    auto_resolved = category is not None and config.ai_categories.get(category[0], ("", False))[1]
     customer, customer_created = _resolve_customer(scoped, request)
 
     messages = request.messages or []
