@@ -175,7 +175,7 @@ def category_add(
     name: Annotated[str, typer.Argument(help="Category name (unique ignoring case).")],
     description: Annotated[str, typer.Option(help="What belongs in it: the AI reads this.")] = "",
     ai: Annotated[bool, typer.Option("--ai/--no-ai", help="May the AI choose it.")] = True,
-    auto_resolve: Annotated[bool, typer.Option("--auto-resolve", help="Resolve AI-categorized tickets at once.")] = False,
+    auto_resolve: Annotated[bool, typer.Option("--auto-resolve", help="Resolve its new tickets at once, unrouted and unannounced (needs AI enabled).")] = False,
     inactive: Annotated[bool, typer.Option("--inactive", help="Create it inactive.")] = False,
     example: Annotated[Optional[list[str]], typer.Option("--example", help="A phrase a customer would write (repeatable).")] = None,
     as_json: JsonOption = False,
@@ -271,6 +271,7 @@ DEMO_CATEGORIES = {
 
 
 DEMO_ADMIN = "admin@example.com"
+EXAMPLE_CUSTOMER_EMAIL, EXAMPLE_CUSTOMER_ID = "john.doe@example.com", "cust_a1b2c3d4e5f6"
 
 
 @app.command()
@@ -279,7 +280,11 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     fresh admin password; print a working curl and the web app's sign-in."""
     import secrets
 
+    from sqlalchemy import select
+
     from telemetron.categories.service import add_category
+    from telemetron.customers.service import get_or_create_by_email
+    from telemetron.db.tables import customers
     from telemetron.members.auth import hash_password
     from telemetron.members.service import add_member, find_by_email, set_password_hash
     from telemetron.orgs.apikeys import create_api_key
@@ -296,6 +301,11 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
             scoped = Scoped(db, conn, org["id"])
             for cat_name, description in DEMO_CATEGORIES.items():
                 add_category(scoped, name=cat_name, description=description)
+        # The customer of the document's examples, under the id its customerId example uses, so
+        # that every example works verbatim against the demo organization (once; unless that id
+        # is someone else's in this database).
+        if conn.execute(select(customers.c.id).where(customers.c.id == EXAMPLE_CUSTOMER_ID)).first() is None:
+            get_or_create_by_email(scoped, EXAMPLE_CUSTOMER_EMAIL, new_id=EXAMPLE_CUSTOMER_ID)
         admin = find_by_email(scoped, DEMO_ADMIN)
         if admin is None:
             add_member(scoped, email=DEMO_ADMIN, name="Demo Admin", role="admin", password_hash=password_hash)

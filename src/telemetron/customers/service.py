@@ -69,13 +69,14 @@ def find_by_email(scoped: Scoped, email: str) -> dict | None:
     return {"id": row[0], "email": row[1], "name": row[2]} if row else None
 
 
-def get_or_create_by_email(scoped: Scoped, email: str) -> tuple[dict, bool]:
-    """Return (customer, created). ``email`` must already be normalized."""
+def get_or_create_by_email(scoped: Scoped, email: str, *, new_id: str | None = None) -> tuple[dict, bool]:
+    """Return (customer, created). ``email`` must already be normalized; ``new_id`` is the id a new
+    customer gets (a fresh one by default)."""
     existing = find_by_email(scoped, email)
     if existing is not None:
         return existing, False
     now = utcnow()
-    new_id = ids.customer_id()
+    new_id = new_id or ids.customer_id()
     row = {
         "id": new_id,
         "email": email,
