@@ -60,24 +60,11 @@ def enqueue(scoped: Scoped, *, channel: str, event: str, payload: dict[str, Any]
             ticket_id: str | None = None, target: str | None = None, now: datetime | None = None) -> None:
     """Write a message to send; it leaves only if the caller's transaction commits."""
     now = now or utcnow()
-    scoped.execute_prepared(
-        _INSERT,
-        {
-            "channel": channel,
-            "event": event,
-            "ticket_id": ticket_id,
-            "target": target,
-            "payload": payload,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "claimed_by": None,
-            "claimed_until": None,
-            "last_error": None,
-            "created_at": now,
-            "delivered_at": None,
-        },
-    )
+    row = {"channel": channel, "event": event, "ticket_id": ticket_id, "payload": payload, "status": "pending",
+           "attempts": 0, "next_attempt_at": now, "created_at": now}
+    if target is not None:  # the columns left out (claims, errors, delivery time) start NULL
+        row["target"] = target
+    scoped.execute_prepared(_INSERT, row)
 
 
 _RETURNED = (_c.id, _c.organization_id, _c.channel, _c.event, _c.target, _c.payload, _c.attempts, _c.created_at,
