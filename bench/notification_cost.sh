@@ -61,6 +61,7 @@ run() {  # run LABEL KEY: 10 s of wrk; prints "tickets/s cpu-ms-per-ticket" to t
   ms=$(awk -v c=$((after - before)) -v t="$ticks" -v r="$rate" 'BEGIN {printf "%.3f", c / t * 1000 / (r * 10)}')
   echo "$1 tickets/s: $rate  server CPU: $ms ms/ticket"
   echo "$rate $ms" >>"$work/$1"
+  echo "$1 $rate $ms" >>"$work/sequence"
 }
 for k in "$plain" "$hooked"; do API_KEY=$k wrk -t2 -c32 -d3s -s "$LUA" "http://127.0.0.1:$PORT" >/dev/null; done
 sleep 2
@@ -74,3 +75,12 @@ c0=$(cut -d' ' -f2 "$work/none" | median); c1=$(cut -d' ' -f2 "$work/slack+webho
 echo "medians: no destination $r0 tickets/s, $c0 ms/ticket; Slack + webhook $r1 tickets/s, $c1 ms/ticket"
 awk -v r0="$r0" -v r1="$r1" -v c0="$c0" -v c1="$c1" \
   'BEGIN {printf "cost of notifications: %.0f%% of tickets/s, %+.0f%% CPU per ticket\n", (1 - r1 / r0) * 100, (c1 / c0 - 1) * 100}'
+# Each round's two runs are back to back: their ratio is the least disturbed by the machine's
+# drift (the database grows, other jobs come and go). The median of those ratios, and their range:
+awk '{lab[NR] = $1; rate[NR] = $2; cpu[NR] = $3}
+  END {for (i = 1; i < NR; i += 2) {a = (lab[i] == "none") ? i : i + 1; b = (a == i) ? i + 1 : i;
+         n++; t[n] = (1 - rate[b] / rate[a]) * 100; c[n] = (cpu[b] / cpu[a] - 1) * 100}
+       asort(t); asort(c); m = (n % 2) ? (n + 1) / 2 : n / 2;
+       tm = (n % 2) ? t[m] : (t[m] + t[m + 1]) / 2; cm = (n % 2) ? c[m] : (c[m] + c[m + 1]) / 2;
+       printf "paired by round (median of %d, range): %.0f%% of tickets/s (%.0f to %.0f), %+.0f%% CPU per ticket (%+.0f to %+.0f)\n",
+         n, tm, t[1], t[n], cm, c[1], c[n]}' "$work/sequence"

@@ -162,6 +162,8 @@ def test_invalid_body_with_unknown_key_is_401_not_400(http):
     [
         pytest.param(b'{"title": "x", "customerEmail": ', "invalid_json", ["Invalid JSON"], id="invalid-json"),
         pytest.param(b"{'title': 'x'}", "invalid_json", ["Invalid JSON"], id="single-quotes"),
+        pytest.param('{"title": "Café", "customerEmail": "a@example.com"}'.encode("latin-1"), "invalid_json",
+                     ["Invalid JSON", "not UTF-8", "0xe9"], id="latin-1-body"),
         pytest.param(b"", "invalid_json", ["Invalid JSON", "empty"], id="empty-body"),
         pytest.param(b"   \n", "invalid_json", ["Invalid JSON", "empty"], id="whitespace-body"),
         pytest.param(b'[{"title": "x", "customerEmail": "a@example.com"}]', "invalid_body", ["JSON object", "array"], id="array"),
@@ -535,3 +537,13 @@ def test_nul_character_in_a_text_field_is_not_a_server_error(http, db, tenant, r
     assert_error(response, 400, "invalid_character")
     field = request.node.callspec.id.split("-", 1)[1]  # the id after the backend's
     assert response.json()["field"] == {"message-content": "messages[0].content"}.get(field, field)
+
+
+def test_a_trailing_slash_is_the_same_call_not_a_redirect(http, tenant):
+    body = {"title": "Slash", "customerEmail": "slash@example.com"}
+    created = http.post("/api/ext-v1/ticket/createTicket/", json=body, headers=tenant.headers)
+    assert created.status_code == 200 and created.json()["message"] == "Ticket created successfully"
+    ticket_id = created.json()["ticketId"]
+    got = http.get(f"/api/ext-v1/ticket/getTicket/{ticket_id}/", headers=tenant.headers)
+    assert got.status_code == 200 and got.json()["ticket"]["id"] == ticket_id
+    assert_error(http.post("/api/ext-v1/ticket/createTicket/", json=body), 401, "missing_api_key")

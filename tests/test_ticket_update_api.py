@@ -557,7 +557,7 @@ def test_a_create_ticket_key_cannot_be_reused_for_add_message(http, db, tenant):
     ticket_id = response.json()["ticketId"]
     before = stored(db, tenant)
     response = add(http, tenant, headers=key, ticketId=ticket_id, role="agent", content="Hi")
-    assert_error(response, 422, "idempotency_key_reused")
+    assert_error(response, 422, "idempotency_key_reused", words=["already used for another call (ticket/createTicket)"])
     assert stored(db, tenant) == before
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 
 class AppError(Exception):
     status: int = 400
@@ -76,3 +78,16 @@ def json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A client's value as an error message quotes it: a string in single quotes, anything else
+    as the JSON it came as (``null``, ``true``, ``{"a":1}``, not Python's ``None``), cut short."""
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        try:
+            text = orjson.dumps(value).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -43,7 +43,7 @@ async def read_json(request: Request, *, limit: int) -> Any:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"Invalid JSON payload: {exc}", code="invalid_json") from None
+        raise InvalidRequest(f"Invalid JSON payload: {_reason(raw, exc)}", code="invalid_json") from None
     if b"\\u0000" in raw:  # cheap test first: a NUL can only arrive escaped
         path = _path_of_nul(body)
         if path is not None:
@@ -54,6 +54,17 @@ async def read_json(request: Request, *, limit: int) -> Any:
                 code="invalid_character",
             )
     return body
+
+
+def _reason(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """orjson's reason, except where it misleads: for a body in another encoding it speaks of
+    surrogates the client never sent."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return (f"the body is not UTF-8 (byte {bad.start} is 0x{raw[bad.start]:02x}); "
+                "JSON must be sent as UTF-8")
+    return str(exc)
 
 
 def _path_of_nul(body: Any) -> str | None:

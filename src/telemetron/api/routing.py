@@ -74,6 +74,9 @@ class OperationRegistry:
             paths.setdefault(op.path.replace(":str", ""), {})[op.method.lower()] = operation
 
 
+EXT_V1_PREFIX = "/api/ext-v1/"
+
+
 class FastLane:
     """The ASGI entry: ext-v1 operations with a fixed path go straight to their endpoint, the rest
     to the FastAPI app.
@@ -95,10 +98,17 @@ class FastLane:
         self._serve = RequestContextMiddleware(self._endpoint)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (scope["method"], scope["path"]) in self._endpoints:
-            await self._serve(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path.endswith("/") and (scope["method"], path) not in self._endpoints and path.startswith(EXT_V1_PREFIX):
+                # ``.../createTicket/`` is the same call: answered, not redirected (a 307 with an
+                # empty body, which a client that does not follow redirects takes for an answer).
+                path = path.rstrip("/")
+                scope = {**scope, "path": path, "raw_path": path.encode()}
+            if (scope["method"], path) in self._endpoints:
+                await self._serve(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
     async def _endpoint(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)

@@ -80,9 +80,10 @@ def claim(scoped: Scoped, *, key: str, endpoint: str, request_hash: str) -> Stor
         return None
     row = scoped.execute(_BY_KEY, {"key": key}).mappings().one()
     if row["endpoint"] != endpoint or row["request_hash"] != request_hash:
+        what = (f"for another call ({row['endpoint']})" if row["endpoint"] != endpoint
+                else "with a different request body")
         raise Unprocessable(
-            "This Idempotency-Key was already used with a different request body; "
-            "use a new key for a new request",
+            f"This Idempotency-Key was already used {what}; use a new key for a new request",
             field="Idempotency-Key",
             code="idempotency_key_reused",
         )

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from telemetron.customers.service import normalize_email
-from telemetron.errors import InvalidRequest
+from telemetron.errors import InvalidRequest, shown
 from telemetron.tickets.schemas import MAX_TEXT, PRIORITIES, _json_type, _loc, _message_for
 
 STATUSES = ("open", "in_progress", "waiting_for_customer", "resolved")
@@ -167,11 +167,11 @@ def _invalid(exc: ValidationError) -> InvalidRequest:
     if kind == "literal_error" and field in _CHOICES:
         choices = ", ".join(_CHOICES[field])
         return InvalidRequest(
-            f"Invalid {field} {first['input']!r}. Must be one of: {choices}", field=field, code=f"invalid_{field}"
+            f"Invalid {field} {shown(first['input'])}. Must be one of: {choices}", field=field, code=f"invalid_{field}"
         )
     if field == "limit":
         return InvalidRequest(
-            f"limit must be an integer from 1 to {MAX_LIMIT} (got {first['input']!r})", field="limit", code="invalid_limit"
+            f"limit must be an integer from 1 to {MAX_LIMIT} (got {shown(first['input'])})", field="limit", code="invalid_limit"
         )
     message, code = _message_for(first, {})
     return InvalidRequest(message, field=field or None, code=code)
@@ -212,6 +212,9 @@ def _one_or_list(body: dict[str, Any], field: str) -> tuple[str, ...] | None:
                 field=where,
                 code="invalid_type",
             )
+        if not item.strip():
+            raise InvalidRequest(f"{where} must not be empty; send null or leave it out to not filter on it",
+                                 field=where, code="empty_field")
         if item not in choices:
             raise InvalidRequest(
                 f"Invalid {field} {item!r}. Must be one of: {', '.join(choices)}", field=where, code=f"invalid_{field}"
@@ -243,7 +246,8 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
     body = _require_object(body)
     statuses = _one_or_list(body, "status")
     priorities = _one_or_list(body, "priority")
-    rest = {k: v for k, v in body.items() if k not in ("status", "priority")}
+    # null is the same as leaving a filter out, for every field (limit included)
+    rest = {k: v for k, v in body.items() if k not in ("status", "priority") and v is not None}
     try:
         request = QueryTicketsRequest.model_validate(rest)
     except ValidationError as exc:
@@ -357,7 +361,7 @@ class TicketSummary(BaseModel):
     categorySource: Literal["provided", "ai", "none"] = Field(
         description="provided (by the client or an agent), ai, or none (uncategorized)."
     )
-    categoryConfidence: float | None = Field(description="The AI's confidence when categorySource is ai, else null.")
+    categoryConfidence: float | None = Field(description="The AI's confidence in its best candidate whenever it was asked (categorySource ai, or none when unsure); null when it was not asked.")
     customer: TicketCustomer
     assignee: TicketAssignee | None = Field(description="The team member the ticket is assigned to, or null.")
     tags: list[str] = Field(description="Tags, as routing rules added them.")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from telemetron.errors import InvalidRequest
+from telemetron.errors import InvalidRequest, shown
 from telemetron.errors import json_type as _json_type
 
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -114,12 +114,12 @@ def _message_for(error: dict[str, Any], body: dict[str, Any]) -> tuple[str, str]
     if kind == "literal_error":
         if leaf == "priority":
             return (
-                f"Invalid priority {error['input']!r}. Must be one of: {', '.join(PRIORITIES)}",
+                f"Invalid priority {shown(error['input'])}. Must be one of: {', '.join(PRIORITIES)}",
                 "invalid_priority",
             )
         if leaf == "role":
             return (
-                f"Invalid {field} {error['input']!r}. Must be one of: {', '.join(ROLES)}",
+                f"Invalid {field} {shown(error['input'])}. Must be one of: {', '.join(ROLES)}",
                 "invalid_role",
             )
         return f"{field} has an invalid value", "invalid_value"
