@@ -236,3 +236,15 @@ def test_an_early_answer_to_an_outdated_question_is_asked_again(http, db, monkey
     assert body["category"] != "Billing"
     assert "Billing" not in [c["category"] for c in body["categoryCandidates"]]
     assert units == [True, True]  # the early answer dropped, the ticket asked again with the current categories
+
+
+def test_a_category_added_while_the_server_runs_is_chosen_from_the_next_ticket(http, db):
+    tenant = ai_tenant(db)
+    assert create(http, tenant, title="My phone keeps dropping the WiFi connection")["category"] == "Connectivity"
+    db.run_sync(lambda conn: add_category(
+        Scoped(db, conn, tenant.id), name="Shipping",
+        description="Deliveries, parcels, tracking numbers, couriers and late or lost packages",
+        examples=["where is my parcel", "the courier never delivered my package"]))
+    body = create(http, tenant, title="My package was never delivered, the tracking number shows nothing")
+    assert body["category"] == "Shipping" and body["categorySource"] == "ai", body
+    assert create(http, tenant, title="The battery is empty after two hours")["category"] == "Battery"

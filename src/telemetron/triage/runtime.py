@@ -64,7 +64,7 @@ class Categorizer:
         self._predictor = ThreadPoolExecutor(max_workers=self.PREDICTOR_THREADS, thread_name_prefix="triage")
         self._training = None  # the training child process, while one runs
         self._failures: dict[str, tuple[int, float]] = {}  # org -> (failures in a row, next try)
-        self._models: dict[str, tuple[int, object]] = {}
+        self._models: dict[str, tuple[int, object, frozenset[str]]] = {}  # org -> (version, model, covers)
         self._model_lock = threading.Lock()  # one load or first training per organization at a time
         self._pending: list[tuple[Request, asyncio.Future]] = []
         self._running = 0
@@ -111,7 +111,7 @@ class Categorizer:
         results: list = [None] * len(requests)
         for (org_id, version, threshold, allowed), indexes in groups.items():
             try:
-                model = self._model(org_id, version)
+                model = self._model(org_id, version, allowed)
                 if model is None:
                     continue  # no AI category: stays uncategorized
                 predictions = model.predict([requests[i].text for i in indexes], threshold=threshold, allowed=allowed)
@@ -123,17 +123,19 @@ class Categorizer:
                     results[i] = exc
         return results
 
-    def _model(self, org_id: str, version: int | None):
+    def _model(self, org_id: str, version: int | None, allowed: frozenset[str] = frozenset()):
         cached = self._models.get(org_id)
-        if cached is not None and version is not None and cached[0] == version:
+        if cached is not None and version is not None and cached[0] == version and allowed <= cached[2]:
             return cached[1]
         with self._model_lock:
             cached = self._models.get(org_id)
-            if cached is not None and version is not None and cached[0] == version:
+            if cached is not None and version is not None and cached[0] == version and allowed <= cached[2]:
                 return cached[1]
-            return self._load_model(org_id)
+            return self._load_model(org_id, allowed)
 
-    def _load_model(self, org_id: str):
+    def _load_model(self, org_id: str, allowed: frozenset[str] = frozenset()):
+        """The organization's stored model; a quick new one if there is none yet, or if categories
+        were opened to the AI since it was trained (it would never choose them)."""
         from telemetron.triage import Model
         from telemetron.triage.store import (
             BOOTSTRAP_MAX_TICKETS,
@@ -142,15 +144,17 @@ class Categorizer:
         )
 
         row = self.db.read_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
-        if row is None:
-            # First ticket: learn from the categories (and a few labelled tickets) now.
+        model = Model.from_bytes(row["model"]) if row is not None else None
+        if model is None or not allowed <= set(model.labels):
+            # First ticket, or new categories: learn from the categories (and a few labelled
+            # tickets) now, in one quick fit; the background retrainer refines it in a child process.
             model = train_organization(self.db, org_id, max_tickets=BOOTSTRAP_MAX_TICKETS, quick=True)
             row = self.db.read_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
             if row is None or model is None:
                 return None
-        else:
-            model = Model.from_bytes(row["model"])
-        self._models[org_id] = (row["version"], model)
+        # What it may be asked for without training again: its labels, and what it was just trained
+        # for (a category it could not learn must not retrain it on every ticket).
+        self._models[org_id] = (row["version"], model, frozenset(model.labels) | allowed)
         return model
 
     async def retrain_forever(self) -> None:
