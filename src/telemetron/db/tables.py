@@ -7,7 +7,7 @@ that filters on it. Migrations (``db/migrations``) are the source of truth for t
 definitions must match them (``tests/db/test_migrations.py`` checks).
 """
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -44,6 +44,24 @@ class UTCDateTime(TypeDecorator):
             if dialect.name == "sqlite":
                 value = value.replace(tzinfo=None)
         return value
+
+    def bind_processor(self, dialect):
+        """On SQLite, the text SQLAlchemy would store ("2026-01-31 09:30:00.000000", UTC), made in
+        one ``isoformat`` instead of a %-format of seven fields after ``process_bind_param``: a
+        createTicket binds 3-6 timestamps, and this is ~1 µs each instead of ~2.5."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        general = super().bind_processor(dialect)
+
+        def process(value):
+            if value.__class__ is not datetime:
+                return general(value)  # None, a date, a subclass: the general way
+            tz = value.tzinfo
+            if tz is not None and tz is not UTC:
+                value = value.astimezone(UTC)
+            return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+
+        return process
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
