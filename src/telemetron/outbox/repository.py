@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
 
 from telemetron.db.engine import utcnow
 from telemetron.db.prepared import Prepared
@@ -217,8 +217,13 @@ def record_many(conn: Connection, batch: list[tuple[Claimed, Outcome, datetime, 
     return states
 
 
-# Fanned-out events are shown as their deliveries, one per destination.
-_LIST = tenant_select(outbox).where(_c.status != FANNED_OUT).order_by(_c.id.desc()).limit(bindparam("limit"))
+# An organization's messages, newest first: its deliveries (``ix_outbox_deliveries_by_organization``,
+# whose condition SQLite matches only against the same literal text), and its events not yet
+# fanned out, few at any time (through the claims' index on status). A fanned-out event is shown
+# as its deliveries.
+_NEWEST = tenant_select(outbox).order_by(_c.id.desc()).limit(bindparam("limit"))
+_LIST_DELIVERIES = _NEWEST.where(text("outbox.channel <> 'event'"))
+_LIST_EVENTS = _NEWEST.where(_c.channel == EVENT, _c.status.in_(("pending", "failed")))
 _RETRY = (
     tenant_update(outbox)
     .where(_c.id == bindparam("message_id"), _c.status == "failed")
@@ -227,8 +232,12 @@ _RETRY = (
 
 
 def list_messages(scoped: Scoped, *, status: str | None = None, limit: int = 50) -> list[dict]:
-    stmt = _LIST if status is None else _LIST.where(_c.status == status)
-    return [dict(r) for r in scoped.execute(stmt, {"limit": limit}).mappings()]
+    rows = []
+    for stmt in (_LIST_DELIVERIES, _LIST_EVENTS):
+        if status is not None:
+            stmt = stmt.where(_c.status == status)
+        rows.extend(dict(r) for r in scoped.execute(stmt, {"limit": limit}).mappings())
+    return sorted(rows, key=lambda r: r["id"], reverse=True)[:limit]
 
 
 def attempts_of(conn: Connection, message_id: int) -> list[dict]:
