@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
@@ -32,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# PRECISE_TIMER=1: the fixed-rate schedule kept by a thread (see fixed_rate), not asyncio's ms timers.
+PRECISE_TIMER = os.environ.get("PRECISE_TIMER") == "1"
 
 
 def sh(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
@@ -132,6 +135,22 @@ async def fixed_rate(host: str, port: int, key: str, rate: int, seconds: int, co
             due.put_nowait((start + i / rate, time.perf_counter()))
         for _ in range(connections):
             due.put_nowait(None)
+
+    loop = asyncio.get_running_loop()
+
+    def precise_producer():
+        """The same schedule kept by a thread's ``time.sleep`` (nanosleep: ~0.1 ms late, not up to
+        1 ms), each request handed to the loop with ``call_soon_threadsafe``, which wakes it at once."""
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            loop.call_soon_threadsafe(due.put_nowait, (start + i / rate, time.perf_counter()))
+        for _ in range(connections):
+            loop.call_soon_threadsafe(due.put_nowait, None)
+
+    if PRECISE_TIMER:
+        producer = functools.partial(asyncio.to_thread, precise_producer)  # noqa: F811
 
     async def worker(n: int):
         nonlocal errors
