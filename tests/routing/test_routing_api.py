@@ -351,6 +351,14 @@ def test_a_dry_run_flag_that_cannot_be_read_is_a_400_and_creates_nothing(http, d
     assert http.post(f"/api/ext-v1/ticket/createTicket?{query}", json=body).status_code == 401  # the key first
 
 
+@pytest.mark.parametrize("name", ["dry_run", "dryrun", "DryRun"])
+def test_a_dry_run_spelt_otherwise_is_still_a_dry_run(http, db, tenant, name):
+    body = {"title": "Refund please", "customerEmail": "dry@example.com"}
+    response = http.post(f"/api/ext-v1/ticket/createTicket?{name}=true", headers=tenant.headers, json=body)
+    assert response.status_code == 200 and response.json()["dryRun"] is True
+    assert count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id) == 0
+
+
 def test_dry_run_false_creates_the_ticket(http, db, tenant):
     body = {"title": "Refund please", "customerEmail": "dry@example.com"}
     response = http.post("/api/ext-v1/ticket/createTicket?dryRun=FALSE", headers=tenant.headers, json=body)

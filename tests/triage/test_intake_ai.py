@@ -248,3 +248,61 @@ def test_a_category_added_while_the_server_runs_is_chosen_from_the_next_ticket(h
     body = create(http, tenant, title="My package was never delivered, the tracking number shows nothing")
     assert body["category"] == "Shipping" and body["categorySource"] == "ai", body
     assert create(http, tenant, title="The battery is empty after two hours")["category"] == "Battery"
+
+
+def test_a_revoked_key_is_refused_and_then_costs_no_prediction(http, db, live_server, monkeypatch):
+    from telemetron.orgs.apikeys import revoke_api_key
+
+    tenant = ai_tenant(db)
+    create(http, tenant, title="My phone keeps dropping the WiFi connection")
+    categorizer = live_server.server.config.app.state.ctx.categorizer
+    asked = []
+    real = categorizer.predict
+
+    async def counted(request):
+        asked.append(request)
+        return await real(request)
+
+    monkeypatch.setattr(categorizer, "predict", counted)
+    db.run_sync(lambda conn: revoke_api_key(Scoped(db, conn, tenant.id), tenant.api_key_id))
+    for _ in range(3):
+        response = http.post(URL, headers=tenant.headers, json={"title": "The battery is empty", "customerEmail": "a@example.com"})
+        assert response.status_code == 401
+    assert len(asked) <= 1  # at most the first refusal was asked early; never again
+
+
+def test_a_dry_run_answers_as_the_real_ticket_would_after_a_new_category(http, db):
+    tenant = ai_tenant(db)
+    create(http, tenant, title="My phone keeps dropping the WiFi connection")
+    db.run_sync(lambda conn: add_category(
+        Scoped(db, conn, tenant.id), name="Shipping",
+        description="Deliveries, parcels, tracking numbers, couriers and late or lost packages",
+        examples=["where is my parcel", "the courier never delivered my package"]))
+    before = count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id)
+    response = http.post(URL + "?dryRun=true", headers=tenant.headers,
+                         json={"title": "My package was never delivered", "customerEmail": "ann@example.com"})
+    assert response.status_code == 200, response.text
+    assert response.json()["dryRun"] is True and response.json()["category"] == "Shipping"
+    assert count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id) == before
+    real = create(http, tenant, title="My package was never delivered")
+    assert real["category"] == "Shipping"
+
+
+def test_a_category_it_cannot_learn_does_not_retrain_it_on_every_ticket(http, db, monkeypatch):
+    import telemetron.triage.store as store
+
+    tenant = ai_tenant(db)
+    db.run_sync(lambda conn: add_category(Scoped(db, conn, tenant.id), name="-"))  # no words to learn from
+    trainings = []
+    real = store.train_organization
+
+    def counted(*args, **kwargs):
+        trainings.append(kwargs.get("quick"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "train_organization", counted)
+    create(http, tenant, title="My phone keeps dropping the WiFi connection")  # the first model, quick
+    store.train_organization(db, tenant.id)  # as the background retrainer does: a new version, still without "-"
+    for title in ("The battery is empty after two hours", "I got charged twice on this month's invoice"):
+        assert create(http, tenant, title=title)["categorySource"] in ("ai", "none")
+    assert trainings == [True, None]  # no quick retraining for "-" again

@@ -66,19 +66,19 @@ async def create_ticket(request: Request) -> Response:
         dry = _dry_run_asked(request)
     except AppError as problem:  # never a real ticket for a dry run we could not read
         intake.problem, dry = problem, False
+    llm = ctx.llm
+    if llm is None:  # categorized before the unit of work when this process can (see _early_question)
+        intake.asked = _early_question(intake)
+        if intake.asked is not None:
+            intake.prediction = await _categorize(ctx, None, intake.asked)
     if dry:
         # What would happen (category, routing, notifications), storing nothing.
         status, payload, _ = await ctx.db.run(dry_run_response, ctx.db, intake, body if intake.problem is None else None)
         return Response(payload, status_code=status, media_type="application/json")
-    llm = ctx.llm
     if llm is not None and intake.problem is None and intake.request.description is None and intake.request.messages:
         await ctx.db.run(authenticate, api_key)  # never spend an LLM call on a request without a valid key
         transcript = "\n".join(f"{m.role}: {m.content}" for m in intake.request.messages)
         intake.written_description = await llm_engine.describe(ctx.http(), llm, transcript)
-    if llm is None:
-        intake.asked = _early_question(intake)
-        if intake.asked is not None:
-            intake.prediction = await _categorize(ctx, None, intake.asked)
     try:
         status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
     except NeedsCategorizer as need:  # asked from the configuration the unit read: used as it is
@@ -92,8 +92,11 @@ _DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _dry_run_asked(request: Request) -> bool:
-    """``?dryRun=true|false`` (also 1|0, any case). Anything else is a 400, not a real ticket."""
-    values = {v.strip().lower() for v in request.query_params.getlist("dryRun")}
+    """``?dryRun=true|false`` (also 1|0, any case, any spelling of the name). Anything else is a 400,
+    not a real ticket."""
+    # Any spelling of the name (dryrun, dry_run, DryRun): a misspelt dry run must not create a ticket.
+    values = {v.strip().lower() for k, v in request.query_params.multi_items()
+              if k.replace("_", "").replace("-", "").lower() == "dryrun"}
     if not values:
         return False
     if len(values) > 1 or not values <= _DRY_RUN_VALUES.keys():

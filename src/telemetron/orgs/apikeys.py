@@ -94,7 +94,8 @@ def recent_organization(key: str | None) -> str | None:
 
     Only for work that may start before the request's own authentication and is harmless when
     wasted (createTicket asks the categorizer early with it). It is no check: a key revoked since
-    is still here, and the request's unit of work rejects it as usual.
+    is here until its next request is refused (which forgets it), and the request's unit of work
+    rejects it as usual.
     """
     return _recently_valid.get(hash_key(key)) if key else None
 
@@ -111,6 +112,7 @@ def authenticate_caller(conn: Connection, key: str | None) -> tuple[str, int]:
     row_hash = hash_key(key)
     row = _BY_HASH.execute(conn, {"key_hash": row_hash}).fetchone()
     if row is None:
+        _recently_valid.pop(row_hash, None)  # revoked: no more early work for it either
         raise Unauthorized("Invalid API key", code="invalid_api_key")
     key_id, org_id, last_used_at, config_version = row
     if len(_recently_valid) >= MAX_REMEMBERED_KEYS:

@@ -59,11 +59,9 @@ def create_ticket_response(
         if stored is not None:
             return stored.status, stored.body, True
     config = org_config.cache.get(scoped, config_version)
-    prediction = intake.prediction
-    if intake.asked is not None and categorizer_request(org_id, config, intake.request) != intake.asked:
-        prediction = None  # the model, the threshold or the categories changed since: ask again
     ticket = create_ticket(
-        scoped, intake.request, config=config, prediction=prediction, written_description=intake.written_description,
+        scoped, intake.request, config=config, prediction=_current_prediction(scoped, config_version, intake),
+        written_description=intake.written_description,
     )
     body = orjson.dumps(
         {
@@ -88,12 +86,23 @@ def create_ticket_response(
     return 200, body, False
 
 
+def _current_prediction(scoped: Scoped, config_version: int, intake: IntakeRequest):
+    """The request's prediction, unless it was asked early with a configuration that asks another
+    question now (a new model, threshold or set of categories): then None, and it is asked again."""
+    if intake.asked is not None and intake.request is not None:
+        config = org_config.cache.get(scoped, config_version)
+        if categorizer_request(scoped.org_id, config, intake.request) != intake.asked:
+            return None
+    return intake.prediction
+
+
 def dry_run_response(conn: Connection, db: Database, intake: IntakeRequest, body: object) -> tuple[int, bytes, bool]:
     """createTicket?dryRun=true: authenticate, then ``dry_run`` (nothing is stored)."""
-    org_id = authenticate_caller(conn, intake.api_key)[0]
+    org_id, config_version = authenticate_caller(conn, intake.api_key)
     if intake.problem is not None:
         raise intake.problem
-    result = dry_run(Scoped(db, conn, org_id), body)
+    scoped = Scoped(db, conn, org_id)
+    result = dry_run(scoped, body, _current_prediction(scoped, config_version, intake))
     return 200, orjson.dumps({"success": True, "message": "Dry run: nothing was created", **result}), False
 
 
@@ -105,14 +114,14 @@ class _Undo(Exception):
         self.result = result
 
 
-def dry_run(scoped: Scoped, body: object) -> dict:
+def dry_run(scoped: Scoped, body: object, prediction=None) -> dict:
     """What createTicket would do with ``body`` (category, routing, notifications), storing nothing.
 
     It runs the real creation, so the answer cannot drift from what createTicket does, inside a
     savepoint that is then rolled back: no ticket, no customer, no notification, no round-robin
     turn is kept.
     """
-    from sqlalchemy import bindparam
+    from sqlalchemy import bindparam, func, select
 
     from telemetron.db.scoped import tenant_select
     from telemetron.db.tables import outbox
@@ -122,12 +131,15 @@ def dry_run(scoped: Scoped, body: object) -> dict:
     request, warnings = parse_create_ticket(body)
     try:
         with scoped.conn.begin_nested():
-            ticket = create_ticket(scoped, request, categorize_inline=True)
+            # What the ticket writes to the outbox comes after the newest row now: found by the
+            # primary key, not a scan of every organization's messages.
+            newest = scoped.conn.execute(select(func.max(outbox.c.id))).scalar() or 0
+            ticket = create_ticket(scoped, request, categorize_inline=prediction is None, prediction=prediction)
             rows = scoped.execute(
                 tenant_select(outbox, outbox.c.channel, outbox.c.event, outbox.c.target, outbox.c.payload)
-                .where(outbox.c.ticket_id == bindparam("ticket_id"))
+                .where(outbox.c.id > bindparam("newest"), outbox.c.ticket_id == bindparam("ticket_id"))
                 .order_by(outbox.c.id),
-                {"ticket_id": ticket.id},
+                {"newest": newest, "ticket_id": ticket.id},
             ).all()
             # The ticket's event row, as the deliveries a worker would fan it out to.
             notifications = [

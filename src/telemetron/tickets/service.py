@@ -251,11 +251,20 @@ def create_ticket(
 
 
 def _categorize_now(scoped: Scoped, ask):
-    """The categorizer in the caller's thread (CLI, dry runs): slow, so never on the request path."""
-    from telemetron.triage import Model
-    from telemetron.triage.store import stored_model
+    """The categorizer in the caller's thread (CLI, dry runs): slow, so never on the request path.
+
+    It answers as the server's categorizer would (``triage.runtime``): with the stored model, or,
+    when there is none yet or it does not know a category now open to the AI, with the quick model
+    the server would train for that ticket, trained here in memory and stored nowhere.
+    """
+    from telemetron.triage import Model, build_examples, train
+    from telemetron.triage.store import BOOTSTRAP_MAX_TICKETS, stored_model, training_data
 
     row = stored_model(scoped)
-    if row is None:
-        return None  # no model yet: the server trains one with the first ticket it categorizes
-    return Model.from_bytes(row["model"]).predict([ask.text], threshold=ask.threshold, allowed=ask.allowed)[0]
+    model = Model.from_bytes(row["model"]) if row is not None else None
+    if model is None or not ask.allowed <= set(model.labels):
+        data = training_data(scoped, BOOTSTRAP_MAX_TICKETS)
+        if not data.categories:
+            return None
+        model = train(build_examples(data.categories, data.tickets), calibrate="prior")
+    return model.predict([ask.text], threshold=ask.threshold, allowed=ask.allowed)[0]

@@ -65,7 +65,9 @@ class Categorizer:
         self._training = None  # the training child process, while one runs
         self._failures: dict[str, tuple[int, float]] = {}  # org -> (failures in a row, next try)
         self._models: dict[str, tuple[int, object, frozenset[str]]] = {}  # org -> (version, model, covers)
-        self._model_lock = threading.Lock()  # one load or first training per organization at a time
+        self._model_lock = threading.Lock()  # guards _org_locks
+        self._org_locks: dict[str, threading.Lock] = {}  # one load or quick training per organization at a time
+        self._quick_trained_for: dict[str, frozenset[str]] = {}  # org -> the categories it was quick-trained for
         self._pending: list[tuple[Request, asyncio.Future]] = []
         self._running = 0
 
@@ -128,6 +130,8 @@ class Categorizer:
         if cached is not None and version is not None and cached[0] == version and allowed <= cached[2]:
             return cached[1]
         with self._model_lock:
+            lock = self._org_locks.setdefault(org_id, threading.Lock())
+        with lock:  # one load or quick training per organization at a time; others go on
             cached = self._models.get(org_id)
             if cached is not None and version is not None and cached[0] == version and allowed <= cached[2]:
                 return cached[1]
@@ -145,9 +149,13 @@ class Categorizer:
 
         row = self.db.read_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
         model = Model.from_bytes(row["model"]) if row is not None else None
-        if model is None or not allowed <= set(model.labels):
+        unknown = allowed - set(model.labels) if model is not None else allowed
+        if model is None or unknown - self._quick_trained_for.get(org_id, frozenset()):
             # First ticket, or new categories: learn from the categories (and a few labelled
             # tickets) now, in one quick fit; the background retrainer refines it in a child process.
+            # Once per new category and process: one that yields no example (a name of only
+            # punctuation) never becomes a label, and must not retrain the model on every ticket.
+            self._quick_trained_for[org_id] = self._quick_trained_for.get(org_id, frozenset()) | unknown
             model = train_organization(self.db, org_id, max_tickets=BOOTSTRAP_MAX_TICKETS, quick=True)
             row = self.db.read_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
             if row is None or model is None:
