@@ -126,6 +126,18 @@ def test_an_expired_session_sends_back_to_sign_in(agent, db):
     assert agent.get("/tickets").headers["location"].startswith("/signin")
 
 
+def test_a_session_idle_for_a_while_is_refreshed_and_the_page_loads(agent, org, db):
+    # Past TOUCH_RESOLUTION (a minute), the next page refreshes the session's last-seen time.
+    with db.engine.begin() as conn:
+        conn.execute(text("update member_sessions set last_seen_at = :t where member_id = :m"),
+                     {"t": "2000-01-01 00:00:00", "m": org.agent.id})
+    page = agent.get("/tickets")
+    assert page.status_code == 200 and "Sign out" in page.text
+    assert count(db, "select count(*) from member_sessions where member_id = :m and last_seen_at > :t",
+                 m=org.agent.id, t="2001-01-01 00:00:00") == 1
+    assert agent.get("/tickets").status_code == 200
+
+
 def test_a_new_password_signs_the_member_out_everywhere(admin, org, live_server):
     with Browser(base_url=live_server.url, follow_redirects=False) as other:
         other.sign_in(org.agent.email)

@@ -159,9 +159,9 @@ _SESSION = (
     .join(organizations, organizations.c.id == _sc.organization_id)
     .where(_sc.token_hash == bindparam("token_hash"), _sc.expires_at > bindparam("now"))
 )
-_TOUCH_SESSION = (
+_TOUCH_SESSION = (  # (bound names must differ from column names in an UPDATE)
     update(member_sessions)
-    .where(_sc.token_hash == bindparam("token_hash"))
+    .where(_sc.token_hash == bindparam("session_hash"))
     .values(last_seen_at=bindparam("seen"), expires_at=bindparam("until"))
 )
 _DELETE_SESSION = delete(member_sessions).where(_sc.token_hash == bindparam("token_hash"))
@@ -217,7 +217,7 @@ def session_member(conn: Connection, token: str | None) -> SignedIn | None:
     if row is None:
         return None
     if now - row.last_seen_at > TOUCH_RESOLUTION:
-        conn.execute(_TOUCH_SESSION, {"token_hash": token_hash, "seen": now,
+        conn.execute(_TOUCH_SESSION, {"session_hash": token_hash, "seen": now,
                                       "until": min(now + IDLE, row.created_at + ABSOLUTE)})
     return SignedIn(row.member_id, row.organization_id, row.organization_name, row.email, row.name, row.role,
                     csrf_token(token))
