@@ -198,3 +198,21 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(agent, org
         assert response.status_code == 403
         assert "did not come from this site" in response.text
     assert get_ticket(http, org.tenant, ticket_id)["status"] == "open"
+
+
+def test_saving_a_page_opened_before_a_colleagues_change_keeps_that_change(agent, org, http, db):
+    """The form sends what it showed; only the fields this agent changed are written."""
+    ticket_id = create_ticket(http, org.tenant, title="Screen cracked on arrival", priority="urgent")["ticketId"]
+    page = agent.get(f"/tickets/{ticket_id}")  # the agent opens the ticket ...
+    shown = dict(re.findall(r'name="shown_(\w+)" value="([^"]*)"', page.text))
+    assert shown == {"status": "open", "priority": "urgent", "category": "", "assignee": ""}
+    # ... a colleague lowers the priority and takes the ticket meanwhile ...
+    response = http.post("/api/ext-v1/ticket/updateTicket", headers=org.tenant.headers,
+                         json={"ticketId": ticket_id, "priority": "low", "assigneeId": org.admin.id})
+    assert response.status_code == 200, response.text
+    # ... and the agent, on the page as it was, changes only the status and saves.
+    form = {"status": "in_progress", "priority": "urgent", "category": "", "assignee": "", "csrf": csrf_of(page.text),
+            **{f"shown_{k}": v for k, v in shown.items()}}
+    assert agent.post(f"/tickets/{ticket_id}/update", data=form).status_code == 303
+    ticket = get_ticket(http, org.tenant, ticket_id)
+    assert (ticket["status"], ticket["priority"], ticket["assignee"]["id"]) == ("in_progress", "low", org.admin.id)

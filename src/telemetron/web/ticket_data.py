@@ -173,14 +173,23 @@ def reply(scoped: Scoped, member: SignedIn, raw_id: str, *, content: str, status
     return ticket.id
 
 
-def update(scoped: Scoped, member: SignedIn, raw_id: str, *, status: str, priority: str, category_id: str,
-           assignee_id: str, confirm_category: bool = False) -> list[str]:
+def update(scoped: Scoped, member: SignedIn, raw_id: str, *, status: str | None, priority: str | None,
+           category_id: str | None, assignee_id: str | None, confirm_category: bool = False,
+           shown: dict[str, str | None] | None = None) -> list[str]:
     """Apply what the agent changed in the ticket's form; returns the names of what changed.
 
-    The form sends every field with its current value, so only a field whose value differs from
-    the ticket's is applied: re-sending an AI category unchanged is not a correction. Confirming
-    the AI's category is an explicit button (``confirm_category``), and does count for training.
+    A field left out (None) is not touched. The form also sends what it showed when it was loaded
+    (``shown``): a field the agent left as it was is not applied, so saving a page opened before a
+    colleague's change does not undo that change (only what this agent changed is written). Without
+    ``shown``, a field whose value differs from the ticket's is applied: re-sending an AI category
+    unchanged is not a correction. Confirming the AI's category is an explicit button
+    (``confirm_category``), and does count for training.
     """
+    shown = shown or {}
+
+    def edited(field: str, value: str | None) -> bool:
+        return value is not None and (shown.get(field) is None or value != shown[field])
+
     ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_id))
     now = utcnow()
     changed = []
@@ -188,11 +197,12 @@ def update(scoped: Scoped, member: SignedIn, raw_id: str, *, status: str, priori
         raise InvalidRequest(f"Unknown status '{status}'", field="status")
     if priority and priority not in PRIORITIES:
         raise InvalidRequest(f"Unknown priority '{priority}'", field="priority")
-    if status and changes.change_status(scoped, ticket, status, now=now):
+    if status and edited("status", status) and changes.change_status(scoped, ticket, status, now=now):
         changed.append("status")
-    if priority and changes.change_priority(scoped, ticket, priority, now=now):
+    if priority and edited("priority", priority) and changes.change_priority(scoped, ticket, priority, now=now):
         changed.append("priority")
-    if confirm_category or category_id != (ticket.category_id or ""):
+    if confirm_category or (edited("category", category_id) and category_id != (ticket.category_id or "")):
+        category_id = ticket.category_id or "" if category_id is None else category_id
         name = None
         if category_id:
             found = {c["id"]: c["name"] for c in categories.list_categories(scoped)}.get(category_id)
@@ -201,6 +211,7 @@ def update(scoped: Scoped, member: SignedIn, raw_id: str, *, status: str, priori
             name = found
         if changes.change_category(scoped, ticket, name, now=now):
             changed.append("category")
-    if assignee_id != (ticket.assignee_id or "") and changes.change_assignee(scoped, ticket, assignee_id or None, now=now):
+    if (edited("assignee", assignee_id) and assignee_id != (ticket.assignee_id or "")
+            and changes.change_assignee(scoped, ticket, assignee_id or None, now=now)):
         changed.append("assignee")
     return changed

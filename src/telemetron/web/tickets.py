@@ -64,7 +64,8 @@ async def ticket_update(web: Web) -> Response:
     try:
         changed = await web.run(ticket_data.update, raw_id, status=form.get("status"), priority=form.get("priority"),
                                 category_id=form.get("category"), assignee_id=form.get("assignee"),
-                                confirm_category=form.get("confirm_category") == "1")
+                                confirm_category=form.get("confirm_category") == "1",
+                                shown={f: form.get(f"shown_{f}") for f in ("status", "priority", "category", "assignee")})
     except AppError as exc:
         if exc.status == 404 and exc.code == "ticket_not_found":
             raise
