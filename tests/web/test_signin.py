@@ -107,7 +107,8 @@ def test_signing_out_revokes_the_session_on_the_server(client, org, live_server)
     token = client.cookies["telemetron_session"]
     page = client.get("/tickets")
     response = client.post("/signout", data={"csrf": csrf_of(page.text)})
-    assert response.status_code == 303 and response.headers["location"] == "/signin"
+    assert response.status_code == 303 and response.headers["location"] == "/signin?signedout=1"
+    assert "You are signed out." in client.get("/signin?signedout=1").text
     # The old cookie, replayed by anyone, no longer works.
     with Browser(base_url=live_server.url, follow_redirects=False) as thief:
         thief.cookies.set("telemetron_session", token)
@@ -188,3 +189,31 @@ def test_an_unknown_address_is_a_page_for_a_browser_and_json_for_a_client(http):
     api = http.get("/api/ext-v1/nothing-here", headers={"accept": "text/html"})
     assert api.status_code == 404 and api.json()["code"] == "not_found"
     assert http.get("/nothing-here").json() == {"error": "No such endpoint", "code": "not_found"}
+
+
+def test_a_form_sent_after_the_session_ended_says_so_and_leads_back_to_the_ticket(agent, org, http, db):
+    from web.conftest import create_ticket
+
+    ticket_id = create_ticket(http, org.tenant)["ticketId"]
+    page = agent.get(f"/tickets/{ticket_id}")
+    with db.engine.begin() as conn:  # signed out in another tab
+        conn.execute(text("delete from member_sessions where member_id = :m"), {"m": org.agent.id})
+    response = agent.post(f"/tickets/{ticket_id}/reply", data={"content": "Hello", "csrf": csrf_of(page.text)})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/signin?ended=1&next=/tickets/{ticket_id}"
+    signin = agent.get(response.headers["location"])
+    assert "Your session has ended, so what you just sent was not saved" in signin.text
+    assert f'name="next" value="/tickets/{ticket_id}"' in signin.text
+
+
+def test_another_sites_form_does_not_sign_the_member_out(agent, org, http):
+    from web.conftest import create_ticket
+
+    ticket_id = create_ticket(http, org.tenant)["ticketId"]
+    token = agent.cookies["telemetron_session"]
+    agent.cookies.clear()  # a cross-site POST: the browser does not send the Lax session cookie
+    response = agent.post(f"/tickets/{ticket_id}/update", data={"status": "resolved"})
+    assert response.status_code in (303, 403)
+    assert not any(c.startswith("telemetron_session=") for c in response.headers.get_list("set-cookie"))
+    agent.cookies.set("telemetron_session", token)
+    assert agent.get("/tickets").status_code == 200

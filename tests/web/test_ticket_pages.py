@@ -117,6 +117,13 @@ def test_reply_adds_an_agent_message_and_can_set_the_status(agent, org, http, db
     assert ticket["status"] == "waiting_for_customer"
 
 
+def test_a_reply_keeps_its_lines_as_the_api_does_and_back_does_not_refill_it(agent, org, http):
+    ticket_id = create_ticket(http, org.tenant)["ticketId"]
+    agent.submit(f"/tickets/{ticket_id}", f"/tickets/{ticket_id}/reply", {"content": "Restart the hub.\r\nLine 2"})
+    assert get_ticket(http, org.tenant, ticket_id)["messages"][-1]["content"] == "Restart the hub.\nLine 2"
+    assert re.search(r'<form [^>]*id="reply"[^>]*autocomplete="off"', agent.get(f"/tickets/{ticket_id}").text)
+
+
 def test_an_empty_or_too_long_reply_is_a_message_not_a_change(agent, org, http):
     ticket_id = create_ticket(http, org.tenant)["ticketId"]
     response = agent.submit(f"/tickets/{ticket_id}", f"/tickets/{ticket_id}/reply", {"content": "   "})

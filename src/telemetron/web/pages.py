@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -215,6 +216,16 @@ def signin_url(request: Request) -> str:
     return "/signin" if target in ("/", "/tickets") else f"/signin?next={quote(target, safe='/')}"
 
 
+_TICKET_FORM = re.compile(r"^(/tickets/[0-9A-Fa-f-]{36})/[a-z]+$")
+
+
+def _after_lost_post(request: Request) -> str:
+    """Where a form sent without a valid session leads: the sign-in page, saying that nothing was
+    saved, then back to the ticket the form was on."""
+    ticket = _TICKET_FORM.match(request.url.path)
+    return f"/signin?ended=1&next={quote(ticket.group(1), safe='/')}" if ticket else "/signin?ended=1"
+
+
 def page(*, admin_only: bool = False) -> Callable[[Callable[[Web], Awaitable[Response]]], Callable]:
     def wrap(handler: Callable[[Web], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
@@ -232,8 +243,9 @@ def page(*, admin_only: bool = False) -> Callable[[Callable[[Web], Awaitable[Res
             except SignInRequired:
                 if request.method == "GET":
                     return web.redirect(signin_url(request))
-                web.cookies_to_delete.append(SESSION_COOKIE)
-                return web.redirect("/signin")
+                if web.token is not None:  # a cookie that no longer works; none sent (another site's form): keep it
+                    web.cookies_to_delete.append(SESSION_COOKIE)
+                return web.redirect(_after_lost_post(request))
             except AppError as exc:
                 web.member = web.member or getattr(exc, "signed_in", None)
                 return error_page(web, exc.status, exc.message)

@@ -41,9 +41,17 @@ async def signin_form(web: Web) -> Response:
     return _form(web, 200)
 
 
+_NOTICES = {
+    "ended": "Your session has ended, so what you just sent was not saved. Sign in again.",
+    "signedout": "You are signed out.",
+}
+
+
 def _form(web: Web, status: int, *, error: str | None = None, email: str = "") -> Response:
+    query = web.request.query_params
+    notice = next((text for flag, text in _NOTICES.items() if query.get(flag) == "1"), None) if status == 200 else None
     return web.render("signin.html", status=status, csrf=new_signin_csrf(web), error=error, email=email,
-                      next=_safe_next(web.request.query_params.get("next", "/tickets")))
+                      done=notice, next=_safe_next(query.get("next", "/tickets")))
 
 
 def _verify(password: str, candidates: list[auth.Candidate]) -> auth.Candidate | None:
@@ -89,7 +97,7 @@ async def signin(web: Web) -> Response:
 async def signout(web: Web) -> Response:
     await web.db.run(auth.end_session, web.token)
     web.cookies_to_delete.append(SESSION_COOKIE)
-    return web.redirect("/signin")
+    return web.redirect("/signin?signedout=1")
 
 
 @page()

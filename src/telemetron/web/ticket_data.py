@@ -162,7 +162,8 @@ def _text(value: str, *, what: str, limit: int) -> str:
 
 def reply(scoped: Scoped, member: SignedIn, raw_id: str, *, content: str, status: str, max_text: int) -> str:
     """Add the agent's reply, and set the status if one was chosen (one transaction)."""
-    content = _text(content, what="reply", limit=max_text)
+    # Browsers send a textarea's line breaks as CRLF; the API's messages use LF, and so do we.
+    content = _text(content.replace("\r\n", "\n") if content else content, what="reply", limit=max_text)
     if status and status not in STATUSES:
         raise InvalidRequest(f"Unknown status '{status}'", field="status")
     ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_id))
