@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import count
 
-from web.conftest import PASSWORD, Browser, create_ticket
+from web.conftest import PASSWORD, Browser, create_ticket, csrf_of
 
 ADMIN_PAGES = ["/admin", "/admin/categories", "/admin/members", "/admin/api-keys", "/admin/routing",
                "/admin/notifications"]
@@ -175,3 +175,17 @@ def test_routing_and_notifications_are_shown_read_only(admin, org, db, cli):
     assert page.status_code == 200
     assert "https://help.example.com" in page.text
     assert "secretsecret" not in page.text and "hooks.slack.com" in page.text
+
+
+def test_sending_the_create_key_form_again_creates_no_second_key(admin, org, db):
+    page = admin.get("/admin/api-keys")
+    form = {"name": "zapier", "csrf": csrf_of(page.text), "once": re.search(r'name="once" value="([^"]+)"', page.text).group(1)}
+    first = admin.post("/admin/api-keys", data=form)
+    assert first.status_code == 201 and "tlm_" in first.text
+    again = admin.post("/admin/api-keys", data=form)  # a reload, or Back and submit
+    assert again.status_code == 200 and "This form was sent before" in again.text
+    assert '<code id="new-key">' not in again.text
+    assert count(db, "select count(*) from api_keys where organization_id = :o and name = 'zapier'", o=org.id) == 1
+    fresh = re.search(r'name="once" value="([^"]+)"', again.text).group(1)
+    assert fresh != form["once"]  # the page it shows creates a new key
+    assert admin.post("/admin/api-keys", data={**form, "once": fresh}).status_code == 201

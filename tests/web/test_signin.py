@@ -102,6 +102,17 @@ def test_repeated_failures_lock_the_account_for_a_while_even_for_the_right_passw
     assert count(db, "select failed_signins from members where id = :m", m=org.agent.id) == 0
 
 
+def test_an_unknown_email_is_locked_out_like_a_members_so_the_message_tells_nothing(client, org):
+    page = client.get("/signin")
+    stranger = f"nobody-{org.id}@example.com"
+    for _ in range(5):
+        wrong = client.post("/signin", data={"email": stranger, "password": "guess", "csrf": csrf_of(page.text)})
+        assert wrong.status_code == 401 and "Wrong email or password." in wrong.text
+    locked = client.post("/signin", data={"email": stranger, "password": "guess", "csrf": csrf_of(page.text)})
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins for this account. Try again in" in locked.text
+
+
 def test_signing_out_revokes_the_session_on_the_server(client, org, live_server):
     client.sign_in(org.agent.email)
     token = client.cookies["telemetron_session"]

@@ -8,7 +8,8 @@ thread, holding the write lock): callers hash or verify first, in a thread, and 
 Sign-in throttling is per member, in the database (so every server process sees it): after
 ``FREE_FAILURES`` wrong passwords in a row, each further failure locks sign-in for that member for
 a delay that doubles up to ``MAX_LOCK``. A correct password resets the count. An unknown email
-costs the same scrypt time as a known one, so timing does not tell which emails are members.
+costs the same scrypt time as a known one, and is locked out after as many failures
+(``UnknownEmails``), so neither timing nor messages tell which emails are members.
 
 Sessions: the cookie holds 32 random bytes; the table holds only their SHA-256 (the token is
 high-entropy, so a fast hash is enough, as for API keys). Any server process can check a session
@@ -138,6 +139,30 @@ def locked_for(candidates: list[Candidate], now: datetime) -> timedelta | None:
     if not candidates or any(c.locked_until is None or c.locked_until <= now for c in candidates):
         return None
     return min(c.locked_until for c in candidates) - now
+
+
+class UnknownEmails:
+    """Failures for emails that are nobody's, counted like a member's (in this process, at most
+    ``LIMIT`` emails), so that the lockout message cannot tell a member's email from a stranger's."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._failures: dict[str, tuple[int, datetime | None]] = {}
+
+    def locked_for(self, email: str, now: datetime) -> timedelta | None:
+        _, until = self._failures.get(email, (0, None))
+        return until - now if until is not None and until > now else None
+
+    def record_failure(self, email: str, now: datetime) -> None:
+        if len(self._failures) >= self.LIMIT:
+            self._failures.clear()
+        failures = self._failures.get(email, (0, None))[0] + 1
+        until = now + min(FIRST_LOCK * 2 ** (failures - FREE_FAILURES), MAX_LOCK) if failures >= FREE_FAILURES else None
+        self._failures[email] = (failures, until)
+
+
+unknown_emails = UnknownEmails()
 
 
 def record_failure(conn: Connection, candidates: list[Candidate], now: datetime) -> None:

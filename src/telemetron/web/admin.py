@@ -8,12 +8,14 @@ Agents get a 403 page (``page(admin_only=True)``).
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 from starlette.responses import Response
 
 from telemetron.categories import service as categories
 from telemetron.errors import AppError
+from telemetron.idempotency import service as idempotency
 from telemetron.members import auth
 from telemetron.members import service as members
 from telemetron.notifications import settings as notification_settings
@@ -147,19 +149,36 @@ async def member_save(web: Web) -> Response:
 # --- API keys -------------------------------------------------------------------------------------
 
 
-async def _apikey_list(web: Web, status: int = 200, error: str | None = None, new_key: Any = None) -> Response:
+async def _apikey_list(web: Web, status: int = 200, error: str | None = None, new_key: Any = None,
+                       done: str | None = None) -> Response:
     keys = await web.run(lambda scoped, member: apikeys.list_api_keys(scoped))
     return web.render("admin/apikeys.html", status=status, keys=keys, error=error, new_key=new_key,
-                      done=_done(web) if status == 200 and new_key is None else None)
+                      once=secrets.token_urlsafe(16),
+                      done=done or (_done(web) if status == 200 and new_key is None else None))
+
+
+def _create_key_once(scoped, member, name: str, once: str):
+    """The new key, or None when this sending of the form (``once``) already created one: the
+    form's one-time value is claimed like an Idempotency-Key, in the key's own transaction."""
+    if once:
+        sent_before = idempotency.claim(scoped, key=f"web:apikey:{once}", endpoint="web/api-keys",
+                                        request_hash="form")  # whatever name it carries now
+        if sent_before is not None:
+            return None
+    return apikeys.create_api_key(scoped.conn, org_id=scoped.org_id, name=name)
 
 
 @admin_page
 async def apikey_create(web: Web) -> Response:
     name = web.form.get("name")
     try:
-        key = await web.run(lambda scoped, member: apikeys.create_api_key(scoped.conn, org_id=scoped.org_id, name=name))
+        key = await web.run(_create_key_once, name, web.form.get("once")[:64])
     except AppError as exc:
         return await _apikey_list(web, exc.status, exc.message)
+    if key is None:
+        return await _apikey_list(web, done="This form was sent before: its key was created then and shown once "
+                                            "(it is in the list below). Nothing new was created; to create "
+                                            "another key, use the form below.")
     # Shown in this response only (no redirect: the key must not land in a URL or be shown again).
     return await _apikey_list(web, 201, None, key)
 

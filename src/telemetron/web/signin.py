@@ -77,7 +77,7 @@ async def signin(web: Web) -> Response:
         return _form(web, 401, error=WRONG, email=raw_email)
     candidates = await web.db.run(auth.signin_candidates, email)
     now = utcnow()
-    locked = auth.locked_for(candidates, now)
+    locked = auth.locked_for(candidates, now) if candidates else auth.unknown_emails.locked_for(email, now)
     if locked is not None:
         seconds = math.ceil(locked.total_seconds())
         return _form(web, 429, email=raw_email,
@@ -86,6 +86,8 @@ async def signin(web: Web) -> Response:
     if found is None:
         if candidates:
             await web.db.run(auth.record_failure, candidates, now)
+        else:
+            auth.unknown_emails.record_failure(email, now)
         return _form(web, 401, error=WRONG, email=raw_email)
     token = await web.db.run(auth.start_session, found, utcnow())
     web.cookies_to_set.append((SESSION_COOKIE, token, int(auth.ABSOLUTE.total_seconds())))
