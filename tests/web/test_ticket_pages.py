@@ -64,10 +64,13 @@ def test_pages_walk_every_ticket_once_by_keyset(agent, org, http):
     seen += titles(second.text)
     assert seen == [f"Ticket {i:02d}" for i in range(29, -1, -1)]
     assert 'rel="next"' not in second.text
-    # A cursor from another filter is refused with a message, not a 500.
+    # A cursor from another filter, or a garbled one, leads to the first page with a word for people.
     cursor = re.search(r"cursor=([^&\"]+)", older).group(1)
-    mismatch = agent.get(f"/tickets?q=other&cursor={cursor}")
-    assert mismatch.status_code == 400 and "cursor" in mismatch.text
+    for bad in (f"/tickets?q=other&cursor={cursor}", "/tickets?cursor=garbage"):
+        mismatch = agent.get(bad)
+        assert mismatch.status_code == 303 and "expired=1" in mismatch.headers["location"]
+        page = agent.get(mismatch.headers["location"])
+        assert page.status_code == 200 and "That page of results had expired" in page.text
 
 
 def test_the_ticket_page_shows_everything_an_agent_needs(agent, org, http):

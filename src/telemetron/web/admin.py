@@ -29,7 +29,7 @@ DONE = {
     "category-saved": "Category saved.",
     "member-added": "Member added.",
     "member-saved": "Member saved.",
-    "password-set": "Password set; the member's other sessions were signed out.",
+    "password-set": "Password set; the member was signed out everywhere and signs in with the new one.",
     "key-revoked": "API key revoked: it stopped working at once.",
 }
 

@@ -25,11 +25,19 @@ DONE = {
 @page()
 async def ticket_list(web: Web) -> Response:
     filters = ticket_data.ListFilters.from_query(web.request.query_params)
-    data = await web.run(ticket_data.list_page, filters)
+    try:
+        data = await web.run(ticket_data.list_page, filters)
+    except AppError as exc:
+        if exc.code not in ("invalid_cursor", "cursor_mismatch"):
+            raise
+        # A page link from before (other filters, an edited address): not an API error for an agent.
+        return web.redirect(f"/tickets?{urlencode({**filters.query(), 'expired': '1'})}")
     next_url = f"/tickets?{urlencode(filters.query(cursor=data['next_cursor']))}" if data["next_cursor"] else None
     first_url = f"/tickets?{urlencode(filters.query())}" if filters.cursor else None
+    expired = "That page of results had expired (the filters changed, or the link was old): here is the first page."
     return web.render("tickets.html", filters=filters, statuses=STATUSES, priorities=PRIORITIES,
-                      next_url=next_url, first_url=first_url, **data)
+                      next_url=next_url, first_url=first_url,
+                      done=expired if web.request.query_params.get("expired") == "1" else None, **data)
 
 
 async def _show(web: Web, status: int = 200, *, error: str | None = None, draft: str = "") -> Response:
