@@ -24,13 +24,6 @@ from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import authenticate, recent_organization
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
 from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry_run_response
-from telemetron.tickets.service import NeedsCategorizer, categorizer_request
-from telemetron.triage import llm as llm_engine
-from telemetron.triage.classifier import Prediction
-
-logger = logging.getLogger("telemetron.api")
-# What a ticket gets when the categorizer cannot answer: uncategorized, waiting for triage.
-NO_PREDICTION = Prediction(label=None, confidence=0.0, top=[])
 from telemetron.tickets.operations import (
     PendingRequest,
     add_message_response,
@@ -39,7 +32,14 @@ from telemetron.tickets.operations import (
     update_ticket_response,
 )
 from telemetron.tickets.schemas import parse_create_ticket
+from telemetron.tickets.service import NeedsCategorizer, categorizer_request
 from telemetron.tickets.views import canonical_ticket_id
+from telemetron.triage import llm as llm_engine
+from telemetron.triage.classifier import Prediction
+
+logger = logging.getLogger("telemetron.api")
+# What a ticket gets when the categorizer cannot answer: uncategorized, waiting for triage.
+NO_PREDICTION = Prediction(label=None, confidence=0.0, top=[])
 
 
 @ext_v1.post(
@@ -114,8 +114,8 @@ def _early_question(intake: IntakeRequest):
     that stops at ``NeedsCategorizer`` and a second one (about 0.3 ms of CPU and a batch's wait,
     per AI ticket). The unit still authenticates the key and reads the current configuration: if
     that asks another question (a new model, threshold or set of categories), the prediction is
-    dropped and the ticket asked again; a revoked key gets its 401 having cost one local prediction. Never with the LLM engine: no paid call before the
-    key is checked.
+    dropped and the ticket asked again; a revoked key gets its 401 having cost one local prediction
+    (a refused key is forgotten). Never with the LLM engine: no paid call before the key is checked.
     """
     if intake.problem is not None or intake.request is None:
         return None
