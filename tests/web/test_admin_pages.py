@@ -171,6 +171,7 @@ def test_routing_and_notifications_are_shown_read_only(admin, org, db, cli):
     page = admin.get("/admin/routing")
     assert page.status_code == 200
     assert "WiFi to Sam" in page.text and "assign to Sam Agent" in page.text and "network" in page.text
+    assert "ticket category: Connectivity" in page.text and "ticketCategory" not in page.text  # words, not keys
     page = admin.get("/admin/notifications")
     assert page.status_code == 200
     assert "https://help.example.com" in page.text

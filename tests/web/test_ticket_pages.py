@@ -85,6 +85,9 @@ def test_the_ticket_page_shows_everything_an_agent_needs(agent, org, http):
     assert "High" in html and "Open" in html
     assert "Since Monday my hub loses WiFi &lt;b&gt;hourly&lt;/b&gt;." in html  # escaped, never markup
     assert "not routed" in html or "no routing rule matched" in html
+    # The description written from the messages is folded above them, not repeated in full.
+    assert re.search(r'<details class="message description">\s*<summary><strong>Description</strong>', html)
+    assert 'rel="icon"' in html
 
 
 def test_another_organizations_ticket_or_a_bad_id_is_a_404_page(agent, other_org, http):
@@ -184,7 +187,9 @@ def test_an_ai_category_is_not_confirmed_by_saving_other_fields(agent, org, http
     assert get_ticket(http, org.tenant, ticket_id)["categorySource"] == "ai"
     response = agent.submit(f"/tickets/{ticket_id}", f"/tickets/{ticket_id}/update",
                             {"category": category_id, "assignee": "", "confirm_category": "1"})
-    assert "Category confirmed" in agent.get(response.headers["location"]).text
+    confirmed = agent.get(response.headers["location"]).text
+    assert "Category confirmed" in confirmed
+    assert 'aria-label="AI candidates"' not in confirmed  # a person's choice now, not the AI's scores
     assert get_ticket(http, org.tenant, ticket_id)["categorySource"] == "provided"
 
 

@@ -28,7 +28,7 @@ from telemetron.errors import InvalidRequest
 CONDITIONS = ("ticketCategory", "customerCategory", "deviceCategory", "priority", "emailDomain", "keywords")
 ACTIONS = ("assignMember", "assignTeam", "setPriority", "addTags", "slackChannel")
 PRIORITIES = ("low", "medium", "high", "urgent")
-_LABELS = {
+CONDITION_LABELS = {  # how people read a condition (routing reasons, the web app)
     "ticketCategory": "ticket category",
     "customerCategory": "customer category",
     "deviceCategory": "device category",
@@ -115,14 +115,14 @@ def explain_match(rule: Rule, facts: TicketFacts) -> str | None:
             hits = [v for v in accepted if _contains_phrase(facts.text, v)]
             if not hits:
                 return None
-            clauses.append(f"{_LABELS[key]} '{hits[0]}'")
+            clauses.append(f"{CONDITION_LABELS[key]} '{hits[0]}'")
             continue
         if key == "deviceCategory":
             have = {c.lower() for c in facts.device_categories}
             hits = [v for v in accepted if v.lower() in have]
             if not hits:
                 return None
-            clauses.append(f"{_LABELS[key]} is {hits[0]}")
+            clauses.append(f"{CONDITION_LABELS[key]} is {hits[0]}")
             continue
         value = {
             "ticketCategory": facts.category,
@@ -132,7 +132,7 @@ def explain_match(rule: Rule, facts: TicketFacts) -> str | None:
         }[key]
         if value is None or value.lower() not in wanted:
             return None
-        clauses.append(f"{_LABELS[key]} is {value}")
+        clauses.append(f"{CONDITION_LABELS[key]} is {value}")
     return "; ".join(clauses) if clauses else "it matches every ticket"
 
 

@@ -21,6 +21,7 @@ from telemetron.members import service as members
 from telemetron.notifications import settings as notification_settings
 from telemetron.orgs import apikeys
 from telemetron.routing import service as routing
+from telemetron.routing.rules import CONDITION_LABELS
 from telemetron.web.pages import Web, page
 
 admin_page = page(admin_only=True)
@@ -202,7 +203,7 @@ def _routing(scoped, member) -> dict:
 
 @admin_page
 async def routing_rules(web: Web) -> Response:
-    return web.render("admin/routing.html", **await web.run(_routing))
+    return web.render("admin/routing.html", condition_labels=CONDITION_LABELS, **await web.run(_routing))
 
 
 def _notifications(scoped, member) -> dict:
