@@ -6,7 +6,9 @@
 # share the machine; compare figures from one run of this script.
 #   bash bench/notification_cost.sh [rounds]            # delivery worker off: the request path
 #   WORKER=1 bash bench/notification_cost.sh [rounds]   # with the in-process worker delivering to
-#                                                       # a local receiver (another process)
+#                                                       # a local receiver (another process); each
+#                                                       # run starts once the outbox is drained
+#   RUN_SECONDS=5 ...                                   # shorter runs (default 10 s)
 set -euo pipefail
 T="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/telemetron"
 LUA="$(cd "$(dirname "$0")" && pwd)/create_ticket.lua"
@@ -53,17 +55,35 @@ cpu() {  # CPU ticks of the server and its children so far
   done
   echo $total
 }
-run() {  # run LABEL KEY: 10 s of wrk; prints "tickets/s cpu-ms-per-ticket" to the log
+RUN=${RUN_SECONDS:-10}
+drained() {  # WORKER=1: wait until the worker has delivered everything, so each run starts from an empty outbox
+  [ "${WORKER:-0}" = 1 ] || return 0
+  python3 - "$work/t.db" <<'PY'
+import sqlite3, sys, time
+deadline = time.monotonic() + 600
+while time.monotonic() < deadline:
+    db = sqlite3.connect(sys.argv[1], timeout=30)
+    pending = db.execute("select count(*) from outbox where status = 'pending'").fetchone()[0]
+    db.close()
+    if pending == 0:
+        break
+    time.sleep(1)
+PY
+  sleep 1
+}
+run() {  # run LABEL KEY: $RUN s of wrk; prints "tickets/s cpu-ms-per-ticket" to the log
   local before after rate ms
   before=$(cpu)
-  rate=$(API_KEY=$2 wrk -t2 -c32 -d10s -s "$LUA" "http://127.0.0.1:$PORT" | awk '/tickets\/s/ {print $2}')
+  rate=$(API_KEY=$2 wrk -t2 -c32 -d"${RUN}s" -s "$LUA" "http://127.0.0.1:$PORT" | awk '/tickets\/s/ {print $2}')
   after=$(cpu)
-  ms=$(awk -v c=$((after - before)) -v t="$ticks" -v r="$rate" 'BEGIN {printf "%.3f", c / t * 1000 / (r * 10)}')
+  ms=$(awk -v c=$((after - before)) -v t="$ticks" -v r="$rate" -v d="$RUN" 'BEGIN {printf "%.3f", c / t * 1000 / (r * d)}')
   echo "$1 tickets/s: $rate  server CPU: $ms ms/ticket"
   echo "$rate $ms" >>"$work/$1"
   echo "$1 $rate $ms" >>"$work/sequence"
+  drained
 }
 for k in "$plain" "$hooked"; do API_KEY=$k wrk -t2 -c32 -d3s -s "$LUA" "http://127.0.0.1:$PORT" >/dev/null; done
+drained
 sleep 2
 for round in $(seq "${1:-3}"); do
   if [ $((round % 2)) = 1 ]; then run none "$plain"; run slack+webhook "$hooked"

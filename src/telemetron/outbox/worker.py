@@ -213,9 +213,9 @@ class OutboxWorker:
 
 
 # Beside the API, the worker holds back when the API wants more than this share of a core
-# (the event loop's thread is one core at most; see OutboxWorker), delivering at most BUSY_RATE messages a second until the load drops.
+# (the event loop's thread is one core at most; see OutboxWorker), delivering at most
+# ``settings.outbox_busy_rate`` messages a second until the load drops.
 BUSY_SHARE = 0.5
-BUSY_RATE = 100.0
 
 
 def worker_from_settings(db: Database, settings, *, name: str | None = None, beside_api: bool = True) -> OutboxWorker:
@@ -229,7 +229,7 @@ def worker_from_settings(db: Database, settings, *, name: str | None = None, bes
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         retry_base=settings.outbox_retry_base_seconds,
         busy_share=BUSY_SHARE if beside_api else None,
-        busy_rate=BUSY_RATE,
+        busy_rate=settings.outbox_busy_rate,
     )
 
 
