@@ -209,6 +209,20 @@ def _count_units(monkeypatch) -> list[bool]:
     return units
 
 
+def _count_predictions(live_server, monkeypatch) -> list:
+    """Each question the server's categorizer is asked from now on."""
+    categorizer = live_server.server.config.app.state.ctx.categorizer
+    asked: list = []
+    real = categorizer.predict
+
+    async def counted(request):
+        asked.append(request)
+        return await real(request)
+
+    monkeypatch.setattr(categorizer, "predict", counted)
+    return asked
+
+
 def test_a_known_key_has_its_ticket_categorized_first_and_written_in_one_unit(http, db, monkeypatch):
     tenant = ai_tenant(db)
     create(http, tenant, title="My phone keeps dropping the WiFi connection")  # the server learns key and config
@@ -255,15 +269,7 @@ def test_a_revoked_key_is_refused_and_then_costs_no_prediction(http, db, live_se
 
     tenant = ai_tenant(db)
     create(http, tenant, title="My phone keeps dropping the WiFi connection")
-    categorizer = live_server.server.config.app.state.ctx.categorizer
-    asked = []
-    real = categorizer.predict
-
-    async def counted(request):
-        asked.append(request)
-        return await real(request)
-
-    monkeypatch.setattr(categorizer, "predict", counted)
+    asked = _count_predictions(live_server, monkeypatch)
     db.run_sync(lambda conn: revoke_api_key(Scoped(db, conn, tenant.id), tenant.api_key_id))
     for _ in range(3):
         response = http.post(URL, headers=tenant.headers, json={"title": "The battery is empty", "customerEmail": "a@example.com"})
@@ -306,3 +312,14 @@ def test_a_category_it_cannot_learn_does_not_retrain_it_on_every_ticket(http, db
     for title in ("The battery is empty after two hours", "I got charged twice on this month's invoice"):
         assert create(http, tenant, title=title)["categorySource"] in ("ai", "none")
     assert trainings == [True, None]  # no quick retraining for "-" again
+
+
+def test_a_first_request_that_is_a_dry_run_is_categorized_by_the_servers_categorizer(http, db, live_server, monkeypatch):
+    tenant = ai_tenant(db)  # a key this server has never seen: nothing can be asked early
+    asked = _count_predictions(live_server, monkeypatch)
+    response = http.post(URL + "?dryRun=true", headers=tenant.headers,
+                         json={"title": "I got charged twice on this month's invoice", "customerEmail": "ann@example.com"})
+    assert response.status_code == 200, response.text
+    assert response.json()["category"] == "Billing" and response.json()["categorySource"] == "ai"
+    assert len(asked) == 1  # through the server's batched categorizer, not inside the unit of work
+    assert count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -71,19 +72,19 @@ async def create_ticket(request: Request) -> Response:
         intake.asked = _early_question(intake)
         if intake.asked is not None:
             intake.prediction = await _categorize(ctx, None, intake.asked)
-    if dry:
-        # What would happen (category, routing, notifications), storing nothing.
-        status, payload, _ = await ctx.db.run(dry_run_response, ctx.db, intake, body if intake.problem is None else None)
-        return Response(payload, status_code=status, media_type="application/json")
-    if llm is not None and intake.problem is None and intake.request.description is None and intake.request.messages:
-        await ctx.db.run(authenticate, api_key)  # never spend an LLM call on a request without a valid key
-        transcript = "\n".join(f"{m.role}: {m.content}" for m in intake.request.messages)
-        intake.written_description = await llm_engine.describe(ctx.http(), llm, transcript)
+    if dry:  # what would happen (category, routing, notifications), storing nothing
+        unit = functools.partial(dry_run_response, body=body if intake.problem is None else None)
+    else:
+        unit = create_ticket_response
+        if llm is not None and intake.problem is None and intake.request.description is None and intake.request.messages:
+            await ctx.db.run(authenticate, api_key)  # never spend an LLM call on a request without a valid key
+            transcript = "\n".join(f"{m.role}: {m.content}" for m in intake.request.messages)
+            intake.written_description = await llm_engine.describe(ctx.http(), llm, transcript)
     try:
-        status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
+        status, payload, replayed = await ctx.db.run(unit, ctx.db, intake)
     except NeedsCategorizer as need:  # asked from the configuration the unit read: used as it is
         intake.asked, intake.prediction = None, await _categorize(ctx, llm, need.request)
-        status, payload, replayed = await ctx.db.run(create_ticket_response, ctx.db, intake)
+        status, payload, replayed = await ctx.db.run(unit, ctx.db, intake)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
 

@@ -141,6 +141,11 @@ def locked_for(candidates: list[Candidate], now: datetime) -> timedelta | None:
     return min(c.locked_until for c in candidates) - now
 
 
+def lock_delay(failures: int) -> timedelta:
+    """How long sign-in is refused after ``failures`` (at least FREE_FAILURES) in a row."""
+    return min(FIRST_LOCK * 2 ** (failures - FREE_FAILURES), MAX_LOCK)
+
+
 class UnknownEmails:
     """Failures for emails that are nobody's, counted like a member's (in this process, at most
     ``LIMIT`` emails), so that the lockout message cannot tell a member's email from a stranger's."""
@@ -158,7 +163,7 @@ class UnknownEmails:
         if len(self._failures) >= self.LIMIT:
             self._failures.clear()
         failures = self._failures.get(email, (0, None))[0] + 1
-        until = now + min(FIRST_LOCK * 2 ** (failures - FREE_FAILURES), MAX_LOCK) if failures >= FREE_FAILURES else None
+        until = now + lock_delay(failures) if failures >= FREE_FAILURES else None
         self._failures[email] = (failures, until)
 
 
@@ -169,7 +174,7 @@ def record_failure(conn: Connection, candidates: list[Candidate], now: datetime)
     for candidate in candidates:
         failures = conn.execute(_FAILED, {"member_id": candidate.member_id}).scalar_one()
         if failures >= FREE_FAILURES:
-            delay = min(FIRST_LOCK * 2 ** (failures - FREE_FAILURES), MAX_LOCK)
+            delay = lock_delay(failures)
             conn.execute(_LOCK, {"member_id": candidate.member_id, "until": now + delay})
 
 

@@ -18,6 +18,7 @@ from telemetron.errors import AppError
 from telemetron.idempotency import service as idempotency
 from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import authenticate_caller
+from telemetron.orgs.config import OrgConfig
 from telemetron.tickets.schemas import CreateTicketRequest
 from telemetron.tickets.service import categorizer_request, create_ticket
 
@@ -60,7 +61,7 @@ def create_ticket_response(
             return stored.status, stored.body, True
     config = org_config.cache.get(scoped, config_version)
     ticket = create_ticket(
-        scoped, intake.request, config=config, prediction=_current_prediction(scoped, config_version, intake),
+        scoped, intake.request, config=config, prediction=_current_prediction(scoped, config, intake),
         written_description=intake.written_description,
     )
     body = orjson.dumps(
@@ -86,23 +87,27 @@ def create_ticket_response(
     return 200, body, False
 
 
-def _current_prediction(scoped: Scoped, config_version: int, intake: IntakeRequest):
+def _current_prediction(scoped: Scoped, config: OrgConfig, intake: IntakeRequest):
     """The request's prediction, unless it was asked early with a configuration that asks another
     question now (a new model, threshold or set of categories): then None, and it is asked again."""
     if intake.asked is not None and intake.request is not None:
-        config = org_config.cache.get(scoped, config_version)
         if categorizer_request(scoped.org_id, config, intake.request) != intake.asked:
             return None
     return intake.prediction
 
 
 def dry_run_response(conn: Connection, db: Database, intake: IntakeRequest, body: object) -> tuple[int, bytes, bool]:
-    """createTicket?dryRun=true: authenticate, then ``dry_run`` (nothing is stored)."""
+    """createTicket?dryRun=true: authenticate, then ``dry_run`` (nothing is stored).
+
+    Like createTicket, it raises ``NeedsCategorizer`` rather than run the categorizer here, in a
+    unit of work (on SQLite, the event loop's thread): the caller asks the server's categorizer.
+    """
     org_id, config_version = authenticate_caller(conn, intake.api_key)
     if intake.problem is not None:
         raise intake.problem
     scoped = Scoped(db, conn, org_id)
-    result = dry_run(scoped, body, _current_prediction(scoped, config_version, intake))
+    prediction = _current_prediction(scoped, org_config.cache.get(scoped, config_version), intake)
+    result = dry_run(scoped, body, prediction, categorize_inline=False)
     return 200, orjson.dumps({"success": True, "message": "Dry run: nothing was created", **result}), False
 
 
@@ -114,7 +119,7 @@ class _Undo(Exception):
         self.result = result
 
 
-def dry_run(scoped: Scoped, body: object, prediction=None) -> dict:
+def dry_run(scoped: Scoped, body: object, prediction=None, *, categorize_inline: bool = True) -> dict:
     """What createTicket would do with ``body`` (category, routing, notifications), storing nothing.
 
     It runs the real creation, so the answer cannot drift from what createTicket does, inside a
@@ -134,7 +139,7 @@ def dry_run(scoped: Scoped, body: object, prediction=None) -> dict:
             # What the ticket writes to the outbox comes after the newest row now: found by the
             # primary key, not a scan of every organization's messages.
             newest = scoped.conn.execute(select(func.max(outbox.c.id))).scalar() or 0
-            ticket = create_ticket(scoped, request, categorize_inline=prediction is None, prediction=prediction)
+            ticket = create_ticket(scoped, request, prediction=prediction, categorize_inline=categorize_inline)
             rows = scoped.execute(
                 tenant_select(outbox, outbox.c.channel, outbox.c.event, outbox.c.target, outbox.c.payload)
                 .where(outbox.c.id > bindparam("newest"), outbox.c.ticket_id == bindparam("ticket_id"))
