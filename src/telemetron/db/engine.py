@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Callable, TypeVar
@@ -38,6 +39,8 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+
+from telemetron.db.checkpoints import Checkpointer
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -66,6 +69,8 @@ class Database:
                 raise ValueError("SQLite needs a file (sqlite:///path/to/telemetron.db), not :memory:")
             self.engine = _sqlite_engine(self.url)
             self._executor: ThreadPoolExecutor | None = None
+            self._checkpointer: Checkpointer | None = Checkpointer(parsed.database)
+            weakref.finalize(self, self._checkpointer.request_stop)
         else:
             # The pool serves the CLI, ``run_in_thread`` and the units that gave way to a lock.
             self.engine = create_engine(
@@ -73,6 +78,7 @@ class Database:
                 json_serializer=_json_dumps,
             )
             self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="db")
+            self._checkpointer = None
         self._committer: GroupCommitter | None = None
         event.listen(self.engine, "before_cursor_execute", _note_write)
 
@@ -113,6 +119,8 @@ class Database:
             self._committer = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
 
