@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # The worker inside `telemetron serve` delivers at most this many messages a second while the
     # API wants more than half a core (the rest waits and drains at full speed when the load
     # drops): under saturation, ticket intake comes first. `telemetron worker` never holds back.
-    outbox_busy_rate: float = 100
+    outbox_busy_rate: float = 20
 
     # Load the categorizer's embedding model at start-up rather than with the first ticket that
     # needs it (~250 MB more memory, ~0.5 s less on that first ticket).

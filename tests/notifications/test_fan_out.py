@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 
 from conftest import as_json
+from receiver import Reply
 from sqlalchemy import select, update
 
 from notifications.conftest import use_slack, use_webhook
@@ -226,3 +227,40 @@ def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(h
     assert worker.throttled >= 14
     assert sorted(r.json()["ticket"]["title"] for r in receiver.requests) == sorted(f"Busy {i}" for i in range(30))
     wait_until(lambda: [s for _c, _t, s in rows(db, tenant.id)].count("delivered") == 30)
+
+
+def test_the_worker_claims_for_several_free_slots_at_once_not_one_claim_per_delivery(
+        http, db, database_url, tenant, receiver, monkeypatch):
+    import asyncio
+
+    from telemetron.db.engine import Database
+    from telemetron.outbox import worker as worker_module
+    from telemetron.outbox.worker import OutboxWorker
+
+    receiver.answer(*[Reply(delay=0.002 * (i % 8)) for i in range(40)])  # answers finish one by one
+    receiver.start()
+    use_webhook(db, tenant.id, receiver.url)
+    for i in range(40):
+        create(http, tenant, title=f"Batched {i}")
+    claims = []
+    claim = worker_module._claim_with_destinations
+    monkeypatch.setattr(worker_module, "_claim_with_destinations",
+                        lambda conn, *a, **kw: claims.append(kw["limit"]) or claim(conn, *a, **kw))
+
+    async def main() -> None:
+        worker_db = Database(database_url, pool_size=2)
+        worker = OutboxWorker(worker_db, name="batched", concurrency=16, poll_interval=1.0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            await asyncio.to_thread(receiver.wait_for, 40, 60)
+        finally:
+            stop.set()
+            await task
+            worker_db.dispose()
+
+    asyncio.run(main())
+    assert sorted(r.json()["ticket"]["title"] for r in receiver.requests) == sorted(f"Batched {i}" for i in range(40))
+    # A claim per freed slot would be ~40 claims of one; a quarter of the slots (4) at a time, ~10.
+    assert len(claims) <= 20, claims
+    assert min(claims[1:-1] or [4]) >= 4, claims

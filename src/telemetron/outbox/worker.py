@@ -10,7 +10,9 @@ thread (and the GIL) with the requests, so it yields to them when they keep the 
 
 The database work is done per batch: one transaction claims and fans out, one records a batch
 of outcomes (prebuilt statements, executemany); building SQLAlchemy statements per message cost
-more CPU than sending the message.
+more CPU than sending the message. For the same reason, while deliveries are in flight the
+worker claims again only once a quarter of its slots are free (or the poll interval has passed),
+not each time one delivery ends: 0.87-0.97 -> 0.74-0.78 ms of CPU per delivery.
 
 The HTTP client is aiohttp: httpx (httpcore) rescans its whole connection pool on every request
 event, which measured ~3 ms of CPU per delivery at 32 deliveries in flight (bench/README.md).
@@ -105,6 +107,7 @@ class OutboxWorker:
         self.retry_base = retry_base
         self.busy_share = busy_share
         self.busy_rate = busy_rate
+        self.claim_batch = max(1, concurrency // 4)
         self.load: LoopLoad | None = None  # created by run(), in the loop's thread
         self.throttled = 0  # claims made while yielding to the API (for tests and logs)
         self.wakeup = asyncio.Event()
@@ -123,10 +126,17 @@ class OutboxWorker:
         batch = max(1, int(self.busy_rate / 10))
         tokens, refilled = 0.0, time.monotonic()
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as client:
+            claimed_at = 0.0
             while not stop.is_set():
                 claimed = []
                 limit = self.concurrency - len(in_flight)
                 wait = self.poll_interval
+                if in_flight and limit < self.claim_batch:
+                    # Deliveries finish one by one; a claim per freed slot cost a transaction
+                    # per delivery. Wait for a quarter of the slots, or the poll, whichever first.
+                    until_poll = claimed_at + self.poll_interval - time.monotonic()
+                    if until_poll > 0:
+                        limit, wait = 0, until_poll
                 busy = self.busy_share is not None and self.load.update() >= self.busy_share
                 if busy:  # a token bucket: busy_rate deliveries a second, in batches
                     now = time.monotonic()
@@ -138,6 +148,7 @@ class OutboxWorker:
                         limit = min(limit, int(tokens))
                 if limit > 0:
                     try:
+                        claimed_at = time.monotonic()
                         claimed = await self.db.run(_claim_with_destinations, self.db, worker=self.name, limit=limit,
                                                     lease=self.lease)
                         failures = 0
