@@ -190,12 +190,35 @@ def test_messages_queued_by_the_previous_version_are_still_delivered(db, tenant,
     wait_until(lambda: [s for _c, _t, s in rows(db, tenant.id)] == ["delivered", "delivered"])
 
 
-def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(http, db, database_url, tenant,
-                                                                                receiver):
+def run_worker_until(database_url, receiver, count: int, *, load=None, **options):
+    """Run a real OutboxWorker on its own Database until the receiver has ``count`` requests."""
     import asyncio
 
     from telemetron.db.engine import Database
-    from telemetron.outbox.worker import LoopLoad, OutboxWorker
+    from telemetron.outbox.worker import OutboxWorker
+
+    async def main() -> OutboxWorker:
+        worker_db = Database(database_url, pool_size=2)
+        worker = OutboxWorker(worker_db, **options)
+        if load is not None:
+            worker.load = load
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            await asyncio.to_thread(receiver.wait_for, count, 60)
+        finally:
+            stop.set()
+            await task
+            worker_db.dispose()
+        return worker
+
+    return asyncio.run(main())
+
+
+def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(http, db, database_url, tenant,
+                                                                                receiver):
+
+    from telemetron.outbox.worker import LoopLoad
 
     class Saturated(LoopLoad):
         def update(self) -> float:
@@ -206,21 +229,8 @@ def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(h
     for i in range(30):
         create(http, tenant, title=f"Busy {i}")
 
-    async def main() -> OutboxWorker:
-        worker_db = Database(database_url, pool_size=2)
-        worker = OutboxWorker(worker_db, name="busy", poll_interval=0.05, busy_share=0.75, busy_rate=20)
-        worker.load = Saturated()
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        try:
-            await asyncio.to_thread(receiver.wait_for, 30, 60)
-        finally:
-            stop.set()
-            await task
-            worker_db.dispose()
-        return worker
-
-    worker = asyncio.run(main())
+    worker = run_worker_until(database_url, receiver, 30, name="busy", poll_interval=0.05, busy_share=0.75,
+                              busy_rate=20, load=Saturated())
     arrivals = sorted(r.at for r in receiver.requests)
     # 20 a second, in batches of 2 (at most 4 saved up): 30 deliveries take over a second, however fast.
     assert arrivals[-1] - arrivals[0] >= 1.0
@@ -231,11 +241,8 @@ def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(h
 
 def test_the_worker_claims_for_several_free_slots_at_once_not_one_claim_per_delivery(
         http, db, database_url, tenant, receiver, monkeypatch):
-    import asyncio
 
-    from telemetron.db.engine import Database
     from telemetron.outbox import worker as worker_module
-    from telemetron.outbox.worker import OutboxWorker
 
     receiver.answer(*[Reply(delay=0.002 * (i % 8)) for i in range(40)])  # answers finish one by one
     receiver.start()
@@ -247,19 +254,7 @@ def test_the_worker_claims_for_several_free_slots_at_once_not_one_claim_per_deli
     monkeypatch.setattr(worker_module, "_claim_with_destinations",
                         lambda conn, *a, **kw: claims.append(kw["limit"]) or claim(conn, *a, **kw))
 
-    async def main() -> None:
-        worker_db = Database(database_url, pool_size=2)
-        worker = OutboxWorker(worker_db, name="batched", concurrency=16, poll_interval=1.0)
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        try:
-            await asyncio.to_thread(receiver.wait_for, 40, 60)
-        finally:
-            stop.set()
-            await task
-            worker_db.dispose()
-
-    asyncio.run(main())
+    run_worker_until(database_url, receiver, 40, name="batched", concurrency=16, poll_interval=1.0)
     assert sorted(r.json()["ticket"]["title"] for r in receiver.requests) == sorted(f"Batched {i}" for i in range(40))
     # A claim per freed slot would be ~40 claims of one; a quarter of the slots (4) at a time, ~10.
     assert len(claims) <= 20, claims
