@@ -4,7 +4,9 @@
 Starts ``telemetron serve`` as the README does (its in-process delivery worker on), with a
 webhook endpoint pointing at a local receiver (a real HTTP server in this process), then:
   1. latency: tickets at a fixed rate; for each, the time from createTicket's response to the
-     receiver seeing its event (p50/p99);
+     receiver seeing its event (p50/p99); and createTicket's own p50/p99 at that rate for an
+     organization without a destination and for the one whose webhook is delivered meanwhile
+     (runs alternated, ``--pairs``);
   2. throughput: a burst of tickets with wrk, then the notifications per second the worker
      delivers until the outbox is drained;
   3. cost on the request: wrk's tickets/s with the endpoint configured vs without (same run).
@@ -104,10 +106,20 @@ def bench(kind: str, args) -> dict:
             time.sleep(1)
             print(f"  warm-up notifications delivered: {receiver.count}", file=sys.stderr, flush=True)
 
-        # 1. latency from response to arrival, at a fixed rate
+        # 1. latency from response to arrival, at a fixed rate; and createTicket's own latency at
+        # that rate, without a destination and with the webhook delivered live, runs alternated
         receiver.arrivals.clear()
         answered: dict[str, float] = {}
-        asyncio.run(fixed_rate("127.0.0.1", args.port, hooked["apiKey"], args.rate, args.latency_seconds, answered=answered))
+        request_ms: dict[str, list[tuple[float, float]]] = {"without": [], "with": []}
+        for pair in range(args.pairs):
+            for label in (("without", "with") if pair % 2 == 0 else ("with", "without")):
+                if label == "with":
+                    run = asyncio.run(fixed_rate("127.0.0.1", args.port, hooked["apiKey"], args.rate,
+                                                 args.latency_seconds, answered=answered))
+                else:
+                    run = asyncio.run(fixed_rate("127.0.0.1", args.port, plain["apiKey"], args.rate,
+                                                 args.latency_seconds))
+                request_ms[label].append((run["p50_ms"], run["p99_ms"]))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not all(t in receiver.arrivals for t in answered):
             time.sleep(0.1)
@@ -131,6 +143,11 @@ def bench(kind: str, args) -> dict:
             "database": kind,
             "latency_ms": {"rate": args.rate, "events": len(delays), "missing": missing,
                            "p50": round(statistics.median(delays), 1), "p99": round(delays[int(len(delays) * 0.99) - 1], 1)},
+            # medians over the alternated runs of each run's p50 and p99, from the due time
+            "create_ticket_ms_at_rate": {
+                label: {"p50": round(statistics.median(p50 for p50, _ in runs), 2),
+                        "p99": round(statistics.median(p99 for _, p99 in runs), 2), "runs": runs}
+                for label, runs in request_ms.items()},
             "delivery_per_s": round(delivered / drain_seconds),
             "tickets_per_s_without_webhook": without["tickets_per_s"],
             "tickets_per_s_with_webhook": with_hook["tickets_per_s"],
@@ -148,7 +165,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--rate", type=int, default=100)
-    parser.add_argument("--latency-seconds", type=int, default=20)
+    parser.add_argument("--latency-seconds", type=int, default=10, help="each fixed-rate run")
+    parser.add_argument("--pairs", type=int, default=3, help="fixed-rate runs without / with the webhook")
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--receiver-port", type=int, default=8767)

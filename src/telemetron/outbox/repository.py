@@ -108,6 +108,17 @@ def claim(conn: Connection, *, worker: str, limit: int, lease: timedelta = DEFAU
     return [Claimed(*row) for row in conn.execute(_CLAIM if channel is None else _CLAIM_CHANNEL, params).all()]
 
 
+# Built once: marks the claimed events this worker still holds as fanned out.
+_MARK_FANNED_OUT = (
+    update(outbox)
+    .where(_c.id.in_(bindparam("f_ids", expanding=True)), _c.channel == EVENT, _c.claimed_by == bindparam("f_worker"),
+           _c.status == "pending")
+    .values(status=FANNED_OUT, claimed_by=None, claimed_until=None,
+            delivered_at=bindparam("f_now", type_=_c.delivered_at.type))
+    .returning(_c.id)
+)
+
+
 def fan_out(conn: Connection, planned: list[tuple[Claimed, list[tuple[str, str | None, dict]]]], *, worker: str,
             lease: timedelta = DEFAULT_LEASE, claim_first: int = 0) -> list[Claimed]:
     """Replace claimed event rows by their deliveries, in the caller's (the claim's) transaction.
@@ -126,16 +137,8 @@ def fan_out(conn: Connection, planned: list[tuple[Claimed, list[tuple[str, str |
     if not planned:
         return []
     now = utcnow()
-    mine = {
-        row[0]
-        for row in conn.execute(
-            update(outbox)
-            .where(_c.id.in_([event.id for event, _ in planned]), _c.channel == EVENT, _c.claimed_by == worker,
-                   _c.status == "pending")
-            .values(status=FANNED_OUT, claimed_by=None, claimed_until=None, delivered_at=now)
-            .returning(_c.id)
-        )
-    }
+    marked = conn.execute(_MARK_FANNED_OUT, {"f_ids": [event.id for event, _ in planned], "f_worker": worker, "f_now": now})
+    mine = {row[0] for row in marked}
     rows: list[dict[str, Any]] = []
     for event, targets in planned:
         if event.id not in mine:
