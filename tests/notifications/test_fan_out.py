@@ -259,3 +259,46 @@ def test_the_worker_claims_for_several_free_slots_at_once_not_one_claim_per_deli
     # A claim per freed slot would be ~40 claims of one; a quarter of the slots (4) at a time, ~10.
     assert len(claims) <= 20, claims
     assert min(claims[1:-1] or [4]) >= 4, claims
+
+
+def test_slots_held_by_a_slow_endpoint_do_not_hold_up_other_destinations(
+        http, db, database_url, tenant, other_tenant, receiver):
+    import asyncio
+
+    from conftest import _free_port
+    from receiver import Receiver
+
+    from telemetron.db.engine import Database
+    from telemetron.outbox.worker import OutboxWorker
+
+    slow = Receiver(_free_port()).answer(*[Reply(delay=5.0)] * 7).start()
+    receiver.start()
+    use_webhook(db, tenant.id, slow.url)
+    use_webhook(db, other_tenant.id, receiver.url)
+    for i in range(7):
+        create(http, tenant, title=f"Slow {i}")
+
+    async def main() -> float:
+        worker_db = Database(database_url, pool_size=2)
+        # 8 slots, a claim waits for 2 free ones (or the 1 s poll): 7 are held by the slow endpoint
+        worker = OutboxWorker(worker_db, name="slow-and-fast", concurrency=8, poll_interval=1.0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            await asyncio.to_thread(slow.wait_for, 7, 30)
+            for i in range(20):
+                await asyncio.to_thread(create, http, other_tenant, title=f"Fast {i}")
+            started = time.monotonic()
+            await asyncio.to_thread(receiver.wait_for, 20, 30)
+            return time.monotonic() - started
+        finally:
+            stop.set()
+            await task
+            worker_db.dispose()
+            slow.stop()
+
+    took = asyncio.run(main())
+    # Through the one free slot, a claim each time it frees: well before the slow replies (5 s).
+    # Waiting for a second free slot would have meant one claim per poll, ~1 delivery a second.
+    assert took < 3.0, took
+    assert sorted(r.json()["ticket"]["title"] for r in receiver.requests) == sorted(f"Fast {i}" for i in range(20))

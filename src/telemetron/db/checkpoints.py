@@ -43,6 +43,7 @@ class Checkpointer:
         self._interval = interval
         self._stop = threading.Event()
         self.checkpoints = 0  # checkpoints that copied something: for tests and curiosity
+        self._logged = self._copied = 0
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
         self._thread.start()
 
@@ -57,12 +58,18 @@ class Checkpointer:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 self._checkpoint_until_stopped()
-            except Exception:  # never take the server down; try again on a new connection
-                logger.exception("WAL checkpoint failed for %s; trying again in a second", self._path)
-                self._stop.wait(1.0)
+                failures = 0
+            except Exception as exc:  # never take the server down; try again on a new connection
+                failures += 1
+                if failures == 1:
+                    logger.exception("WAL checkpoints failed for %s; retrying with backoff", self._path)
+                else:
+                    logger.debug("WAL checkpoints still failing: %s", exc)
+                self._stop.wait(min(60.0, 2.0 ** (failures - 1)))
 
     def _checkpoint_until_stopped(self) -> None:
         try:  # mode=rw: never create the file; a database not made yet has nothing to checkpoint
@@ -88,9 +95,12 @@ class Checkpointer:
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
-            _busy, _logged, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            _busy, logged, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.OperationalError as exc:  # another process's checkpoint holds the lock
             logger.debug("WAL checkpoint skipped: %s", exc)
             return
-        if copied > 0:
+        # ``copied`` counts every frame of the current log copied so far, by any checkpoint; the
+        # log started over when it is shorter than last time.
+        if copied > 0 and (copied > self._copied or logged < self._logged):
             self.checkpoints += 1
+        self._logged, self._copied = logged, copied

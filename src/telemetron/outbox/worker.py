@@ -12,7 +12,9 @@ The database work is done per batch: one transaction claims and fans out, one re
 of outcomes (prebuilt statements, executemany); building SQLAlchemy statements per message cost
 more CPU than sending the message. For the same reason, while deliveries are in flight the
 worker claims again only once a quarter of its slots are free (or the poll interval has passed),
-not each time one delivery ends: 0.87-0.97 -> 0.74-0.78 ms of CPU per delivery.
+not each time one delivery ends: 0.87-0.97 -> 0.74-0.78 ms of CPU per delivery. Slots held by
+slow deliveries (a timing-out endpoint) count as free for that decision, so that one slow
+endpoint does not slow the others down to a claim per poll.
 
 The HTTP client is aiohttp: httpx (httpcore) rescans its whole connection pool on every request
 event, which measured ~3 ms of CPU per delivery at 32 deliveries in flight (bench/README.md).
@@ -98,7 +100,7 @@ class OutboxWorker:
     def __init__(self, db: Database, *, name: str | None = None, concurrency: int = 32,
                  poll_interval: float = 0.2, timeout: float = 10.0, lease: timedelta = repository.DEFAULT_LEASE,
                  retry_base: float = BASE_DELAY_SECONDS, busy_share: float | None = None,
-                 busy_rate: float = 100.0) -> None:
+                 busy_rate: float = 20.0) -> None:
         self.db = db
         self.name = name or default_worker_name()
         self.concurrency = concurrency
@@ -118,7 +120,7 @@ class OutboxWorker:
         self._recorder: asyncio.Task | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        in_flight: set[asyncio.Task] = set()
+        in_flight: dict[asyncio.Task, float] = {}  # each delivery and when it started
         if self.load is None:
             self.load = LoopLoad()  # measured in the thread that runs the loop
         connector = aiohttp.TCPConnector(limit=self.concurrency)
@@ -133,10 +135,13 @@ class OutboxWorker:
                 limit = self.concurrency - len(in_flight)
                 wait = self.poll_interval
                 if in_flight and limit < self.claim_batch:
-                    # Deliveries finish one by one; a claim per freed slot cost a transaction
-                    # per delivery. Wait for a quarter of the slots, or the poll, whichever first.
-                    until_poll = claimed_at + self.poll_interval - time.monotonic()
-                    if until_poll > 0:
+                    # Deliveries finish one by one; a claim per freed slot cost a transaction per
+                    # delivery. Wait for a quarter of the slots (or the poll), counting the slots
+                    # held by slow deliveries as free: a slow endpoint must not hold up the others.
+                    now = time.monotonic()
+                    slow = sum(1 for started in in_flight.values() if now - started > SLOW_DELIVERY_SECONDS)
+                    until_poll = claimed_at + self.poll_interval - now
+                    if limit + slow < self.claim_batch and until_poll > 0:
                         limit, wait = 0, until_poll
                 busy = self.busy_share is not None and self.load.update() >= self.busy_share
                 if busy:  # a token bucket: busy_rate deliveries a second, in batches
@@ -164,8 +169,8 @@ class OutboxWorker:
                         self.throttled += 1
                 for message, destination in claimed:
                     task = asyncio.create_task(self._deliver(client, message, destination))
-                    in_flight.add(task)
-                    task.add_done_callback(lambda t: (in_flight.discard(t), self.wakeup.set()))
+                    in_flight[task] = time.monotonic()
+                    task.add_done_callback(lambda t: (in_flight.pop(t, None), self.wakeup.set()))
                     # One delivery started per turn of the loop: the requests that arrived
                     # meanwhile are served between two, not after the whole claim's first steps
                     # (createTicket's p99 at 100/s with deliveries going out: 13.7 -> 7.7 ms).
@@ -232,6 +237,10 @@ class OutboxWorker:
             text = await response.text(errors="replace")
             return classify(response.status, text, {k.lower(): v for k, v in response.headers.items()})
 
+
+# A delivery in flight for longer than this is slow (a timing-out endpoint): its slot counts as
+# free when the worker decides whether to wait for more slots before claiming.
+SLOW_DELIVERY_SECONDS = 0.5
 
 # Beside the API, the worker holds back when the API wants more than this share of a core
 # (the event loop's thread is one core at most; see OutboxWorker), delivering at most
