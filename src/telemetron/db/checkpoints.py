@@ -71,12 +71,20 @@ class Checkpointer:
                     logger.debug("WAL checkpoints still failing: %s", exc)
                 self._stop.wait(min(60.0, 2.0 ** (failures - 1)))
 
-    def _checkpoint_until_stopped(self) -> None:
+    def _connect(self) -> sqlite3.Connection | None:
         try:  # mode=rw: never create the file; a database not made yet has nothing to checkpoint
-            conn = sqlite3.connect(f"file:{quote(self._path)}?mode=rw", uri=True, isolation_level=None)
+            return sqlite3.connect(f"file:{quote(self._path)}?mode=rw", uri=True, isolation_level=None)
         except sqlite3.OperationalError:
-            self._stop.wait(self._interval)
-            return
+            return None
+
+    def _checkpoint_until_stopped(self) -> None:
+        conn = self._connect()
+        if conn is None:
+            stopped = self._stop.wait(self._interval)
+            # Made meanwhile and stopped already: its last checkpoint is still due (below).
+            conn = self._connect() if stopped else None
+            if conn is None:
+                return
         try:
             conn.execute("PRAGMA busy_timeout=1000")
             seen = None
