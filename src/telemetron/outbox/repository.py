@@ -71,41 +71,29 @@ _RETURNED = (_c.id, _c.organization_id, _c.channel, _c.event, _c.target, _c.payl
              _c.ticket_id)
 
 
-def _claim_statement(channel: bool):
-    """The claim, built once (building it per claim cost more than running it): ``c_now``,
-    ``c_limit``, ``c_worker``, ``c_until`` and, for one channel only, ``c_channel``."""
-    now = bindparam("c_now", type_=_c.next_attempt_at.type)
-    conditions = [_c.status == "pending", _c.next_attempt_at <= now,
-                  or_(_c.claimed_until.is_(None), _c.claimed_until < now)]
-    if channel:
-        conditions.append(_c.channel == bindparam("c_channel"))
-    due = (
-        select(_c.id)
-        .where(*conditions)
-        .order_by(_c.next_attempt_at, _c.id)
-        .limit(bindparam("c_limit"))
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it (one writer)
-    )
-    return (
-        update(outbox)
-        .where(_c.id.in_(due.scalar_subquery()))
-        .values(claimed_by=bindparam("c_worker"), claimed_until=bindparam("c_until", type_=_c.claimed_until.type),
-                attempts=_c.attempts + 1)
-        .returning(*_RETURNED)
-    )
+# The claim, built once (building it per claim cost more than running it).
+_NOW = bindparam("c_now", type_=_c.next_attempt_at.type)
+_DUE = (
+    select(_c.id)
+    .where(_c.status == "pending", _c.next_attempt_at <= _NOW, or_(_c.claimed_until.is_(None), _c.claimed_until < _NOW))
+    .order_by(_c.next_attempt_at, _c.id)
+    .limit(bindparam("c_limit"))
+    .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it (one writer)
+)
+_CLAIM = (
+    update(outbox)
+    .where(_c.id.in_(_DUE.scalar_subquery()))
+    .values(claimed_by=bindparam("c_worker"), claimed_until=bindparam("c_until", type_=_c.claimed_until.type),
+            attempts=_c.attempts + 1)
+    .returning(*_RETURNED)
+)
 
 
-_CLAIM, _CLAIM_CHANNEL = _claim_statement(False), _claim_statement(True)
-
-
-def claim(conn: Connection, *, worker: str, limit: int, lease: timedelta = DEFAULT_LEASE,
-          channel: str | None = None) -> list[Claimed]:
-    """Claim up to ``limit`` due messages (event rows and deliveries alike, or of ``channel`` only)."""
+def claim(conn: Connection, *, worker: str, limit: int, lease: timedelta = DEFAULT_LEASE) -> list[Claimed]:
+    """Claim up to ``limit`` due messages, event rows and deliveries alike."""
     now = utcnow()
     params = {"c_now": now, "c_limit": limit, "c_worker": worker, "c_until": now + lease}
-    if channel is not None:
-        params["c_channel"] = channel
-    return [Claimed(*row) for row in conn.execute(_CLAIM if channel is None else _CLAIM_CHANNEL, params).all()]
+    return [Claimed(*row) for row in conn.execute(_CLAIM, params).all()]
 
 
 # Built once: marks the claimed events this worker still holds as fanned out.

@@ -231,8 +231,7 @@ class OutboxWorker:
         try:
             body, headers = prepare()
         except Exception as exc:  # a malformed message fails alone, with its reason, never retried
-            logger.exception("outbox message %s cannot be prepared", message.id)
-            return Outcome.failed(None, f"cannot prepare the message ({type(exc).__name__})")
+            return _unpreparable(message, exc)
         async with client.post(url, data=body, headers=headers, allow_redirects=False) as response:
             text = await response.text(errors="replace")
             return classify(response.status, text, {k.lower(): v for k, v in response.headers.items()})
@@ -291,8 +290,13 @@ def _safe_destination(conn, db: Database, message: repository.Claimed, lookups: 
     try:
         return _destination(conn, db, message, lookups)
     except Exception as exc:
-        logger.exception("outbox message %s cannot be prepared", message.id)
-        return Outcome.failed(None, f"cannot prepare the message ({type(exc).__name__})")
+        return _unpreparable(message, exc)
+
+
+def _unpreparable(message: repository.Claimed, exc: Exception) -> Outcome:
+    """A message that cannot be read or built fails for good, with its reason (no attempt was made)."""
+    logger.exception("outbox message %s cannot be prepared", message.id)
+    return Outcome.failed(None, f"cannot prepare the message ({type(exc).__name__})")
 
 
 def _record_all(conn, batch: list[tuple], *, worker: str, retry_base: float) -> list[str]:
