@@ -239,6 +239,19 @@ def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(h
     wait_until(lambda: [s for _c, _t, s in rows(db, tenant.id)].count("delivered") == 30)
 
 
+def test_the_load_signal_turns_busy_within_a_fifth_of_a_second_of_a_burst():
+    """The worker delivers at full speed until the signal turns: with a 0.5 s window, a burst of
+    tickets began with hundreds of deliveries competing with the requests (bench/README.md)."""
+    from telemetron.outbox.worker import BUSY_SHARE, LoopLoad
+
+    load = LoopLoad()
+    assert load.update() < BUSY_SHARE  # nothing happened yet
+    started = time.monotonic()
+    while time.monotonic() - started < 0.15:  # the loop's thread kept busy, as by a burst of requests
+        sum(range(1000))
+    assert load.update() >= BUSY_SHARE
+
+
 def test_the_worker_claims_for_several_free_slots_at_once_not_one_claim_per_delivery(
         http, db, database_url, tenant, receiver, monkeypatch):
 

@@ -66,11 +66,15 @@ class LoopLoad:
     time, but it wants all of it), over wall time. The worker's own part is taken out:
     ``deliveries`` (counted by the worker) times ``WORKER_COST``, a low estimate of what one
     delivery costs (0.65-1.1 ms measured, bench/README.md). What remains is the API's.
+
+    The window is short (0.1 s) because the worker delivers at full speed until the first window
+    that shows the burst: with 0.5 s, a 5 s burst of tickets began with ~370 deliveries in its first
+    0.75 s (~5% of the burst's CPU), with 0.1 s with 4 to 70 (bench/README.md, session 5).
     """
 
     WORKER_COST = 0.0005
 
-    def __init__(self, window: float = 0.5) -> None:
+    def __init__(self, window: float = 0.1) -> None:
         self.window = window
         self.share = 0.0
         self.deliveries = 0
