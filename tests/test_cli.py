@@ -262,3 +262,47 @@ def test_category_add_keeps_the_limits_an_edit_keeps(cli):
     failed_readably(cli("category", "add", "--org", org["organizationId"], "Firmware", "--description", "x" * 4001),
                     "description", "4000")
     assert "Firmware" not in succeeded(cli("category", "list", "--org", org["organizationId"]))
+
+
+def test_category_update_changes_what_is_given_and_keeps_the_rest(cli):
+    org = create_org(cli)
+    added = as_json(cli("category", "add", "--org", org["organizationId"], "Firmware", "--description", "Updates",
+                        "--example", "the update failed", "--json"))
+    updated = as_json(cli("category", "update", "--org", org["organizationId"], " firmware ", "--no-ai",
+                          "--example", "flashing stopped at 40%", "--example", "bricked after update", "--json"))
+    assert updated["id"] == added["id"]
+    assert updated["examples"] == ["flashing stopped at 40%", "bricked after update"]
+    listed = {c["name"]: c for c in as_json(cli("category", "list", "--org", org["organizationId"], "--json"))}
+    assert listed["Firmware"]["description"] == "Updates"  # not given: kept
+    assert listed["Firmware"]["aiEnabled"] is False
+    assert listed["Firmware"]["active"] is True
+    cleared = as_json(cli("category", "update", "--org", org["organizationId"], added["id"], "--clear-examples",
+                          "--description", "Firmware updates and flashing", "--json"))
+    assert cleared["examples"] == []
+    assert cleared["description"] == "Firmware updates and flashing"
+
+
+def test_a_category_made_inactive_by_the_cli_stops_matching_at_once(cli, http):
+    org = create_org(cli, "Legacy")
+    assert create_ticket(http, org["apiKey"], category="legacy").json()["category"] == "Legacy"
+    succeeded(cli("category", "update", "--org", org["organizationId"], "Legacy", "--inactive"))
+    ticket = create_ticket(http, org["apiKey"], category="legacy").json()
+    assert ticket["category"] is None
+    succeeded(cli("category", "update", "--org", org["organizationId"], "Legacy", "--active"))
+    assert create_ticket(http, org["apiKey"], category="legacy").json()["category"] == "Legacy"
+
+
+def test_category_update_refuses_what_it_cannot_do_and_changes_nothing(cli):
+    org, other = create_org(cli, "Billing"), create_org(cli, "Shipping")
+    failed_readably(cli("category", "update", "--org", org["organizationId"], "Firmware", "--inactive"),
+                    "No category 'Firmware'")
+    shipping = as_json(cli("category", "list", "--org", other["organizationId"], "--json"))[0]
+    failed_readably(cli("category", "update", "--org", org["organizationId"], shipping["id"], "--inactive"),
+                    "No category")  # another organization's category is not one of this organization's
+    failed_readably(cli("category", "update", "--org", org["organizationId"], "Billing", "--no-ai", "--auto-resolve"),
+                    "auto-resolve", "AI-enabled")
+    failed_readably(cli("category", "update", "--org", org["organizationId"], "Billing", "--example", "x",
+                        "--clear-examples"), "not both")
+    billing = as_json(cli("category", "list", "--org", org["organizationId"], "--json"))[0]
+    assert (billing["active"], billing["aiEnabled"], billing["autoResolve"]) == (True, True, False)
+    assert as_json(cli("category", "list", "--org", other["organizationId"], "--json"))[0]["active"] is True

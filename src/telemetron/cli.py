@@ -191,6 +191,48 @@ def category_add(
         typer.echo(f"{cat['id']}  {cat['name']}")
 
 
+@category_app.command("update")
+def category_update(
+    org: OrgOption,
+    category: Annotated[str, typer.Argument(help="The category's id (cat_...) or name (any case).")],
+    description: Annotated[Optional[str], typer.Option(help="A new description (the AI reads it).")] = None,
+    example: Annotated[Optional[list[str]], typer.Option("--example", help="Replace the example phrases with these (repeatable).")] = None,
+    clear_examples: Annotated[bool, typer.Option("--clear-examples", help="Remove every example phrase.")] = False,
+    active: Annotated[Optional[bool], typer.Option("--active/--inactive", help="Inactive categories are never given to new tickets.")] = None,
+    ai: Annotated[Optional[bool], typer.Option("--ai/--no-ai", help="May the AI choose it.")] = None,
+    auto_resolve: Annotated[Optional[bool], typer.Option("--auto-resolve/--no-auto-resolve", help="Resolve its new tickets at once (needs AI enabled).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a category's description, example phrases or flags; what is not given stays.
+
+    The name stays too: routing rules and API clients name categories, and a rename would
+    silently change what they match. To retire a category, make it --inactive.
+    """
+    from telemetron.categories.service import find_category, update_category
+
+    if example and clear_examples:
+        _fail("give --example or --clear-examples, not both")
+
+    def update(scoped):
+        current = find_category(scoped, category)
+        return update_category(
+            scoped, current["id"],
+            description=current["description"] if description is None else description,
+            examples=[] if clear_examples else (example if example else current["examples"] or []),
+            active=current["active"] if active is None else active,
+            ai_enabled=current["ai_enabled"] if ai is None else ai,
+            auto_resolve=current["auto_resolve"] if auto_resolve is None else auto_resolve,
+        )
+
+    cat = _scoped_run(org, update)
+    row = {"id": cat["id"], "name": cat["name"], "description": cat["description"], "examples": cat["examples"],
+           "active": cat["active"], "aiEnabled": cat["ai_enabled"], "autoResolve": cat["auto_resolve"]}
+    if as_json:
+        typer.echo(json.dumps(row))
+    else:
+        typer.echo(f"updated {cat['id']}  {cat['name']}")
+
+
 @category_app.command("list")
 def category_list(org: OrgOption, as_json: JsonOption = False) -> None:
     """List categories."""

@@ -163,6 +163,18 @@ def get_category(scoped: Scoped, category_id: str) -> dict:
     return dict(row)
 
 
+def find_category(scoped: Scoped, id_or_name: str) -> dict:
+    """The category an admin names by its id or by its name (any case, active or not); 404 otherwise."""
+    if id_or_name.startswith("cat_"):
+        row = scoped.execute(_BY_ID, {"category_id": id_or_name}).mappings().first()
+        if row is not None:
+            return dict(row)
+    found = find_by_name(scoped, id_or_name, active_only=False)
+    if found is None:
+        raise NotFound(f"No category '{id_or_name.strip()}' in this organization", code="category_not_found")
+    return found
+
+
 def update_category(
     scoped: Scoped,
     category_id: str,
