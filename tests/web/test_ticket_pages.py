@@ -130,6 +130,35 @@ def test_a_reply_keeps_its_lines_as_the_api_does_and_back_does_not_refill_it(age
     assert re.search(r'<form [^>]*id="reply"[^>]*autocomplete="off"', agent.get(f"/tickets/{ticket_id}").text)
 
 
+def test_a_reply_form_sent_twice_adds_the_reply_once(agent, org, http):
+    """A double click, or a browser re-sending the form after a lost response: the customer must
+    not get the same reply twice. Each showing of the form carries a one-time value."""
+    ticket_id = create_ticket(http, org.tenant)["ticketId"]
+    page = agent.get(f"/tickets/{ticket_id}").text
+    form = {"content": "Please restart the hub.", "csrf": csrf_of(page),
+            "once": re.search(r'name="once" value="([^"]+)"', page).group(1)}
+    first = agent.post(f"/tickets/{ticket_id}/reply", data=form)
+    again = agent.post(f"/tickets/{ticket_id}/reply", data=form)
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert "sent before" in agent.get(again.headers["location"]).text
+    assert [m["content"] for m in get_ticket(http, org.tenant, ticket_id)["messages"]] == ["Please restart the hub."]
+    fresh_page = agent.get(f"/tickets/{ticket_id}").text
+    fresh = re.search(r'name="once" value="([^"]+)"', fresh_page).group(1)
+    assert fresh != form["once"]  # the form shown next sends a new reply
+    agent.post(f"/tickets/{ticket_id}/reply", data={**form, "once": fresh, "content": "Any luck?"})
+    assert [m["content"] for m in get_ticket(http, org.tenant, ticket_id)["messages"]] == [
+        "Please restart the hub.", "Any luck?"]
+
+
+def test_a_refused_reply_leaves_its_form_usable(agent, org, http):
+    ticket_id = create_ticket(http, org.tenant)["ticketId"]
+    page = agent.get(f"/tickets/{ticket_id}").text
+    form = {"content": "   ", "csrf": csrf_of(page), "once": re.search(r'name="once" value="([^"]+)"', page).group(1)}
+    assert agent.post(f"/tickets/{ticket_id}/reply", data=form).status_code == 400
+    assert agent.post(f"/tickets/{ticket_id}/reply", data={**form, "content": "Fixed now?"}).status_code == 303
+    assert [m["content"] for m in get_ticket(http, org.tenant, ticket_id)["messages"]] == ["Fixed now?"]
+
+
 def test_an_empty_or_too_long_reply_is_a_message_not_a_change(agent, org, http):
     ticket_id = create_ticket(http, org.tenant)["ticketId"]
     response = agent.submit(f"/tickets/{ticket_id}", f"/tickets/{ticket_id}/reply", {"content": "   "})

@@ -21,6 +21,7 @@ from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_select
 from telemetron.db.tables import routing_rules, tickets
 from telemetron.errors import InvalidRequest
+from telemetron.idempotency import service as idempotency
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
 from telemetron.tickets import changes
@@ -160,18 +161,29 @@ def _text(value: str, *, what: str, limit: int) -> str:
     return value
 
 
-def reply(scoped: Scoped, member: SignedIn, raw_id: str, *, content: str, status: str, max_text: int) -> str:
-    """Add the agent's reply, and set the status if one was chosen (one transaction)."""
+def reply(scoped: Scoped, member: SignedIn, raw_id: str, *, content: str, status: str, max_text: int,
+          once: str = "") -> tuple[str, bool]:
+    """Add the agent's reply, and set the status if one was chosen (one transaction).
+
+    Returns the ticket's id and whether the reply was added: ``False`` when this sending of the
+    form (its one-time value ``once``) was added before. A double click, or a browser re-sending
+    the form after a lost response, must not send the customer the same reply twice; the value is
+    claimed like an Idempotency-Key, in the reply's own transaction, so a refused reply (empty,
+    too long) leaves it unused.
+    """
     # Browsers send a textarea's line breaks as CRLF; the API's messages use LF, and so do we.
     content = _text(content.replace("\r\n", "\n") if content else content, what="reply", limit=max_text)
     if status and status not in STATUSES:
         raise InvalidRequest(f"Unknown status '{status}'", field="status")
     ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_id))
+    if once and idempotency.claim(scoped, key=f"web:reply:{ticket.id}:{once}", endpoint="web/reply",
+                                  request_hash="form") is not None:
+        return ticket.id, False
     now = utcnow()
     changes.add_message(scoped, ticket, "agent", content, now=now, author_member_id=member.member_id)
     if status:
         changes.change_status(scoped, ticket, status, now=now)
-    return ticket.id
+    return ticket.id, True
 
 
 def update(scoped: Scoped, member: SignedIn, raw_id: str, *, status: str | None, priority: str | None,

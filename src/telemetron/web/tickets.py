@@ -3,6 +3,7 @@ Slack notifications link to), with replying and changing status, priority, categ
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from starlette.responses import Response
@@ -16,6 +17,7 @@ from telemetron.web.pages import Web, page
 # Fixed messages after a change (the URL carries a code, never text that a link could forge).
 DONE = {
     "replied": "Your reply was added.",
+    "replied-before": "This reply was sent before (a second click or a re-sent form): it was added once.",
     "updated": "The ticket was updated.",
     "unchanged": "Nothing was changed.",
     "confirmed": "Category confirmed: the AI learns from it.",
@@ -44,7 +46,7 @@ async def _show(web: Web, status: int = 200, *, error: str | None = None, draft:
     data = await web.run(ticket_data.ticket_page, web.request.path_params["ticket_id"])
     done = DONE.get(web.request.query_params.get("done", "")) if status == 200 else None
     return web.render("ticket.html", status=status, statuses=STATUSES, priorities=PRIORITIES, error=error,
-                      done=done, draft=draft, **data)
+                      done=done, draft=draft, once=secrets.token_urlsafe(16), **data)
 
 
 @page()
@@ -56,13 +58,14 @@ async def ticket(web: Web) -> Response:
 async def ticket_reply(web: Web) -> Response:
     content = web.form.get("content")
     try:
-        ticket_id = await web.run(ticket_data.reply, web.request.path_params["ticket_id"], content=content,
-                                  status=web.form.get("status"), max_text=web.settings.max_text_chars)
+        ticket_id, added = await web.run(ticket_data.reply, web.request.path_params["ticket_id"], content=content,
+                                         status=web.form.get("status"), max_text=web.settings.max_text_chars,
+                                         once=(web.form.get("once") or "")[:64])
     except AppError as exc:
         if exc.status == 404:
             raise
         return await _show(web, exc.status, error=exc.message, draft=content)
-    return web.redirect(f"/tickets/{ticket_id}?done=replied#reply")
+    return web.redirect(f"/tickets/{ticket_id}?done={'replied' if added else 'replied-before'}#reply")
 
 
 @page()
