@@ -306,3 +306,24 @@ def test_category_update_refuses_what_it_cannot_do_and_changes_nothing(cli):
     billing = as_json(cli("category", "list", "--org", org["organizationId"], "--json"))[0]
     assert (billing["active"], billing["aiEnabled"], billing["autoResolve"]) == (True, True, False)
     assert as_json(cli("category", "list", "--org", other["organizationId"], "--json"))[0]["active"] is True
+
+
+def test_listings_do_not_wait_for_the_servers_writes(cli, database_url):
+    """A listing (a large outbox, say) must neither take SQLite's write lock, which would hold up
+    the server's writes, nor wait for it: here another connection holds it throughout."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's readers never wait for writers")
+    import sqlite3
+
+    org = create_org(cli, "Billing")
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the write lock, as the server holds it while committing a batch
+    try:
+        for command in (["category", "list"], ["apikey", "list"], ["member", "list"], ["rules", "list"],
+                        ["team", "list"], ["webhook", "list"], ["slack", "show"], ["outbox", "list"],
+                        ["triage", "status"]):
+            succeeded(cli(*command, "--org", org["organizationId"]))
+        succeeded(cli("org", "list"))
+    finally:
+        writer.rollback()
+        writer.close()

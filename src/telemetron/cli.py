@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, fail, run, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, fail, read, run, scoped_read, scoped_run
 from telemetron.config import get_settings
 from telemetron.db.scoped import Scoped
 
@@ -115,7 +115,7 @@ def org_list(as_json: JsonOption = False) -> None:
     """List organizations."""
     from telemetron.orgs.service import list_organizations
 
-    orgs = _run(lambda conn, db: list_organizations(conn))
+    orgs = read(lambda conn, db: list_organizations(conn))
     if as_json:
         typer.echo(json.dumps([{"id": o["id"], "name": o["name"]} for o in orgs]))
     else:
@@ -140,7 +140,7 @@ def apikey_list(org: OrgOption, as_json: JsonOption = False) -> None:
     """List API keys (never the keys themselves, only their first characters)."""
     from telemetron.orgs.apikeys import list_api_keys
 
-    keys = _scoped_run(org, list_api_keys)
+    keys = scoped_read(org, list_api_keys)
     rows = [
         {
             "id": k["id"],
@@ -238,7 +238,7 @@ def category_list(org: OrgOption, as_json: JsonOption = False) -> None:
     """List categories."""
     from telemetron.categories.service import list_categories
 
-    cats = _scoped_run(org, list_categories)
+    cats = scoped_read(org, list_categories)
     rows = [
         {"id": c["id"], "name": c["name"], "description": c["description"], "active": c["active"], "aiEnabled": c["ai_enabled"], "autoResolve": c["auto_resolve"]}
         for c in cats
@@ -293,7 +293,7 @@ def member_list(org: OrgOption, as_json: JsonOption = False) -> None:
     rows = [
         {"id": m["id"], "email": m["email"], "name": m["name"], "available": m["available"], "role": m["role"],
          "canSignIn": m["can_sign_in"], "createdAt": m["created_at"].isoformat()}
-        for m in _scoped_run(org, list_members)
+        for m in scoped_read(org, list_members)
     ]
     if as_json:
         typer.echo(json.dumps(rows))

@@ -27,9 +27,19 @@ def fail(message: str) -> None:
 
 def run(fn, *args, **kwargs):
     """Run ``fn(conn, db, ...)`` in one transaction; an AppError becomes ``error: ...`` and exit 1."""
+    return _in_transaction(False, fn, *args, **kwargs)
+
+
+def read(fn, *args, **kwargs):
+    """``run`` for a command that only reads (the listings). On SQLite its transaction neither takes
+    nor waits for the write lock: a listing of a large outbox must not hold up the server's writes."""
+    return _in_transaction(True, fn, *args, **kwargs)
+
+
+def _in_transaction(read_only: bool, fn, *args, **kwargs):
     db = open_db()
     try:
-        return db.run_sync(fn, db, *args, **kwargs)
+        return (db.read_sync if read_only else db.run_sync)(fn, db, *args, **kwargs)
     except AppError as exc:
         fail(exc.message)
     finally:
@@ -38,13 +48,22 @@ def run(fn, *args, **kwargs):
 
 def scoped_run(org_id: str, fn, *args, **kwargs):
     """Run ``fn(scoped, ...)`` for organization ``org_id`` (which must exist) in one transaction."""
+    return run(_scoped(org_id, fn), *args, **kwargs)
+
+
+def scoped_read(org_id: str, fn, *args, **kwargs):
+    """``scoped_run`` for a command that only reads (see ``read``)."""
+    return read(_scoped(org_id, fn), *args, **kwargs)
+
+
+def _scoped(org_id: str, fn):
     from telemetron.orgs.service import get_organization
 
-    def unit(conn, db):
+    def unit(conn, db, *args, **kwargs):
         get_organization(conn, org_id)
         return fn(Scoped(db, conn, org_id), *args, **kwargs)
 
-    return run(unit)
+    return unit
 
 
 def echo_json(value: Any) -> None:

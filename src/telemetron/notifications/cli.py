@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, scoped_read, scoped_run
 
 slack_app = typer.Typer(help="Slack notifications (an incoming webhook).", no_args_is_help=True)
 webhook_app = typer.Typer(help="Outgoing webhooks: signed JSON ticket events.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def slack_show(org: OrgOption, as_json: JsonOption = False) -> None:
     """Show the settings, with the webhook URL masked."""
     from telemetron.notifications.settings import get_settings, mask
 
-    url, public = scoped_run(org, get_settings)
+    url, public = scoped_read(org, get_settings)
     if as_json:
         echo_json({"slackWebhookUrl": mask(url), "publicUrl": public})
     else:
@@ -61,7 +61,7 @@ def webhook_list(org: OrgOption, show_secrets: Annotated[bool, typer.Option("--s
     from telemetron.notifications.settings import list_endpoints
 
     rows = [{"id": e["id"], "url": e["url"], "enabled": e["enabled"], **({"secret": e["secret"]} if show_secrets else {})}
-            for e in scoped_run(org, list_endpoints)]
+            for e in scoped_read(org, list_endpoints)]
     if as_json:
         echo_json(rows)
         return

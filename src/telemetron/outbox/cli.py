@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, open_db, run, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, open_db, run, scoped_read, scoped_run
 
 outbox_app = typer.Typer(help="Notifications waiting, sent and failed.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def outbox_list(
                 m["attempt_log"] = attempts_of(scoped.conn, m["id"])
         return messages
 
-    messages = scoped_run(org, unit)
+    messages = scoped_read(org, unit)
     rows = [
         {"id": m["id"], "channel": m["channel"], "target": m["target"], "event": m["event"], "ticketId": m["ticket_id"],
          "status": m["status"],

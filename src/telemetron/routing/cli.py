@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, parse_json_option, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, parse_json_option, scoped_read, scoped_run
 
 rules_app = typer.Typer(help="Routing rules: who gets which ticket.", no_args_is_help=True)
 team_app = typer.Typer(help="Teams of members, for routing.", no_args_is_help=True)
@@ -65,7 +65,7 @@ def rules_list(org: OrgOption, as_json: JsonOption = False) -> None:
     """List rules in the order they run."""
     from telemetron.routing.service import list_rules
 
-    rules = scoped_run(org, list_rules)
+    rules = scoped_read(org, list_rules)
     rows = [{"id": r["id"], "name": r["name"], "position": r["position"], "enabled": r["enabled"],
              "conditions": r["conditions"], "actions": r["actions"], "continue": r["continue_matching"]} for r in rules]
     if as_json:
@@ -131,7 +131,7 @@ def team_list(org: OrgOption, as_json: JsonOption = False) -> None:
     """List teams."""
     from telemetron.routing.service import list_teams
 
-    teams = scoped_run(org, list_teams)
+    teams = scoped_read(org, list_teams)
     if as_json:
         echo_json([{"id": t["id"], "name": t["name"], "strategy": t["strategy"]} for t in teams])
         return

@@ -12,6 +12,7 @@ from telemetron.cli_support import (
     echo_json,
     fail,
     open_db,
+    scoped_read,
     scoped_run,
 )
 
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
         def unit(scoped):
             return model_info(scoped), threshold_of(scoped.conn, scoped.org_id)
 
-        info, threshold = scoped_run(org, unit)
+        info, threshold = scoped_read(org, unit)
         row = {"engineInstalled": engine_description(), "threshold": threshold, "model": info}
         if as_json:
             echo_json(row)
