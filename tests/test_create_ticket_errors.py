@@ -390,6 +390,21 @@ def test_description_and_message_of_exactly_64_kib_are_accepted(http, db, tenant
     assert ticket_row(db, body["ticketId"])["description"] == description
 
 
+def test_the_64_kib_limit_counts_bytes_of_utf8_not_characters(http, db, tenant):
+    """65,536 characters of emoji are 256 KiB: over the limit, though under it in characters."""
+    rocket = "\U0001F680"  # 4 bytes in UTF-8
+    with nothing_stored(db, tenant):
+        assert_error(post(http, tenant, body_with(description=rocket * (MAX_TEXT // 4 + 1))), 400, "field_too_long",
+                     "description", ["description", str(MAX_TEXT), "bytes", str(MAX_TEXT + 4)])
+        messages = [{"role": "customer", "content": "é" * (MAX_TEXT // 2 + 1)}]  # 2 bytes each
+        assert_error(post(http, tenant, body_with(messages=messages)), 400, "field_too_long", "messages[0].content",
+                     ["messages[0].content", str(MAX_TEXT), str(MAX_TEXT + 2)])
+    exactly = rocket * (MAX_TEXT // 4)  # 64 KiB exactly, in 16,384 characters
+    body = assert_created(post(http, tenant, body_with(description=exactly, messages=[
+        {"role": "customer", "content": "é" * (MAX_TEXT // 2)}])))
+    assert ticket_row(db, body["ticketId"])["description"] == exactly
+
+
 # --- unknown fields -----------------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 PATH = "/api/ext-v1/ticket/createTicket"
@@ -25,6 +27,55 @@ def test_openapi_describes_create_ticket_with_examples_and_errors(http):
     text = str(schema)
     for name in ("CreateTicketRequest", "CreateTicketResponse", "ErrorResponse", "TicketMessageIn"):
         assert f"#/components/schemas/{name}" in text and name in schema["components"]["schemas"]
+
+
+def test_every_error_create_ticket_returns_is_documented_with_its_code(http, tenant, other_tenant):
+    """Each mistake a client can make, sent to the real server: the code it gets back is among the
+    OpenAPI examples of that status, so a client author finds every error in /docs."""
+    from conftest import post
+
+    documented = {
+        status: set(response["content"]["application/json"]["examples"])
+        for status, response in http.get("/openapi.json").json()["paths"][PATH]["post"]["responses"].items()
+        if status != "200"
+    }
+    other_customer = post(http, PATH, other_tenant, {"title": "x", "customerEmail": "other@example.com"}).json()
+    good = {"title": "Device not connecting to WiFi", "customerEmail": "john.doe@example.com"}
+    mistakes = [
+        ({"content": b"{"}, None),
+        ({"content": b"[1, 2]"}, None),
+        ({"body": {"customerEmail": "john.doe@example.com"}}, None),
+        ({"body": {**good, "title": "  "}}, None),
+        ({"body": {**good, "title": 5}}, None),
+        ({"body": {**good, "title": "x" * 256}}, None),
+        ({"body": {**good, "priority": "critical"}}, None),
+        ({"body": {"title": "x"}}, None),
+        ({"body": {**good, "customerEmail": "john.doe@"}}, None),
+        ({"body": {**good, "messages": [{"role": "admin", "content": "hi"}]}}, None),
+        ({"body": {**good, "messages": [{"role": "customer", "content": "m"}] * 1001}}, None),
+        ({"body": {**good, "description": "d" * 70_000}}, None),
+        ({"body": {**good, "title": "a\u0000b"}}, None),
+        ({"body": {**good, "customerId": "cust_000000000000"}}, None),
+        ({"body": {**good, "customerId": other_customer["customerId"]}}, None),
+        ({"body": good, "headers": {"Idempotency-Key": "k" * 256}}, None),
+        ({"body": good}, {"x-api-key": "tlm_not_a_key"}),
+        ({"body": good}, {}),
+        ({"content": b"{" + b" " * (1024 * 1024) + b"}"}, None),
+    ]
+    seen = set()
+    for request, key in mistakes:
+        headers = {**(tenant.headers if key is None else key), **request.get("headers", {})}
+        content = request.get("content")
+        response = http.post(PATH, content=content if content is not None else json.dumps(request["body"]),
+                             headers={"Content-Type": "application/json", **headers})
+        status, code = str(response.status_code), response.json()["code"]
+        assert code in documented.get(status, set()), (request, status, code, documented.get(status))
+        seen.add(code)
+    reused = {"Idempotency-Key": "openapi-reuse", **tenant.headers}
+    assert post(http, PATH, None, good, headers=reused).status_code == 200
+    response = post(http, PATH, None, {**good, "title": "Another"}, headers=reused)
+    assert response.json()["code"] in documented["422"]
+    assert len(seen) >= 17  # the mistakes above are distinct errors, not one error seen many times
 
 
 @pytest.mark.parametrize("page", ["/docs"])

@@ -445,6 +445,7 @@ def test_add_message_names_unknown_fields_in_warnings(http, tenant):
         ({"content": ""}, "empty_field", "content", ["empty"]),
         ({"content": " \n\t "}, "empty_field", "content", ["empty"]),
         ({"content": "x" * (MAX_TEXT + 1)}, "field_too_long", "content", ["65536", "65537"]),
+        ({"content": "\U0001F680" * 16385}, "field_too_long", "content", ["65536 bytes", "65540"]),  # 4 bytes each
         ({"content": 5}, "invalid_type", "content", ["string"]),
         ({"content": None}, "invalid_type", "content", []),
         ({"content": "a\u0000b"}, "invalid_character", "content", ["NUL"]),

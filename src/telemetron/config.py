@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     # Protects the server: bodies past this size get a 413 before they are parsed.
     max_body_bytes: int = 1024 * 1024
     max_messages: int = 1000
-    max_text_chars: int = 64 * 1024
+    # A message's or a description's size in UTF-8 (64 KiB), not its characters: an emoji is 4 bytes.
+    max_text_bytes: int = 64 * 1024
     # Idempotency keys are honoured for at least this long, then purged.
     idempotency_ttl_hours: int = 24
 

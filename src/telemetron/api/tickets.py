@@ -55,7 +55,7 @@ async def create_ticket(request: Request) -> Response:
     try:
         body = await read_json(request, limit=ctx.settings.max_body_bytes)
         intake.request, intake.warnings = parse_create_ticket(
-            body, max_messages=ctx.settings.max_messages, max_text=ctx.settings.max_text_chars
+            body, max_messages=ctx.settings.max_messages, max_text=ctx.settings.max_text_bytes
         )
         raw_key = request.headers.get("idempotency-key")
         if raw_key is not None:
@@ -201,7 +201,7 @@ async def update_ticket(request: Request) -> Response:
 )
 async def add_message(request: Request) -> Response:
     ctx = request.app.state.ctx
-    max_text = ctx.settings.max_text_chars
+    max_text = ctx.settings.max_text_bytes
     pending, body = await _read(request, lambda b: parse_add_message(b, max_text=max_text))
     if pending.problem is None:
         raw_key = request.headers.get("idempotency-key")

@@ -46,7 +46,7 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = {
             },
         ),
         "400": error(
-            "Invalid request (missing required fields, invalid JSON payload, or invalid priority)",
+            "Invalid request: invalid JSON, a missing, empty or wrongly typed field, an invalid value or a limit passed (every code below)",
             {"error": "title is required", "code": "missing_field", "field": "title"},
             {
                 "error": "Invalid JSON payload: unexpected character: line 1 column 2 (char 1)",
@@ -66,6 +66,41 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = {
                 "error": "dryRun must be true or false (got 'yes'); nothing was created",
                 "code": "invalid_dry_run",
                 "field": "dryRun",
+            },
+            {"error": "Request body must be a JSON object, got an array", "code": "invalid_body"},
+            {"error": "title must not be empty", "code": "empty_field", "field": "title"},
+            {"error": "title must be a string, got a number", "code": "invalid_type", "field": "title"},
+            {"error": "title must be at most 255 characters (got 256)", "code": "field_too_long", "field": "title"},
+            {
+                "error": "customerEmail is not a valid email address: There must be something after the @-sign.",
+                "code": "invalid_email",
+                "field": "customerEmail",
+            },
+            {
+                "error": "Invalid messages[0].role 'admin'. Must be one of: customer, agent, bot",
+                "code": "invalid_role",
+                "field": "messages[0].role",
+            },
+            {
+                "error": "messages may hold at most 1000 messages (got 1001)",
+                "code": "too_many_messages",
+                "field": "messages",
+            },
+            {
+                "error": "customerEmail and customerId name different customers "
+                "(cust_a1b2c3d4e5f6 is not jane.roe@example.com); send one of them",
+                "code": "customer_mismatch",
+                "field": "customerEmail",
+            },
+            {
+                "error": "Idempotency-Key must be 1 to 255 printable characters",
+                "code": "invalid_idempotency_key",
+                "field": "Idempotency-Key",
+            },
+            {
+                "error": "title must not contain the NUL character (\\u0000)",
+                "code": "invalid_character",
+                "field": "title",
             },
         ),
         "401": error(
@@ -480,7 +515,7 @@ ADD_MESSAGE_OPENAPI: dict[str, Any] = {
             {"error": "content is required", "code": "missing_field", "field": "content"},
             {"error": "content must not be empty", "code": "empty_field", "field": "content"},
             {
-                "error": "content must be at most 65536 characters (got 70000)",
+                "error": "content must be at most 65536 bytes in UTF-8 (got 70000)",
                 "code": "field_too_long",
                 "field": "content",
             },

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from telemetron.customers.service import normalize_email
 from telemetron.errors import InvalidRequest, shown
-from telemetron.tickets.schemas import MAX_TEXT, PRIORITIES, _json_type, _loc, _message_for
+from telemetron.tickets.schemas import MAX_TEXT, PRIORITIES, _json_type, _loc, _message_for, utf8_size_over
 
 STATUSES = ("open", "in_progress", "waiting_for_customer", "resolved")
 Status = Literal["open", "in_progress", "waiting_for_customer", "resolved"]
@@ -310,9 +310,10 @@ def parse_add_message(body: Any, *, max_text: int = MAX_TEXT) -> tuple[AddMessag
     except ValidationError as exc:
         raise _invalid(exc) from None
     _not_blank("content", request.content)
-    if len(request.content) > max_text:
+    size = utf8_size_over(request.content, max_text)
+    if size is not None:
         raise InvalidRequest(
-            f"content must be at most {max_text} characters (got {len(request.content)})",
+            f"content must be at most {max_text} bytes in UTF-8 (got {size})",
             field="content",
             code="field_too_long",
         )

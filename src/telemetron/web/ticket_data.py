@@ -27,7 +27,7 @@ from telemetron.members.auth import SignedIn
 from telemetron.tickets import changes
 from telemetron.tickets.follow_schemas import STATUSES
 from telemetron.tickets.queries import NEWEST_CREATED, decode_cursor, encode_cursor
-from telemetron.tickets.schemas import PRIORITIES
+from telemetron.tickets.schemas import PRIORITIES, utf8_size_over
 from telemetron.tickets.views import (
     SUMMARIES,
     canonical_ticket_id,
@@ -156,8 +156,9 @@ def _text(value: str, *, what: str, limit: int) -> str:
     value = value.strip()
     if not value:
         raise InvalidRequest(f"The {what} is empty: write something first.", field="content")
-    if len(value) > limit:
-        raise InvalidRequest(f"The {what} is too long ({len(value):,} characters; at most {limit:,}).", field="content")
+    size = utf8_size_over(value, limit)
+    if size is not None:
+        raise InvalidRequest(f"The {what} is too long ({size:,} bytes; at most {limit:,}).", field="content")
     return value
 
 

@@ -59,7 +59,7 @@ async def ticket_reply(web: Web) -> Response:
     content = web.form.get("content")
     try:
         ticket_id, added = await web.run(ticket_data.reply, web.request.path_params["ticket_id"], content=content,
-                                         status=web.form.get("status"), max_text=web.settings.max_text_chars,
+                                         status=web.form.get("status"), max_text=web.settings.max_text_bytes,
                                          once=(web.form.get("once") or "")[:64])
     except AppError as exc:
         if exc.status == 404:
