@@ -39,3 +39,16 @@ def test_postgresql_binding_is_sqlalchemys():
     value = datetime(2026, 1, 31, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
     bind = UTCDateTime()._cached_bind_processor(postgresql.dialect())
     assert (bind(value) if bind else UTCDateTime().process_bind_param(value, postgresql.dialect())) == value
+
+
+def test_the_last_timestamp_remembered_never_answers_for_another():
+    """The binding remembers its last timestamp (a unit binds one ``now`` many times): a value
+    bound between two of another, equal or not, is written as itself."""
+    dialect = sqlite.dialect()
+    bind = UTCDateTime()._cached_bind_processor(dialect)
+    general = _General()._cached_bind_processor(dialect)
+    first = datetime(2026, 11, 30, 17, 56, 13, 24948, tzinfo=UTC)
+    other = datetime(2026, 11, 30, 17, 56, 13, 24948, tzinfo=timezone(timedelta(hours=1)))  # equal to first, another text
+    later = first + timedelta(microseconds=1)
+    for value in (first, first, other, first, later, later, other, datetime(2026, 1, 31, 9, 30), first):
+        assert bind(value) == general(value), value

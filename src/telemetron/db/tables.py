@@ -28,6 +28,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+# The last timestamp bound on SQLite and its text: ``(datetime, str)``, replaced whole (a tuple, so
+# a thread reading it never sees half of one). Compared by identity: datetimes are immutable.
+_last_sqlite_text: tuple = (None, None)
+
+
+def _remember_sqlite_text(value: datetime, text: str) -> None:
+    global _last_sqlite_text
+    _last_sqlite_text = (value, text)
+
 
 class UTCDateTime(TypeDecorator):
     """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL.
@@ -57,10 +66,13 @@ class UTCDateTime(TypeDecorator):
         def process(value):
             if value.__class__ is not datetime:
                 return general(value)  # None, a date, a subclass: the general way
+            last = _last_sqlite_text  # one unit binds the same ``now`` 3-7 times (ticket, messages, outbox)
+            if last[0] is value:
+                return last[1]
             tz = value.tzinfo
-            if tz is not None and tz is not UTC:
-                value = value.astimezone(UTC)
-            return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+            text = (value.astimezone(UTC) if tz is not None and tz is not UTC else value).isoformat(" ", "microseconds")[:26]
+            _remember_sqlite_text(value, text)
+            return text  # without the "+00:00"
 
         return process
 

@@ -18,6 +18,7 @@ Auto-resolved tickets are not announced (Telemetron's rule); callers decide that
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from telemetron.db.engine import utcnow
@@ -35,10 +36,12 @@ def ticket_link(public_url: str | None, ticket_id: str) -> str | None:
 
 
 def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel: str | None = None,
-            detail: dict[str, Any] | None = None, destinations=None) -> int:
+            detail: dict[str, Any] | None = None, destinations=None, now: datetime | None = None,
+            occurred_at: str | None = None) -> int:
     """Enqueue ``event`` about ``ticket`` (a ticket summary); returns how many deliveries it will make.
 
     ``destinations`` is the organization's ``OrgConfig`` when the caller has it; else it is read.
+    ``now`` (and its ISO text, ``occurred_at``) when the caller has them: createTicket's own.
     """
     if destinations is not None:
         slack_url, public_url = destinations.slack_webhook_url, destinations.public_url
@@ -48,10 +51,11 @@ def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel
         endpoint_ids = settings.enabled_endpoint_ids(scoped)
     if not slack_url and not endpoint_ids:
         return 0
-    now = utcnow()
+    if now is None:
+        now = utcnow()
     payload: dict[str, Any] = {
         "ticket": ticket,
-        "occurredAt": now.isoformat(),
+        "occurredAt": occurred_at or now.isoformat(),
         "destinations": {"slack": bool(slack_url), "webhooks": list(endpoint_ids)},
     }
     # Absent rather than null: every byte of this row is written on the request path.

@@ -212,6 +212,7 @@ def create_ticket(
             ],
         )
     if status != "resolved":  # auto-resolved tickets are not announced
+        created_at = now.isoformat()
         events.publish(
             scoped,
             events.TICKET_CREATED,
@@ -225,11 +226,13 @@ def create_ticket(
                 "customer": {"id": customer["id"], "email": customer["email"], "name": customer["name"]},
                 "assignee": decision.assignee,
                 "tags": decision.tags,
-                "createdAt": now.isoformat(),
+                "createdAt": created_at,
                 "firstCustomerMessage": first_customer_message(messages),
             },
             slack_channel=decision.slack_channel,
             destinations=config,
+            now=now,
+            occurred_at=created_at,
         )
     return CreatedTicket(
         id=ticket_id,
