@@ -53,7 +53,13 @@ def test_new_ticket_posts_a_block_kit_message_with_the_first_customer_message(ht
     )
 
     message = receiver.wait_for(1)[0].json()
-    assert message["text"] == "New ticket [high]: Device not connecting to WiFi (john.doe@example.com)"
+    # The plain-text fallback (notifications, clients without Block Kit) says it all too, escaped.
+    assert message["text"] == (
+        "New ticket [high]: Device not connecting to WiFi (john.doe@example.com)\n"
+        "Category: Connectivity · Assignee: Unassigned\n"
+        "> My &lt;device&gt; won't join WiFi &amp; keeps dropping\n"
+        f"<https://help.example.com/tickets/{ticket['ticketId']}|Open ticket {ticket['ticketId'][:8]}>"
+    )
     fields = " ".join(f["text"] for f in message["blocks"][1]["fields"])
     assert "*Priority:*\nhigh" in fields and "*Category:*\nConnectivity" in fields
     assert "*Customer:*\njohn.doe@example.com" in fields and "*Assignee:*\nUnassigned" in fields
@@ -148,6 +154,35 @@ def test_a_permanent_slack_error_stops_the_retries(http, db, tenant, receiver, s
     assert len(receiver.requests) == 1
 
 
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_webhook_endpoint_that_does_not_exist_fails_at_once(http, db, tenant, receiver, start_worker, status):
+    receiver.answer(Reply(status, "no such hook")).start()
+    use_webhook(db, tenant.id, receiver.url)
+    start_worker()
+    create(http, tenant)
+    receiver.wait_for(1)
+    wait_until(lambda: outbox_state(db, tenant.id) and outbox_state(db, tenant.id)[0][0] == "failed")
+    _status, attempts, error = outbox_state(db, tenant.id)[0]
+    assert attempts == 1 and str(status) in error and "no such hook" in error
+    time.sleep(0.6)  # several retry periods: nothing more is sent
+    assert len(receiver.requests) == 1
+
+
+def test_what_a_customer_wrote_cannot_ping_a_channel_through_the_fallback(http, db, tenant, receiver, start_worker):
+    receiver.start()
+    use_slack(db, tenant.id, receiver.url)
+    start_worker()
+    ticket_id = create(http, tenant, title="Ping <!channel> & co")["ticketId"]
+    receiver.wait_for(1)
+    response = http.post("/api/ext-v1/ticket/addMessage", headers=tenant.headers,
+                         json={"ticketId": ticket_id, "role": "customer", "content": "<!here> <https://evil.example|click>"})
+    assert response.status_code == 200, response.text
+    texts = [r.json()["text"] for r in receiver.wait_for(2)]
+    assert all("<!" not in t and "evil.example|" not in t.replace("&lt;https://evil.example|click&gt;", "") for t in texts), texts
+    assert any("Ping &lt;!channel&gt; &amp; co" in t for t in texts)
+    assert any("&lt;!here&gt; &lt;https://evil.example|click&gt;" in t for t in texts)
+
+
 def test_the_slack_url_never_appears_in_an_error(http, db, tenant, start_worker):
     secret_url = f"http://127.0.0.1:9/services/T000/B000/{uuid.uuid4().hex}"  # port 9: refused
     use_slack(db, tenant.id, secret_url)
@@ -240,9 +275,10 @@ def test_customer_reply_and_status_change_are_announced(http, db, tenant, receiv
     # Deliveries run in parallel: no order is promised (webhook events carry occurredAt).
     slack = {r.json()["text"].split(" [")[0]: r.json() for r in requests[2:] if r.path == "/hook"}
     hooks = {r.headers["x-telemetron-event"]: r for r in requests[2:] if r.path == "/webhook"}
-    assert set(slack) == {"Ticket status changed", "Customer replied"}
+    # The reply that reopened the resolved ticket says so (one message for the reply and the reopening).
+    assert set(slack) == {"Ticket status changed", "Customer replied and reopened the ticket"}
     assert "open → resolved" in slack["Ticket status changed"]["text"]
-    assert slack["Customer replied"]["blocks"][2]["text"]["text"] == "> Still broken, sorry!"
+    assert slack["Customer replied and reopened the ticket"]["blocks"][2]["text"]["text"] == "> Still broken, sorry!"
     assert set(hooks) == {"ticket.status_changed", "ticket.customer_replied"}
     assert hooks["ticket.status_changed"].json()["detail"] == {"from": "open", "to": "resolved"}
     reply = hooks["ticket.customer_replied"].json()

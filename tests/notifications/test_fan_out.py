@@ -83,7 +83,7 @@ def test_one_row_per_event_then_one_delivery_per_destination(http, db, tenant, r
     event = hooks["/a"].json()
     assert (event["ticket"]["title"], event["ticket"]["priority"]) == ("Device not connecting to WiFi", "high")
     slack = next(r for r in received if r.path == "/hook").json()
-    assert slack["text"] == "New ticket [high]: Device not connecting to WiFi (john.doe@example.com)"
+    assert slack["text"].split("\n")[0] == "New ticket [high]: Device not connecting to WiFi (john.doe@example.com)"
 
     # `outbox list` shows one message per destination, with the endpoint it went to.
     listed = [(m["channel"], m["target"], m["status"])

@@ -110,4 +110,4 @@ def slack_message(event: str, snapshot: dict[str, Any]) -> dict[str, Any]:
     elif event == STATUS_CHANGED:
         extra = f"{detail.get('from')} → {detail.get('to')}"
     return slack.build_message(event, snapshot["ticket"], link=snapshot.get("link"), channel=snapshot.get("channel"),
-                               extra=extra)
+                               extra=extra, reopened=event == CUSTOMER_REPLIED and bool(detail.get("reopened")))

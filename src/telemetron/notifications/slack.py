@@ -34,28 +34,38 @@ def trim(text: str, limit: int) -> str:
 
 
 def build_message(event: str, ticket: dict[str, Any], *, link: str | None, channel: str | None = None,
-                  extra: str | None = None) -> dict[str, Any]:
-    """The message for ``event`` about ``ticket`` (a webhook-style ticket summary)."""
-    heading = _TITLES.get(event, event)
+                  extra: str | None = None, reopened: bool = False) -> dict[str, Any]:
+    """The message for ``event`` about ``ticket`` (a webhook-style ticket summary). ``reopened``: a
+    customer's reply reopened a resolved ticket (one message says both: the reply and the reopening)."""
+    heading = _TITLES.get(event, event) + (" and reopened the ticket" if reopened else "")
     customer = ticket.get("customer") or {}
     assignee = ticket.get("assignee") or {}
     who = customer.get("email", "unknown customer")
-    fallback = f"{heading} [{ticket.get('priority', '')}]: {ticket.get('title', '')} ({who})"
-    if extra:
-        fallback += f" {extra}"
     fields = [
         ("Priority", ticket.get("priority") or "-"),
         ("Category", ticket.get("category") or "Uncategorized"),
         ("Customer", who),
         ("Assignee", assignee.get("name") or assignee.get("email") or "Unassigned"),
     ]
+    quote = ticket.get("firstCustomerMessage") if event == "ticket.created" else extra
+    # The fallback is what notifications and clients without Block Kit show. Slack reads it as
+    # mrkdwn too, so what customers wrote is escaped there as in the blocks: a title or a reply
+    # holding "<!channel>" must not ping a whole channel.
+    fallback = escape(f"{heading} [{ticket.get('priority', '')}]: {ticket.get('title', '')} ({who})")
+    if extra:
+        fallback += " " + escape(trim(extra, FIRST_MESSAGE_CHARS))
+    if event == "ticket.created":
+        fallback += "\n" + escape(" · ".join(f"{k}: {v}" for k, v in fields if k in ("Category", "Assignee")))
+        if quote:
+            fallback += "\n> " + escape(trim(quote, FIRST_MESSAGE_CHARS))
+    if link:
+        fallback += f"\n<{link}|Open ticket {ticket.get('id', '')[:8]}>"
     if event == "ticket.status_changed":
         fields.append(("Status", ticket.get("status") or "-"))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": trim(f"{heading}: {ticket.get('title', '')}", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}:*\n{escape(str(v))}"} for k, v in fields]},
     ]
-    quote = ticket.get("firstCustomerMessage") if event == "ticket.created" else extra
     if quote:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "> " + escape(trim(quote, FIRST_MESSAGE_CHARS))}})
     if link:

@@ -47,11 +47,12 @@ def verify(secret: str, body: bytes, header: str, *, now: float | None = None, t
 
 
 def classify(status: int, body: str, headers: dict[str, str]) -> Outcome:
-    """2xx delivered; 410 Gone is permanent; 429 waits for Retry-After; anything else is retried."""
+    """2xx delivered; 404 and 410 are permanent (no such endpoint: retrying for 24 hours would not
+    make one); 429 waits for Retry-After; anything else (5xx, other 4xx) is retried."""
     if 200 <= status < 300:
         return Outcome.delivered(status)
-    if status == 410:
-        return Outcome.failed(status, "the endpoint answered 410 Gone")
+    if status in (404, 410):
+        return Outcome.failed(status, f"the endpoint answered {status} {body[:100]}".strip())
     if status == 429:
         return Outcome.retry(status, "rate limited", after=retry_after_seconds(headers, default=60))
     return Outcome.retry(status, f"the endpoint answered {status} {body[:100]}".strip())
