@@ -236,6 +236,34 @@ def test_continue_matching_lets_later_rules_add_tags_and_override_priority(http,
     assert "Never" not in row["routing_reason"]
 
 
+def test_a_later_rule_sees_the_priority_an_earlier_one_set(http, db, tenant, ann):
+    rule(db, tenant.id, "VIP urgent", {"emailDomain": ["vip.example"]}, position=10, continue_matching=True,
+         setPriority="urgent")
+    urgent = rule(db, tenant.id, "Urgent to Ann", {"priority": ["urgent"]}, position=20, assignMember=ann["id"])
+
+    ticket = create(http, tenant, customerEmail="boss@vip.example", priority="low")
+    row = stored(db, ticket["ticketId"])
+    assert (row["priority"], row["assignee_id"]) == ("urgent", ann["id"])
+    assert f"rule '{urgent['name']}' matched because priority is urgent" in row["routing_reason"]
+    not_routed(db, create(http, tenant, customerEmail="someone@else.example", priority="low"))
+
+
+def test_an_email_domain_is_taken_as_people_type_it(http, db, tenant):
+    r = rule(db, tenant.id, "Globex", {"emailDomain": [" @Globex.COM "]}, addTags=["globex"])
+    assert r["conditions"] == {"emailDomain": ["globex.com"]}
+    routed(db, create(http, tenant, customerEmail="a@globex.com"), r, ["globex"])
+
+
+@pytest.mark.parametrize("key", ["ticketCategory", "customerCategory", "deviceCategory"])
+def test_a_rule_naming_no_category_of_the_organization_is_refused(db, tenant, key):
+    with pytest.raises(InvalidRequest) as error:
+        rule(db, tenant.id, "Typo", {key: ["Billling"]}, addTags=["x"])
+    assert "No category 'Billling'" in error.value.message and "Billing" in error.value.message
+    assert error.value.field == f"conditions.{key}"
+    assert count(db, "select count(*) from routing_rules where organization_id = :o", o=tenant.id) == 0
+    rule(db, tenant.id, "Right", {key: ["billing"]}, addTags=["x"])  # any case, as it matches
+
+
 def test_continue_matching_a_later_assignment_overrides_an_earlier_one(http, db, tenant, ann, bob):
     rule(db, tenant.id, "Triage", position=10, continue_matching=True, assignMember=ann["id"])
     rule(db, tenant.id, "Outage", {"keywords": ["outage"]}, position=20, assignMember=bob["id"])

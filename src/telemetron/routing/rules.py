@@ -13,7 +13,7 @@ A rule without conditions matches every ticket (a catch-all, usually last). Acti
 ``assignMember`` (member id), ``assignTeam`` (team id), ``setPriority``, ``addTags`` (list),
 ``slackChannel``. Rules run in order of ``position``; the first match wins unless it has
 ``continue_matching``, in which case later matches apply too (a later assignment or priority
-overrides an earlier one, tags add up).
+overrides an earlier one, tags add up), and later rules see the priority an earlier one set.
 """
 
 from __future__ import annotations
@@ -80,6 +80,11 @@ def validate_conditions(conditions: dict[str, Any]) -> dict[str, list[str]]:
             raise InvalidRequest(f"Condition '{key}' must be a non-empty list of strings", field=f"conditions.{key}")
         if key == "priority" and any(v.strip().lower() not in PRIORITIES for v in values):
             raise InvalidRequest(f"Condition 'priority' takes: {', '.join(PRIORITIES)}", field="conditions.priority")
+        if key == "emailDomain":  # "@Acme.com" as people type it: the domain is acme.com
+            values = [v.strip().lstrip("@").lower() for v in values]
+            if not all(values):
+                raise InvalidRequest("Condition 'emailDomain' takes domains such as example.com",
+                                     field="conditions.emailDomain")
         clean[key] = [v.strip() for v in values]
     return clean
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, func
 
 from telemetron import ids
+from telemetron.categories import service as category_service
 from telemetron.db.engine import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
@@ -131,6 +132,8 @@ def route(scoped: Scoped, facts: TicketFacts, *, customer_id: str, rules: list[R
         if why is None:
             continue
         outcome = _apply(scoped, rule, decision)
+        if decision.priority is not None:
+            facts.priority = decision.priority  # a later rule's "priority is urgent" sees what this one set
         decision.matched.append({"ruleId": rule.id, "rule": rule.name, "why": why, "did": outcome})
         decision.rule_id = decision.rule_id or rule.id
         reasons.append(f"rule '{rule.name}' matched because {why}" + (f"; {outcome}" if outcome else ""))
@@ -194,6 +197,12 @@ def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: 
     name = check_name(name, what="The rule name")
     conditions = validate_conditions(conditions)
     actions = validate_actions(actions)
+    for key in ("ticketCategory", "customerCategory", "deviceCategory"):  # a misspelt name would never match
+        for wanted in conditions.get(key, ()):
+            if category_service.find_by_name(scoped, wanted, active_only=False) is None:
+                names = ", ".join(c["name"] for c in category_service.list_categories(scoped)) or "none yet"
+                raise InvalidRequest(f"No category '{wanted}' in this organization (its categories: {names})",
+                                     field=f"conditions.{key}")
     if "assignMember" in actions:
         member_service.get_member(scoped, actions["assignMember"])  # 404 if not this organization's
     if "assignTeam" in actions and scoped.execute(_TEAM, {"team_id": actions["assignTeam"]}).first() is None:
