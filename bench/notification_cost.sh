@@ -21,18 +21,7 @@ export TELEMETRON_DATABASE_URL="sqlite:///$work/t.db" TELEMETRON_LOG_LEVEL=warni
 if [ "${WORKER:-0}" = 1 ]; then
   export TELEMETRON_RUN_WORKER=true
   target=http://127.0.0.1:$RECEIVER_PORT
-  python3 -c '
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
-    def log_message(self, *a): pass
-class S(ThreadingHTTPServer):
-    request_queue_size = 1024; daemon_threads = True; allow_reuse_address = True
-S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$RECEIVER_PORT" & receiver=$!
+  python3 "$(dirname "$0")/ok_receiver.py" "$RECEIVER_PORT" & receiver=$!
 else
   export TELEMETRON_RUN_WORKER=false  # messages stay queued
   target=http://127.0.0.1:9

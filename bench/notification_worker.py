@@ -26,28 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from intake import prepare_database  # noqa: E402
 
-RECEIVER = """
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *args):
-        pass
-
-class Server(ThreadingHTTPServer):
-    request_queue_size = 1024
-    allow_reuse_address = True
-    daemon_threads = True
-
-Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
-"""
+RECEIVER = Path(__file__).parent / "ok_receiver.py"  # 200 "ok" to every POST, in its own process
 
 
 def bench(kind: str, args) -> dict:
@@ -65,7 +44,7 @@ def bench(kind: str, args) -> dict:
 
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))
     url, drop = prepare_database(kind, workdir)
-    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, str(args.receiver_port)])
+    receiver = subprocess.Popen([sys.executable, str(RECEIVER), str(args.receiver_port)])
     db = None
     try:
         upgrade(url)

@@ -140,30 +140,19 @@ def test_a_500_is_retried_and_every_attempt_is_recorded(http, db, tenant, receiv
     assert attempts == [("retry", 500), ("retry", 503), ("delivered", 200)]
 
 
-@pytest.mark.parametrize("status,body", [(404, "channel_not_found"), (403, "invalid_token"), (410, "channel_is_archived")])
-def test_a_permanent_slack_error_stops_the_retries(http, db, tenant, receiver, start_worker, status, body):
+@pytest.mark.parametrize(("destination", "status", "body"), [
+    ("slack", 404, "channel_not_found"), ("slack", 403, "invalid_token"), ("slack", 410, "channel_is_archived"),
+    ("webhook", 404, "no such hook"), ("webhook", 410, "gone"),  # no such endpoint: retrying would not make one
+])
+def test_a_permanent_error_stops_the_retries(http, db, tenant, receiver, start_worker, destination, status, body):
     receiver.answer(Reply(status, body)).start()
-    use_slack(db, tenant.id, receiver.url)
-    start_worker()
-    create(http, tenant)
-    receiver.wait_for(1)
-    wait_until(lambda: outbox_state(db, tenant.id) and outbox_state(db, tenant.id)[0][0] == "failed")
-    status_now, attempts, error = outbox_state(db, tenant.id)[0]
-    assert attempts == 1 and body in error
-    time.sleep(0.6)  # several retry periods: nothing more is sent
-    assert len(receiver.requests) == 1
-
-
-@pytest.mark.parametrize("status", [404, 410])
-def test_a_webhook_endpoint_that_does_not_exist_fails_at_once(http, db, tenant, receiver, start_worker, status):
-    receiver.answer(Reply(status, "no such hook")).start()
-    use_webhook(db, tenant.id, receiver.url)
+    (use_slack if destination == "slack" else use_webhook)(db, tenant.id, receiver.url)
     start_worker()
     create(http, tenant)
     receiver.wait_for(1)
     wait_until(lambda: outbox_state(db, tenant.id) and outbox_state(db, tenant.id)[0][0] == "failed")
     _status, attempts, error = outbox_state(db, tenant.id)[0]
-    assert attempts == 1 and str(status) in error and "no such hook" in error
+    assert attempts == 1 and str(status) in error and body in error
     time.sleep(0.6)  # several retry periods: nothing more is sent
     assert len(receiver.requests) == 1
 

@@ -68,8 +68,8 @@ class LoopLoad:
     delivery costs (0.65-1.1 ms measured, bench/README.md). What remains is the API's.
 
     The window is short (0.1 s) because the worker delivers at full speed until the first window
-    that shows the burst: with 0.5 s, a 5 s burst of tickets began with ~370 deliveries in its first
-    0.75 s (~5% of the burst's CPU), with 0.1 s with 4 to 70 (bench/README.md, session 5).
+    that shows the burst: with 0.5 s, a 5 s burst of tickets began with ~300-340 deliveries in its
+    first 0.75 s (~5% of the burst's CPU), with 0.1 s with 4 to 70 (bench/notification_burst.sh).
     """
 
     WORKER_COST = 0.0005

@@ -80,7 +80,7 @@ def build_examples(categories: Sequence[CategoryDef],
     mean of their sums, so their total is unchanged). Otherwise a category with two example
     phrases outweighed one with a description alone, and a new organization's first tickets
     went to the former (an audit of a bike-share organization: the best candidate was right for
-    13 of 22 tickets, 21 of 22 balanced; bench/README.md). Labelled tickets are not balanced:
+    13 of 23 tickets, 21 of 23 balanced; bench/triage_coldstart.py). Labelled tickets are not balanced:
     how often each category really comes up is worth learning.
     """
     allowed = {c.label for c in categories}
