@@ -126,6 +126,22 @@ def test_slack_channel_goes_into_the_slack_message(http, db, tenant):
     assert "channel" not in message  # the webhook's own channel
 
 
+def test_the_rules_slack_channel_also_gets_the_tickets_replies_and_status_changes(http, db, tenant):
+    use_slack(db, tenant.id)
+    rule(db, tenant.id, "VIP", {"emailDomain": ["bigcorp.com"]}, slackChannel="#vip")
+    vip = create(http, tenant, customerEmail="boss@bigcorp.com")["ticketId"]
+    other = create(http, tenant, customerEmail="someone@example.com")["ticketId"]
+    for ticket_id in (vip, other):
+        for path, body in (("updateTicket", {"status": "in_progress"}),
+                           ("addMessage", {"role": "customer", "content": "Any news?"})):
+            response = http.post(f"/api/ext-v1/ticket/{path}", headers=tenant.headers,
+                                 json={"ticketId": ticket_id, **body})
+            assert response.status_code == 200, response.text
+
+    assert [m.get("channel") for m in outbox_payloads(db, vip)] == ["#vip", "#vip", "#vip"]
+    assert [m.get("channel") for m in outbox_payloads(db, other)] == [None, None, None]
+
+
 def test_slack_channel_without_slack_configured_sends_nothing(http, db, tenant):
     rule(db, tenant.id, "VIP", slackChannel="#vip")
     response = create(http, tenant)

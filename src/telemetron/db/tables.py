@@ -245,6 +245,9 @@ tickets = Table(
     # Which routing rule routed the ticket and why, in words an admin can read.
     Column("routed_by_rule_id", String(32), ForeignKey("routing_rules.id")),
     Column("routing_reason", Text),
+    # The Slack channel a routing rule chose for this ticket: its replies and status changes go
+    # there too, not only the new-ticket message (NULL: the organization's default channel).
+    Column("slack_channel", Text),
     Column("tags", JSON, nullable=False, default=list, server_default="[]"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),

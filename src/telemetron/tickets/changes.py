@@ -94,11 +94,13 @@ def lock_ticket(scoped: Scoped, ticket_id: str | None) -> TicketState:
 
 
 def _publish(scoped: Scoped, event: str, ticket_id: str, detail: dict) -> None:
-    """Enqueue ``event`` with a snapshot of the ticket as it is now (in this transaction)."""
+    """Enqueue ``event`` with a snapshot of the ticket as it is now (in this transaction), to the
+    Slack channel its routing rule chose, if any, like its new-ticket message."""
     from telemetron.notifications import events
     from telemetron.tickets.views import find_ticket_row, summary_json
 
-    events.publish(scoped, event, summary_json(find_ticket_row(scoped, ticket_id)), detail=detail)
+    row = find_ticket_row(scoped, ticket_id)
+    events.publish(scoped, event, summary_json(row), slack_channel=row.slack_channel, detail=detail)
 
 
 def change_status(scoped: Scoped, ticket: TicketState, status: str, *, now: datetime, notify: bool = True) -> bool:

@@ -192,6 +192,7 @@ def create_ticket(
             "assignee_id": decision.assignee["id"] if decision.assignee else None,
             "routed_by_rule_id": decision.rule_id,
             "routing_reason": decision.reason,
+            "slack_channel": decision.slack_channel,
             "tags": decision.tags,
             "created_at": now,
             "updated_at": now,

@@ -58,7 +58,8 @@ TICKET_JOINS = (
 SUMMARIES = tenant_select(tickets, *SUMMARY_COLUMNS).select_from(TICKET_JOINS)
 # getTicket adds why the ticket is where it is: the AI's candidates and the routing decision.
 _BY_ID = (
-    tenant_select(tickets, *SUMMARY_COLUMNS, _t.category_candidates, _t.routed_by_rule_id, _t.routing_reason)
+    tenant_select(tickets, *SUMMARY_COLUMNS, _t.category_candidates, _t.routed_by_rule_id, _t.routing_reason,
+                  _t.slack_channel)
     .select_from(TICKET_JOINS)
     .where(_t.id == bindparam("ticket_id"))
 )
