@@ -7,7 +7,12 @@ runs one ``OutboxWorker`` in this process until every delivery is made. CPU is t
 (user + system, every thread: the worker, SQLite's commit thread or PostgreSQL's pool), so
 it does not count the receiver; it is steadier than wall-clock rates on a shared machine.
 
+``--busy-rate R``: the worker as it runs beside a saturated API (``telemetron serve`` during a
+burst of tickets), holding back to R deliveries a second: what each delivery then costs the API's
+process. Use few events (100 with --slack: 200 deliveries, 10 s at R=20).
+
     .venv/bin/python bench/notification_worker.py --db sqlite --db postgresql [--slack] [--events 3000]
+    .venv/bin/python bench/notification_worker.py --slack --events 100 --busy-rate 20
 """
 
 from __future__ import annotations
@@ -81,21 +86,22 @@ def bench(kind: str, args) -> dict:
 
         async def main() -> tuple[float, float, float]:
             stop = asyncio.Event()
-            try:  # alone in its process, as `telemetron worker`: it never holds back
+            if args.busy_rate:  # beside an API that always wants more than the worker's share
+                worker = worker_from_settings(db, settings, name="bench", beside_api=True)
+                worker.busy_share, worker.busy_rate = 0.0, args.busy_rate
+            else:  # alone in its process, as `telemetron worker`: it never holds back
                 worker = worker_from_settings(db, settings, name="bench", beside_api=False)
-            except TypeError:  # a version from before beside_api (for A/B runs)
-                worker = worker_from_settings(db, settings, name="bench")
             before, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
             task = asyncio.create_task(worker.run(stop))
             while await asyncio.to_thread(delivered) < expected:
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5 if args.busy_rate else 0.05)  # the count's own CPU counts too
             after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - wall
             stop.set()
             await task
             return after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, wall
 
         user, system, wall = asyncio.run(main())
-        return {"database": kind, "events": args.events, "deliveries": expected,
+        return {"database": kind, "events": args.events, "deliveries": expected, "busy_rate": args.busy_rate or None,
                 "cpu_ms_per_delivery": round((user + system) * 1000 / expected, 3),
                 "user_ms": round(user * 1000 / expected, 3), "system_ms": round(system * 1000 / expected, 3),
                 "deliveries_per_s": round(expected / wall)}
@@ -113,6 +119,8 @@ def main() -> None:
     parser.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--slack", action="store_true", help="Slack too: two deliveries per event")
+    parser.add_argument("--busy-rate", type=float, default=0.0,
+                        help="hold back to this many deliveries a second, as beside a saturated API")
     parser.add_argument("--receiver-port", type=int, default=8791)
     args = parser.parse_args()
     for kind in args.db or ["sqlite"]:
