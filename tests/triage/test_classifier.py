@@ -65,6 +65,22 @@ def test_allowed_restricts_the_choice(model):
     assert sum(s for _, s in p.top) == pytest.approx(1.0, abs=1e-5)
 
 
+@needs_embedding
+def test_choosing_among_the_open_categories_keeps_an_off_topic_ticket_unsure():
+    """The server always passes the categories open to the AI (``allowed``). Renormalizing among
+    them once undid the "far from every example" damping, so in the server an off-topic ticket
+    was as confident as without it (an audit: an off-topic question auto-resolved)."""
+    model = train(train_examples(), engine="embedding+lexical")
+    assert model.novelty_gate
+    texts = ["What time does your office open on Saturdays?", "my battery dies after a night"]
+    alone = model.predict(texts, threshold=0.0)
+    everything = model.predict(texts, threshold=0.0, allowed=set(model.labels))
+    assert [p.confidence for p in everything] == pytest.approx([p.confidence for p in alone])
+    off_topic, on_topic = everything
+    assert off_topic.confidence < 0.2  # 0.79 when the choice undid the damping
+    assert on_topic.best == "battery" and on_topic.confidence > 0.9
+
+
 def test_save_load_roundtrip(model, tmp_path):
     path = tmp_path / "org.model"
     model.save(path)

@@ -323,3 +323,31 @@ def test_a_first_request_that_is_a_dry_run_is_categorized_by_the_servers_categor
     assert response.json()["category"] == "Billing" and response.json()["categorySource"] == "ai"
     assert len(asked) == 1  # through the server's batched categorizer, not inside the unit of work
     assert count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id) == 0
+
+
+@pytest.mark.parametrize("confidence,resolved", [(0.7, False), (0.85, True)])
+def test_the_ai_auto_resolves_only_when_it_is_quite_sure(db, confidence, resolved):
+    """A wrong category costs a re-route; a wrong auto-resolve closes a customer's ticket unanswered
+    and unannounced. So the AI puts a ticket into an auto-resolve category only at a confidence of
+    0.8 or more: below, an agent sees it (it stays uncategorized, with the AI's candidates)."""
+    from telemetron.orgs import config as org_config
+    from telemetron.tickets.schemas import parse_create_ticket
+    from telemetron.tickets.service import create_ticket
+    from telemetron.triage import Prediction
+
+    tenant = ai_tenant(db)
+
+    def unit(conn):
+        scoped = Scoped(db, conn, tenant.id)
+        label = next(label for label, (name, *_rest) in org_config.load(scoped).ai_categories.items()
+                     if name == "Password reset")
+        guess = Prediction(label, confidence, [(label, confidence)], threshold=0.5)
+        request = parse_create_ticket({"title": "Operating in Seattle?", "customerEmail": "ann@example.com"})[0]
+        return create_ticket(scoped, request, prediction=guess)
+
+    ticket = db.run_sync(unit)
+    if resolved:
+        assert (ticket.category, ticket.category_source, ticket.status) == ("Password reset", "ai", "resolved")
+    else:
+        assert (ticket.category, ticket.category_source, ticket.status) == (None, "none", "open")
+        assert ticket.confidence == confidence and ticket.candidates == [{"category": "Password reset", "score": confidence}]
