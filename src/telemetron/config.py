@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     # Delivered notifications (and their attempts) are kept this long for `telemetron outbox
     # list`, then purged; failed ones stay until retried.
     outbox_keep_days: float = 7
-    # The worker inside `telemetron serve` delivers at most this many messages a second while the
-    # API wants more than half a core (the rest waits and drains at full speed when the load
-    # drops): under saturation, ticket intake comes first. `telemetron worker` never holds back.
+    # While the API wants more than half a core, the worker inside `telemetron serve` delivers
+    # nothing for this many seconds, then at most outbox_busy_rate messages a second; the rest
+    # waits and drains at full speed when the load drops: under saturation, ticket intake comes
+    # first. `telemetron worker` never holds back.
+    outbox_busy_hold_seconds: float = 10
     outbox_busy_rate: float = 20
 
     # Load the categorizer's embedding model at start-up rather than with the first ticket that

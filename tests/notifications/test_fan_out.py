@@ -241,6 +241,30 @@ def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(h
     wait_until(lambda: [s for _c, _t, s in rows(db, tenant.id)].count("delivered") == 30)
 
 
+def test_when_a_burst_begins_the_worker_holds_everything_back_for_a_while(http, db, database_url, tenant, receiver):
+    """A short burst's deliveries wait until it ends (then drain at full speed): even held back,
+    each one cost the API's process ~1.3 ms of CPU. After ``busy_hold`` the trickle resumes, so
+    a sustained overload still delivers."""
+    from telemetron.config import Settings
+    from telemetron.outbox.worker import LoopLoad, worker_from_settings
+
+    class Saturated(LoopLoad):
+        def update(self) -> float:
+            return 1.0
+
+    assert worker_from_settings(db, Settings()).busy_hold == 10  # beside the API, by default
+    assert worker_from_settings(db, Settings(), beside_api=False).busy_share is None  # `telemetron worker`
+    receiver.start()
+    use_webhook(db, tenant.id, receiver.url)
+    for i in range(5):
+        create(http, tenant, title=f"Held {i}")
+    started = time.monotonic()
+    run_worker_until(database_url, receiver, 5, name="holding", poll_interval=0.05, busy_share=0.75,
+                     busy_rate=20, busy_hold=1.0, load=Saturated())
+    assert min(r.at for r in receiver.requests) - started >= 1.0
+    assert sorted(r.json()["ticket"]["title"] for r in receiver.requests) == [f"Held {i}" for i in range(5)]
+
+
 def test_the_load_signal_turns_busy_within_a_fifth_of_a_second_of_a_burst():
     """The worker delivers at full speed until the signal turns: with a 0.5 s window, a burst of
     tickets began with hundreds of deliveries competing with the requests (bench/README.md)."""
