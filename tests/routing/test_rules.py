@@ -248,6 +248,14 @@ def test_a_later_rule_sees_the_priority_an_earlier_one_set(http, db, tenant, ann
     not_routed(db, create(http, tenant, customerEmail="someone@else.example", priority="low"))
 
 
+def test_domains_and_channels_as_people_write_them_are_accepted(db, tenant):
+    r = rule(db, tenant.id, "Intl", {"emailDomain": ["xn--bcher-kva.de", "bücher.de", "mail.co.uk", "my-co.io"]},
+             slackChannel=" #vip-support_2 ")
+    assert r["actions"]["slackChannel"] == "#vip-support_2"
+    for channel in ("support", "C0123ABCD", "@ann"):
+        rule(db, tenant.id, f"Channel {channel}", slackChannel=channel)
+
+
 def test_an_email_domain_is_taken_as_people_type_it(http, db, tenant):
     r = rule(db, tenant.id, "Globex", {"emailDomain": [" @Globex.COM "]}, addTags=["globex"])
     assert r["conditions"] == {"emailDomain": ["globex.com"]}
@@ -315,9 +323,14 @@ def test_with_every_rule_disabled_it_is_as_if_there_were_no_rules(http, db, tena
         ({}, {"addTags": "vip"}, ["addTags", "list"]),
         ({}, {"addTags": ["ok", ""]}, ["addTags"]),
         ({}, {"notifyEmail": "a@b.c"}, ["Unknown action 'notifyEmail'"]),
+        ({"emailDomain": ["not a domain!"]}, {"addTags": ["x"]}, ["emailDomain", "example.com", "'not a domain!'"]),
+        ({"emailDomain": ["acme.com, globex.com"]}, {"addTags": ["x"]}, ["emailDomain", "'acme.com, globex.com'"]),
+        ({}, {"slackChannel": "vip channel"}, ["slackChannel", "#support", "no spaces"]),
+        ({}, {"slackChannel": ["#vip"]}, ["slackChannel"]),
     ],
     ids=["unknown-condition", "bad-priority", "empty-list", "blank-value", "not-a-string", "no-actions",
-         "member-and-team", "bad-set-priority", "tags-not-list", "blank-tag", "unknown-action"],
+         "member-and-team", "bad-set-priority", "tags-not-list", "blank-tag", "unknown-action",
+         "bad-domain", "two-domains-in-one", "channel-with-space", "channel-not-a-string"],
 )
 def test_invalid_rules_are_refused_with_a_clear_message(db, tenant, conditions, actions, words):
     with pytest.raises(InvalidRequest) as error:

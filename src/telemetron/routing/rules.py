@@ -28,6 +28,12 @@ from telemetron.errors import InvalidRequest
 CONDITIONS = ("ticketCategory", "customerCategory", "deviceCategory", "priority", "emailDomain", "keywords")
 ACTIONS = ("assignMember", "assignTeam", "setPriority", "addTags", "slackChannel")
 PRIORITIES = ("low", "medium", "high", "urgent")
+# Labels of letters and digits (any script) joined by hyphens, separated by dots: what an email
+# address can end with. A value that is not one (a space, a comma) could never match a customer.
+_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)*[^\W_](?:[\w-]*[^\W_])?")
+# Slack's channel names: up to 80 letters, digits, '-', '_' and '.' (as Slack allows), with or
+# without '#'; a channel id (C0123ABCD) passes the same way; '@someone' for a direct message.
+_SLACK_CHANNEL = re.compile(r"[#@]?[\w.-]{1,80}")
 CONDITION_LABELS = {  # how people read a condition (routing reasons, the web app)
     "ticketCategory": "ticket category",
     "customerCategory": "customer category",
@@ -82,8 +88,9 @@ def validate_conditions(conditions: dict[str, Any]) -> dict[str, list[str]]:
             raise InvalidRequest(f"Condition 'priority' takes: {', '.join(PRIORITIES)}", field="conditions.priority")
         if key == "emailDomain":  # "@Acme.com" as people type it: the domain is acme.com
             values = [v.strip().lstrip("@").lower() for v in values]
-            if not all(values):
-                raise InvalidRequest("Condition 'emailDomain' takes domains such as example.com",
+            bad = next((v for v in values if not _DOMAIN.fullmatch(v)), None)
+            if bad is not None:
+                raise InvalidRequest(f"Condition 'emailDomain' takes domains such as example.com, not '{bad}'",
                                      field="conditions.emailDomain")
         clean[key] = [v.strip() for v in values]
     return clean
@@ -104,6 +111,13 @@ def validate_actions(actions: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
             raise InvalidRequest("addTags must be a list of non-empty strings", field="actions.addTags")
         actions = {**actions, "addTags": [t.strip() for t in tags]}
+    if "slackChannel" in actions:
+        channel = actions["slackChannel"]
+        if not isinstance(channel, str) or not _SLACK_CHANNEL.fullmatch(channel.strip()):
+            raise InvalidRequest(
+                "slackChannel takes a Slack channel such as #support (letters, digits, '-' and '_', no spaces), "
+                "a channel id or @someone", field="actions.slackChannel")
+        actions = {**actions, "slackChannel": channel.strip()}
     return actions
 
 
