@@ -79,6 +79,21 @@ def test_long_first_message_is_trimmed(http, db, tenant, receiver, start_worker)
     assert len(quote) <= 502 and quote.endswith("…")
 
 
+def test_what_the_customer_wrote_keeps_its_lines_and_a_ticket_without_messages_shows_its_description(
+        http, db, tenant, receiver, start_worker):
+    receiver.start()
+    use_slack(db, tenant.id, receiver.url)
+    start_worker()
+    create(http, tenant, title="Multi-line", messages=[{"role": "customer", "content": "Hello,\n\nmy router   reboots.\nThanks"}])
+    create(http, tenant, title="From a form", description="Refund please, order <42>")
+    by_title = {m["blocks"][0]["text"]["text"]: m for m in (r.json() for r in receiver.wait_for(2))}
+    multi = by_title["New ticket: Multi-line"]
+    assert multi["blocks"][2]["text"]["text"] == "> Hello,\n> my router reboots.\n> Thanks"
+    assert multi["text"].endswith("> Hello,\n> my router reboots.\n> Thanks\n" + multi["text"].rsplit("\n", 1)[1])
+    form = by_title["New ticket: From a form"]
+    assert form["blocks"][2]["text"]["text"] == "> Refund please, order &lt;42&gt;"
+
+
 def test_no_destination_means_no_notification(http, db, tenant):
     create(http, tenant)
     assert count(db, "select count(*) from outbox where organization_id = :o", o=tenant.id) == 0
@@ -268,6 +283,8 @@ def test_customer_reply_and_status_change_are_announced(http, db, tenant, receiv
     assert set(slack) == {"Ticket status changed", "Customer replied and reopened the ticket"}
     assert "open → resolved" in slack["Ticket status changed"]["text"]
     assert slack["Customer replied and reopened the ticket"]["blocks"][2]["text"]["text"] == "> Still broken, sorry!"
+    # In the fallback too, what the customer wrote is a quote of its own, not run on after the email.
+    assert "(john.doe@example.com)\n> Still broken, sorry!" in slack["Customer replied and reopened the ticket"]["text"]
     assert set(hooks) == {"ticket.status_changed", "ticket.customer_replied"}
     assert hooks["ticket.status_changed"].json()["detail"] == {"from": "open", "to": "resolved"}
     reply = hooks["ticket.customer_replied"].json()

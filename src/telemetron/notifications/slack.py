@@ -33,6 +33,19 @@ def trim(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def quoted(text: str, limit: int = FIRST_MESSAGE_CHARS, max_lines: int = 8) -> str:
+    """What a customer wrote, as a Slack quote: its lines kept (each quoted, blank ones dropped, at
+    most ``max_lines``), spaces within a line collapsed, trimmed to ``limit`` characters, escaped."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    body = "\n".join(lines[:max_lines])
+    if len(body) > limit:
+        body = body[: limit - 1].rstrip() + "…"
+    elif len(lines) > max_lines:
+        body += " …"
+    return "\n".join("> " + escape(line) for line in body.split("\n"))
+
+
 def build_message(event: str, ticket: dict[str, Any], *, link: str | None, channel: str | None = None,
                   extra: str | None = None, reopened: bool = False) -> dict[str, Any]:
     """The message for ``event`` about ``ticket`` (a webhook-style ticket summary). ``reopened``: a
@@ -47,17 +60,17 @@ def build_message(event: str, ticket: dict[str, Any], *, link: str | None, chann
         ("Customer", who),
         ("Assignee", assignee.get("name") or assignee.get("email") or "Unassigned"),
     ]
-    quote = ticket.get("firstCustomerMessage") if event == "ticket.created" else extra
+    # A new ticket shows the customer's first message, or the description when there is none (a
+    # ticket opened by a form or a script has only that).
+    quote = (ticket.get("firstCustomerMessage") or ticket.get("description")) if event == "ticket.created" else extra
     # The fallback is what notifications and clients without Block Kit show. Slack reads it as
     # mrkdwn too, so what customers wrote is escaped there as in the blocks: a title or a reply
     # holding "<!channel>" must not ping a whole channel.
     fallback = escape(f"{heading} [{ticket.get('priority', '')}]: {ticket.get('title', '')} ({who})")
-    if extra:
-        fallback += " " + escape(trim(extra, FIRST_MESSAGE_CHARS))
     if event == "ticket.created":
         fallback += "\n" + escape(" · ".join(f"{k}: {v}" for k, v in fields if k in ("Category", "Assignee")))
-        if quote:
-            fallback += "\n> " + escape(trim(quote, FIRST_MESSAGE_CHARS))
+    if quote:
+        fallback += "\n" + quoted(quote)
     if link:
         fallback += f"\n<{link}|Open ticket {ticket.get('id', '')[:8]}>"
     if event == "ticket.status_changed":
@@ -67,7 +80,7 @@ def build_message(event: str, ticket: dict[str, Any], *, link: str | None, chann
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}:*\n{escape(str(v))}"} for k, v in fields]},
     ]
     if quote:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "> " + escape(trim(quote, FIRST_MESSAGE_CHARS))}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": quoted(quote)}})
     if link:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{link}|Open ticket {ticket.get('id', '')[:8]}>"}]})
     message: dict[str, Any] = {"text": fallback, "blocks": blocks}

@@ -233,6 +233,7 @@ def create_ticket(
             {
                 "id": ticket_id,
                 "title": request.title,
+                "description": description or "",
                 "priority": priority,
                 "status": status,
                 "category": category[1] if category else None,
