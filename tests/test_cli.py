@@ -44,6 +44,23 @@ def assert_key_refused(http, api_key: str) -> None:
 # --- organizations ------------------------------------------------------------------------------
 
 
+def test_db_upgrade_says_what_it_did(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from telemetron.cli import app as cli_app
+    from telemetron.config import get_settings
+
+    monkeypatch.setenv("TELEMETRON_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        assert runner.invoke(cli_app, ["db", "upgrade", "0008"]).stdout.startswith("database created (schema revision 0008)")
+        assert runner.invoke(cli_app, ["db", "upgrade"]).stdout.startswith("database migrated from revision 0008 to ")
+        assert runner.invoke(cli_app, ["db", "upgrade"]).stdout.startswith("database is up to date (schema revision ")
+    finally:
+        get_settings.cache_clear()
+
+
 def test_org_create_prints_an_id_and_a_working_key(cli, http, db):
     org = create_org(cli, "Connectivity", "Billing")
     assert org["organizationId"].startswith("org_")

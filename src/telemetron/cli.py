@@ -76,10 +76,18 @@ def _has_uvloop() -> bool:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the database schema."""
-    from telemetron.db.migrate import upgrade
+    from telemetron.db.migrate import current_revision, upgrade
 
-    upgrade(get_settings().database_url, revision)
-    typer.echo("database is up to date")
+    url = get_settings().database_url
+    before = current_revision(url)
+    upgrade(url, revision)
+    after = current_revision(url)
+    if before is None:
+        typer.echo(f"database created (schema revision {after})")
+    elif before != after:
+        typer.echo(f"database migrated from revision {before} to {after}")
+    else:
+        typer.echo(f"database is up to date (schema revision {after})")
 
 
 @org_app.command("create")

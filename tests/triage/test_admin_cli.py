@@ -10,6 +10,7 @@ def test_train_status_and_threshold(cli, http):
     org_id = org["organizationId"]
     status = json.loads(cli("triage", "status", "--org", org_id, "--json").stdout)
     assert status["model"] is None and status["threshold"] is None
+    assert "threshold:        0.5 (the default)" in cli("triage", "status", "--org", org_id).stdout
 
     failed = cli("triage", "train", "--org", org_id)
     assert failed.exit_code == 1 and "no active, AI-enabled category" in failed.output

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     @app.command("status")
     def status_cmd(org: OrgOption, as_json: JsonOption = False) -> None:
         """The organization's model: engine, examples, labelled tickets, when trained."""
-        from telemetron.triage import engine_description
+        from telemetron.triage import DEFAULT_THRESHOLD, engine_description
         from telemetron.triage.store import model_info, threshold_of
 
         def unit(scoped):
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
             echo_json(row)
             return
         typer.echo(f"engine installed: {row['engineInstalled']}")
-        typer.echo(f"threshold:        {threshold if threshold is not None else 'default'}")
+        typer.echo(f"threshold:        {threshold if threshold is not None else f'{DEFAULT_THRESHOLD} (the default)'}")
         if info is None:
             typer.echo("model:            none yet (trained with the first ticket that needs it)")
         else:
