@@ -7,6 +7,8 @@ Two sets, both in tests/data/triage/:
     tickets written as customers would, each with the categories a human judge accepts
     ("none": it fits no category). Made by an audit of session 5, through the API.
   - hardware: eight categories with a description each, and the 96 test tickets.
+  - learnloop: an online-course platform's six categories with a description each, and 35 tickets
+    (9 fit no category), written and judged by an audit of session 6 through the API.
 
 For each set: how many answers (at the threshold) the judge accepts, how often the best
 candidate is right, and how many tickets get an answer. ``--calibrate`` uses the held-out-fold
@@ -33,12 +35,28 @@ def definitions(path: Path) -> list[CategoryDef]:
             for c in json.loads(path.read_text())]
 
 
+def judged_tickets(name: str) -> list[dict]:
+    """``{name}_tickets.jsonl``: tickets as sent to createTicket, with the categories a judge accepts."""
+    return [json.loads(line) for line in (DATA / f"{name}_tickets.jsonl").read_text().splitlines() if line]
+
+
+def text_of(row: dict) -> str:
+    t = row["ticket"]
+    return ticket_text(t.get("title"), t.get("description"),
+                       [m["content"] for m in t.get("messages", []) if m["role"] == "customer"])
+
+
+def judged(name: str) -> tuple[list[CategoryDef], list[str], list[list[str]]]:
+    rows = judged_tickets(name)
+    return definitions(DATA / f"{name}_categories.json"), [text_of(r) for r in rows], [r["expected"] for r in rows]
+
+
 def bikeshare() -> tuple[list[CategoryDef], list[str], list[list[str]]]:
-    rows = [json.loads(line) for line in (DATA / "bikeshare_tickets.jsonl").read_text().splitlines() if line]
-    texts = [ticket_text(r["ticket"].get("title"), r["ticket"].get("description"),
-                         [m["content"] for m in r["ticket"].get("messages", []) if m["role"] == "customer"])
-             for r in rows]
-    return definitions(DATA / "bikeshare_categories.json"), texts, [r["expected"] for r in rows]
+    return judged("bikeshare")
+
+
+def learnloop() -> tuple[list[CategoryDef], list[str], list[list[str]]]:
+    return judged("learnloop")
 
 
 def hardware() -> tuple[list[CategoryDef], list[str], list[list[str]]]:
@@ -51,7 +69,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--calibrate", action="store_true")
     args = parser.parse_args()
-    for name, load in (("bikeshare", bikeshare), ("hardware", hardware)):
+    for name, load in (("bikeshare", bikeshare), ("hardware", hardware), ("learnloop", learnloop)):
         defs, texts, expected = load()
         model = train(build_examples(defs), calibrate=True if args.calibrate else "prior")
         preds = model.predict(texts, threshold=args.threshold)

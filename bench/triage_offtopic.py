@@ -10,6 +10,10 @@ held-out-fold calibration the background retrainer uses):
     BANKING77 questions;
   - hw defs / hw+8 a category: the hardware categories (descriptions, then with their training
     tickets); off topic: the bike-share tickets, the 10 below and 60 BANKING77 questions;
+  - learnloop / learnloop+6 labelled: an online-course platform (tests/data/triage), its 26
+    in-scope tickets; then with the six an audit labelled through updateTicket (two corrections,
+    four confirmations) taken out of the test; off topic: its 9 tickets that fit none, the 10
+    below and 60 BANKING77 questions;
   - bank 10-shot: BANKING77's 77 names with 10 questions each; in scope: 400 other questions of
     train.csv; off topic: the bike-share and hardware tickets.
 
@@ -30,7 +34,7 @@ import random
 from pathlib import Path
 
 import numpy as np
-from triage_coldstart import DATA, bikeshare, hardware
+from triage_coldstart import DATA, bikeshare, hardware, judged_tickets, learnloop, text_of
 
 from telemetron.tickets.service import AUTO_RESOLVE_CONFIDENCE
 from telemetron.triage import CategoryDef, LabelledTicket, build_examples, train
@@ -70,6 +74,15 @@ def organizations():
     yield "bike+6 corrections", bdefs, corrections, bike_in[6:], bike_off + htexts[:40] + bank_off
     yield "hw defs", hdefs, [], hw_in, btexts + OFF_TOPIC + bank_off
     yield "hw+8 a category", hdefs, htrain, hw_in, btexts + OFF_TOPIC + bank_off
+    ldefs, ltexts, lexp = learnloop()
+    rows = judged_tickets("learnloop")
+    l_in = [(t, e) for t, e in zip(ltexts, lexp) if e != ["none"]]
+    l_off = [t for t, e in zip(ltexts, lexp) if e == ["none"]] + OFF_TOPIC + bank_off
+    labelled = [LabelledTicket(text_of(r), r["expected"][0], corrected=r["labelledBy"] == "corrected")
+                for r in rows if "labelledBy" in r]
+    yield "learnloop", ldefs, [], l_in, l_off
+    yield "learnloop+6 labelled", ldefs, labelled, [(text_of(r), r["expected"]) for r in rows
+                                                    if "labelledBy" not in r and r["expected"] != ["none"]], l_off
     yield "bank 10-shot", [CategoryDef(c, c) for c in names], \
         [LabelledTicket(t, c) for c in names for t in shots[c]], bank_test, btexts + bike_off + htexts[:40]
 
