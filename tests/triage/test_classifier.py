@@ -81,6 +81,15 @@ def test_choosing_among_the_open_categories_keeps_an_off_topic_ticket_unsure():
     assert on_topic.best == "battery" and on_topic.confidence > 0.9
 
 
+@needs_embedding
+def test_a_model_stored_with_a_lower_gate_damps_as_a_new_one_would():
+    from telemetron.triage.classifier import MIN_NOVELTY_GATE
+
+    model = train(train_examples(), engine="embedding+lexical")
+    model.novelty_gate = 0.2  # as calibrated before session 6
+    assert Model.from_bytes(model.to_bytes()).novelty_gate == MIN_NOVELTY_GATE
+
+
 def test_save_load_roundtrip(model, tmp_path):
     path = tmp_path / "org.model"
     model.save(path)

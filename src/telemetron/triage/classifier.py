@@ -289,6 +289,8 @@ class Model:
         alpha = meta.pop("alpha")
         temps = {k: meta.pop(k) for k in ("temperature", "temperature_lexical")}
         gate = meta.pop("novelty_gate", None)
+        if gate:  # a model stored before session 6 damped from 0.2-0.29: as a new one would
+            gate = max(gate, MIN_NOVELTY_GATE)
         return cls(labels, lexical, arrays.get("W_lex"), arrays.get("b_lex"), W_emb, b_emb,
                    threshold=threshold, alpha=alpha, **temps, exemplars=exemplars,
                    novelty_gate=gate, single_class_refs=refs, meta=meta)
