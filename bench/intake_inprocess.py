@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/intake_inprocess.py            # an organization without notifications
     NOTIFY=1 .venv/bin/python bench/intake_inprocess.py   # with a Slack URL and a webhook (worker off)
-32 concurrent callers, 1,600 warm-up requests, then 4,800 timed; prints the process's CPU time
-(all threads, commits included) per request. Steadier than a load test on a shared machine, but
+32 concurrent callers, 1,600 warm-up requests, then 4,800 timed (``N=150`` callers' requests
+each); prints the process's CPU time (all threads, commits included) per request. Steadier than a load test on a shared machine, but
 still ±15% between runs here: compare several runs of each.
 """
 import asyncio
@@ -66,7 +66,7 @@ async def main():
     async def worker(w, n):
         for i in range(n): await call(w * 100000 + i)
     await asyncio.gather(*(worker(w, 50) for w in range(32)))
-    t = time.process_time(); n = 150
+    t = time.process_time(); n = int(os.environ.get("N", "150"))
     await asyncio.gather(*(worker(w, n) for w in range(32)))
     print(f"{1000 * (time.process_time() - t) / (32 * n):.3f} ms CPU per request")
     await lifespan_q.put({"type": "lifespan.shutdown"})
