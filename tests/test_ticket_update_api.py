@@ -80,7 +80,7 @@ def member(db, tenant, email: str = "sam.agent@example.com", name: str | None = 
 def ticket_row(db, ticket_id: str) -> dict:
     sql = (
         "select status, priority, category_id, category_source, category_confidence, assignee_id,"
-        " resolved_at, updated_at, category_corrected_at from tickets where id = :t"
+        " resolved_at, updated_at from tickets where id = :t"
     )
     with db.engine.connect() as conn:
         return dict(conn.execute(text(sql), {"t": ticket_id}).mappings().one())
@@ -182,12 +182,6 @@ def test_an_agent_correcting_the_ai_makes_the_category_provided(http, db, tenant
     assert confirmed["ticket"]["categorySource"] == "provided"
     assert confirmed["ticket"]["categoryConfidence"] is None
     assert ticket_row(db, ticket_id)["category_confidence"] is None
-    # The categorizer learns it as a labelled ticket; only a different category is a correction
-    # (weighted more: triage/store.py).
-    assert ticket_row(db, ticket_id)["category_corrected_at"] is None
-    corrected = updated(http, tenant, ticketId=ticket_id, category="Billing")
-    assert corrected["changed"] == ["category"]
-    assert ticket_row(db, ticket_id)["category_corrected_at"] is not None
 
 
 def test_category_null_removes_it(http, db, tenant):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, func
+from sqlalchemy import bindparam, func
 
 from telemetron.categories import service as categories
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
@@ -52,12 +52,8 @@ _SET_CATEGORY = _BY_ID.values(
     category_id=bindparam("new_category_id"),
     category_source=bindparam("new_category_source"),
     category_confidence=None,
-    # A person's choice: the categorizer learns from it, and from a changed category (a correction)
-    # more than from one given at creation or confirmed (same category: the stamp stays as it was).
-    category_corrected_at=case(
-        (_t.category_id.is_distinct_from(bindparam("new_category_id")), bindparam("now")),
-        else_=_t.category_corrected_at,
-    ),
+    # A person's choice: the categorizer learns from it, more than from a category given at creation.
+    category_corrected_at=bindparam("now"),
     updated_at=bindparam("now"),
 )
 _SET_ASSIGNEE = _BY_ID.values(assignee_id=bindparam("new_assignee_id"), updated_at=bindparam("now"))
@@ -147,9 +143,7 @@ def change_category(scoped: Scoped, ticket: TicketState, category: str | None, *
     AI, which is the training signal the categorizer of issue 3 learns from: it hooks in here, where
     the old category and source are still on ``ticket`` before they are overwritten. Confirming an
     AI category (same category) therefore counts as a change: the source moves from ``ai`` to
-    ``provided``; it is learnt as a labelled ticket, and only a different category as a correction
-    (weighted 3x): an audit confirmed four right answers and the categories they confirmed pulled
-    other tickets towards them.
+    ``provided``.
 
     Unknown category: 404 ``category_not_found``; inactive: 400 ``category_inactive``.
     """
