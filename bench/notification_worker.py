@@ -88,7 +88,7 @@ def bench(kind: str, args) -> dict:
             stop = asyncio.Event()
             if args.busy_rate:  # beside an API that always wants more than the worker's share
                 worker = worker_from_settings(db, settings, name="bench", beside_api=True)
-                worker.busy_share, worker.busy_rate = 0.0, args.busy_rate
+                worker.busy_share, worker.busy_rate, worker.busy_hold = 0.0, args.busy_rate, 0.0  # the trickle
             else:  # alone in its process, as `telemetron worker`: it never holds back
                 worker = worker_from_settings(db, settings, name="bench", beside_api=False)
             before, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()

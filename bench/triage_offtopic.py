@@ -78,8 +78,9 @@ def organizations():
     rows = judged_tickets("learnloop")
     l_in = [(t, e) for t, e in zip(ltexts, lexp) if e != ["none"]]
     l_off = [t for t, e in zip(ltexts, lexp) if e == ["none"]] + OFF_TOPIC + bank_off
-    labelled = [LabelledTicket(text_of(r), r["expected"][0], corrected=r["labelledBy"] == "corrected")
-                for r in rows if "labelledBy" in r]
+    # A confirmation through updateTicket counts as a correction, as in the product (the ticket
+    # is stamped as set by an agent).
+    labelled = [LabelledTicket(text_of(r), r["expected"][0], corrected=True) for r in rows if "labelledBy" in r]
     yield "learnloop", ldefs, [], l_in, l_off
     yield "learnloop+6 labelled", ldefs, labelled, [(text_of(r), r["expected"]) for r in rows
                                                     if "labelledBy" not in r and r["expected"] != ["none"]], l_off

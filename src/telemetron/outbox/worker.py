@@ -163,8 +163,10 @@ class OutboxWorker:
                 busy = self.busy_share is not None and self.load.update() >= self.busy_share
                 now = time.monotonic()
                 busy_since = (now if busy_since is None else busy_since) if busy else None
-                if busy and now - busy_since < self.busy_hold:  # a burst began: deliver nothing yet
-                    limit, tokens, refilled = 0, 0.0, now
+                if busy and (now - busy_since < self.busy_hold or self.busy_rate <= 0):
+                    # A burst began: deliver nothing yet (a rate of 0: nothing until it ends). The
+                    # bucket is full when the hold ends, so the trickle starts then.
+                    limit, tokens, refilled = 0, float(batch), now
                 elif busy:  # a token bucket: busy_rate deliveries a second, in batches
                     tokens, refilled = min(float(batch), tokens + (now - refilled) * self.busy_rate), now
                     if tokens < batch:
