@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     # list`, then purged; failed ones stay until retried.
     outbox_keep_days: float = 7
     # While the API wants more than half a core, the worker inside `telemetron serve` delivers
-    # nothing for this many seconds, then at most outbox_busy_rate messages a second; the rest
+    # nothing for this many seconds, then at most outbox_busy_rate messages a second (0: none
+    # until the load drops); the rest
     # waits and drains at full speed when the load drops: under saturation, ticket intake comes
     # first. `telemetron worker` never holds back.
     outbox_busy_hold_seconds: float = 10
