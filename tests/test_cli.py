@@ -61,6 +61,24 @@ def test_db_upgrade_says_what_it_did(tmp_path, monkeypatch):
         get_settings.cache_clear()
 
 
+@pytest.mark.parametrize("args", [
+    ["org", "create", "Acme"], ["demo"], ["apikey", "list", "--org", "org_x"],
+    ["triage", "train", "--org", "org_x"], ["triage", "status", "--org", "org_x"],
+])
+def test_a_command_on_a_database_never_created_says_to_run_db_upgrade(tmp_path, monkeypatch, args):
+    from typer.testing import CliRunner
+
+    from telemetron.cli import app as cli_app
+    from telemetron.config import get_settings
+
+    monkeypatch.setenv("TELEMETRON_DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
+    get_settings.cache_clear()
+    try:
+        failed_readably(CliRunner().invoke(cli_app, args), "empty database", "telemetron db upgrade")
+    finally:
+        get_settings.cache_clear()
+
+
 def test_org_create_prints_an_id_and_a_working_key(cli, http, db):
     org = create_org(cli, "Connectivity", "Billing")
     assert org["organizationId"].startswith("org_")

@@ -419,6 +419,31 @@ def test_unknown_field_is_accepted_with_a_warning_suggesting_the_right_name(http
     assert stored(db, tenant)["customers"] == 1
 
 
+@pytest.mark.parametrize("typo, meant", [("priorty", "priority"), ("categroy", "category"),
+                                         ("descripton", "description"), ("Messages", "messages")])
+def test_misspelt_field_is_named_in_the_warning(http, db, tenant, typo, meant):
+    body = assert_created(post(http, tenant, body_with(**{typo: "high"})))
+    assert f"Unknown field '{typo}' was ignored (did you mean '{meant}'?)" in body["warnings"], body["warnings"]
+
+
+def test_unknown_field_like_no_known_one_gets_no_guess(http, db, tenant):
+    body = assert_created(post(http, tenant, body_with(zzz=1)))
+    assert "Unknown field 'zzz' was ignored" in body["warnings"], body["warnings"]
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"Title": "Hi", "customerEmail": "a@example.com"}, "title", ["got 'Title'", "did you mean 'title'"]),
+    ({"title": "Hi", "custmerEmail": "a@example.com"}, "customerEmail",
+     ["customerEmail or customerId", "got 'custmerEmail'", "did you mean 'customerEmail'"]),
+    ({"title": "Hi", "customerEmail": "a@example.com", "messages": [{"role": "customer", "contnt": "x"}]},
+     "messages[0].content", ["got 'contnt'", "did you mean 'content'"]),
+])
+def test_missing_field_that_was_misspelt_is_named_in_the_error(http, db, tenant, body, field, words):
+    with nothing_stored(db, tenant):
+        code = "missing_customer" if field == "customerEmail" else "missing_field"
+        assert_error(post(http, tenant, body), 400, code, field, words)
+
+
 def test_unknown_field_inside_a_message_is_accepted_with_a_warning(http, db, tenant):
     messages = [{"role": "customer", "content": "hello", "sentAt": "2024-01-01T00:00:00Z"}]
     body = assert_created(post(http, tenant, body_with(messages=messages)))
@@ -465,6 +490,12 @@ def test_unknown_category_leaves_the_ticket_uncategorized_with_a_warning(http, d
     row = ticket_row(db, body["ticketId"])
     assert row["category_id"] is None
     assert row["category_source"] == "none"
+
+
+def test_a_long_unknown_category_is_quoted_cut_short_in_the_warning(http, db, tenant):
+    body = assert_created(post(http, tenant, body_with(category="Shipping " + "x" * 4000)))
+    warning = next(w for w in body["warnings"] if "Shipping" in w)
+    assert len(warning) < 200 and "…" in warning, warning
 
 
 def test_inactive_category_is_not_matched(http, db, tenant):

@@ -318,6 +318,14 @@ def test_query_by_status_one_or_several(http, tenant):
     assert ids_of(listed(http, tenant, status=None)) == [resolved, waiting, progress, open_]
 
 
+def test_query_by_status_as_the_documentation_writes_it(http, tenant):
+    open_ = create(http, tenant)
+    waiting = create(http, tenant)
+    _set_status(http, tenant, waiting, "Waiting for customer")
+    assert ids_of(listed(http, tenant, status="waiting for customer")) == [waiting]
+    assert ids_of(listed(http, tenant, status=["Open", "in progress"])) == [open_]
+
+
 def test_query_by_priority_one_or_several(http, tenant):
     low = create(http, tenant, priority="low")
     medium = create(http, tenant)
@@ -414,7 +422,7 @@ def test_query_names_unknown_fields_in_warnings(http, tenant):
     create(http, tenant)
     page = listed(http, tenant, statuss="open", page_size=5)
     assert len(page["tickets"]) == 1
-    assert "Unknown field 'statuss' was ignored" in page["warnings"]
+    assert "Unknown field 'statuss' was ignored (did you mean 'status'?)" in page["warnings"]
     assert any("page_size" in w for w in page["warnings"])
 
 

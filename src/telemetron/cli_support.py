@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from telemetron.config import get_settings
 from telemetron.db.engine import Database
@@ -39,11 +41,27 @@ def read(fn, *args, **kwargs):
 def _in_transaction(read_only: bool, fn, *args, **kwargs):
     db = open_db()
     try:
-        return (db.read_sync if read_only else db.run_sync)(fn, db, *args, **kwargs)
-    except AppError as exc:
-        fail(exc.message)
+        with explained_failures():
+            return (db.read_sync if read_only else db.run_sync)(fn, db, *args, **kwargs)
     finally:
         db.dispose()
+
+
+@contextmanager
+def explained_failures():
+    """An AppError becomes ``error: ...`` and exit 1; so does a database error when the database
+    was never created or is behind the code ("no such table"), with what to run, not a traceback."""
+    try:
+        yield
+    except AppError as exc:
+        fail(exc.message)
+    except DBAPIError:
+        from telemetron.db.migrate import schema_problem
+
+        problem = schema_problem(get_settings().database_url)
+        if problem is None:
+            raise
+        fail(problem)
 
 
 def scoped_run(org_id: str, fn, *args, **kwargs):

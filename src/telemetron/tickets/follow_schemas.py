@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from telemetron.customers.service import normalize_email
 from telemetron.errors import InvalidRequest, shown
-from telemetron.tickets.schemas import MAX_TEXT, PRIORITIES, _json_type, _loc, _message_for, utf8_size_over
+from telemetron.tickets.schemas import (
+    MAX_TEXT,
+    PRIORITIES,
+    _json_type,
+    _loc,
+    _message_for,
+    unknown_field_warnings,
+    utf8_size_over,
+)
 
 STATUSES = ("open", "in_progress", "waiting_for_customer", "resolved")
 Status = Literal["open", "in_progress", "waiting_for_customer", "resolved"]
@@ -182,17 +190,6 @@ def _not_blank(field: str, value: str | None, hint: str = "") -> None:
         raise InvalidRequest(f"{field} must not be empty{hint}", field=field, code="empty_field")
 
 
-def unknown_field_warnings(body: dict[str, Any], known: frozenset[str]) -> list[str]:
-    warnings = []
-    for name in body:
-        if name in known:
-            continue
-        squashed = name.replace("_", "").replace("-", "").lower()
-        hint = next((f" (did you mean '{k}'?)" for k in sorted(known) if k.lower() == squashed), "")
-        warnings.append(f"Unknown field '{name}' was ignored{hint}")
-    return warnings
-
-
 def _one_or_list(body: dict[str, Any], field: str) -> tuple[str, ...] | None:
     """A status or priority filter: a string or a non-empty list of strings, each a valid choice."""
     value = body.get(field)
@@ -242,8 +239,23 @@ def parse_time(field: str, value: str | None) -> datetime | None:
 _QUERY_FIELDS = frozenset(QueryTicketsRequest.model_fields)
 
 
+def _as_written_status(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with a status written as Telemetron's documentation words it ("in progress",
+    "Waiting for customer") in the API's form (``in_progress``), in a copy."""
+    def canonical(value: Any) -> Any:
+        if isinstance(value, str):
+            key = "_".join(value.strip().lower().replace("-", " ").split())
+            return key if key in STATUSES else value
+        return value
+
+    value = body.get("status")
+    if value is None:
+        return body
+    return {**body, "status": [canonical(v) for v in value] if isinstance(value, list) else canonical(value)}
+
+
 def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
-    body = _require_object(body)
+    body = _as_written_status(_require_object(body))
     statuses = _one_or_list(body, "status")
     priorities = _one_or_list(body, "priority")
     # null is the same as leaving a filter out, for every field (limit included)
@@ -274,7 +286,7 @@ _UPDATE_KNOWN = frozenset(UpdateTicketRequest.model_fields)
 
 
 def parse_update_ticket(body: Any) -> tuple[TicketUpdate, list[str]]:
-    body = _require_object(body)
+    body = _as_written_status(_require_object(body))
     try:
         request = UpdateTicketRequest.model_validate(body)
     except ValidationError as exc:

@@ -7,7 +7,8 @@ Unknown fields are accepted (Telemetron clients may send more) and named back as
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import difflib
+from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -121,9 +122,7 @@ def _message_for(error: dict[str, Any], body: dict[str, Any]) -> tuple[str, str]
     kind = error["type"]
     leaf = error["loc"][-1] if error["loc"] else ""
     if kind == "missing":
-        if field == "title":
-            return "title is required", "missing_field"
-        return f"{field} is required", "missing_field"
+        return f"{field} is required{_misspelt(body, error['loc'])}", "missing_field"
     if kind == "literal_error":
         if leaf == "priority":
             return (
@@ -153,6 +152,23 @@ def _message_for(error: dict[str, Any], body: dict[str, Any]) -> tuple[str, str]
             )
         return f"{field} must be {_TYPE_NAMES[kind]}, got {_json_type(error['input'])}", "invalid_type"
     return f"{field}: {error['msg']}", "invalid_value"
+
+
+def _misspelt(body: Any, loc: tuple[Any, ...]) -> str:
+    """' (got 'Title': did you mean 'title'?)' when the object that lacks a required field has an
+    unknown field that is probably it; else ''."""
+    parent = body
+    for part in loc[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    if not isinstance(parent, dict) or not loc:
+        return ""
+    known = KNOWN_MESSAGE_FIELDS if len(loc) > 1 and loc[0] == "messages" else KNOWN_FIELDS
+    wanted = loc[-1]
+    near = [name for name in parent if name not in known and did_you_mean(name, known) == wanted]
+    return f" (got '{near[0]}': did you mean '{wanted}'?)" if near else ""
 
 
 def parse_create_ticket(
@@ -210,39 +226,45 @@ def parse_create_ticket(
         request.customerId = None
     warnings = unknown_field_warnings(body)
     if request.customerEmail is None and request.customerId is None:
-        hints = [w for w in warnings if "did you mean 'customer" in w]
+        hint = _misspelt(body, ("customerEmail",)) or _misspelt(body, ("customerId",))
         raise InvalidRequest(
-            "Either customerEmail or customerId is required" + (f" ({hints[0]})" if hints else ""),
+            "Either customerEmail or customerId is required" + hint,
             field="customerEmail",
             code="missing_customer",
         )
     return request, warnings
 
 
-def unknown_field_warnings(body: dict[str, Any]) -> list[str]:
-    warnings = [
-        f"Unknown field '{name}' was ignored" + _did_you_mean(name)
-        for name in body
-        if name not in KNOWN_FIELDS
-    ]
-    messages = body.get("messages")
+def unknown_field_warnings(body: dict[str, Any], known: frozenset[str] = KNOWN_FIELDS) -> list[str]:
+    """One warning per field of ``body`` that is not in ``known`` (and, for createTicket, per
+    unknown field of a message), naming the field it was probably meant to be."""
+    warnings = [_ignored(name, name, known) for name in body if name not in known]
+    messages = body.get("messages") if known is KNOWN_FIELDS else None
     if isinstance(messages, list):
         for i, message in enumerate(messages):
             if isinstance(message, dict):
                 warnings.extend(
-                    f"Unknown field 'messages[{i}].{name}' was ignored"
+                    _ignored(f"messages[{i}].{name}", name, KNOWN_MESSAGE_FIELDS)
                     for name in message
                     if name not in KNOWN_MESSAGE_FIELDS
                 )
     return warnings
 
 
-def _did_you_mean(name: str) -> str:
-    squashed = name.replace("_", "").replace("-", "").lower()
-    for known in KNOWN_FIELDS:
-        if known.lower() == squashed:
-            return f" (did you mean '{known}'?)"
-    return ""
+def _ignored(shown_as: str, name: str, known: frozenset[str]) -> str:
+    guess = did_you_mean(name, known)
+    return f"Unknown field '{shown_as}' was ignored" + (f" (did you mean '{guess}'?)" if guess else "")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The known field an unknown one was probably meant to be: the same but for case, '_' or
+    '-' (``customer_email``), or a close misspelling (``categroy``, ``custmerEmail``); else None."""
+    squashed = {k.lower(): k for k in known}
+    key = name.replace("_", "").replace("-", "").lower()
+    if key in squashed:
+        return squashed[key]
+    close = difflib.get_close_matches(key, sorted(squashed), n=1, cutoff=0.8)
+    return squashed[close[0]] if close else None
 
 
 class CreateTicketResponse(BaseModel):

@@ -17,7 +17,7 @@ from telemetron.db.engine import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert
 from telemetron.db.tables import ticket_messages, tickets
-from telemetron.errors import InvalidRequest
+from telemetron.errors import InvalidRequest, shown
 from telemetron.notifications import events
 from telemetron.orgs import config as org_config
 from telemetron.orgs.config import OrgConfig
@@ -136,7 +136,7 @@ def create_ticket(
     if request.category is not None:
         category = config.active_categories.get(categories.name_key(request.category))
         if category is None:
-            unmatched = f"category '{request.category.strip()}' matches no active category of this organization"
+            unmatched = f"category {shown(request.category.strip())} matches no active category of this organization"
     category_source = "provided" if category is not None else "none"
     confidence = candidates = None
     if category is None and config.ai_categories:

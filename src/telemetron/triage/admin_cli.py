@@ -10,6 +10,7 @@ from telemetron.cli_support import (
     JsonOption,
     OrgOption,
     echo_json,
+    explained_failures,
     fail,
     open_db,
     scoped_read,
@@ -26,8 +27,9 @@ def register(app: typer.Typer) -> None:
 
         db = open_db()
         try:
-            db.run_sync(lambda conn: get_organization(conn, org))
-            model = train_organization(db, org)
+            with explained_failures():
+                db.run_sync(lambda conn: get_organization(conn, org))
+                model = train_organization(db, org)
         finally:
             db.dispose()
         if model is None:
