@@ -90,6 +90,51 @@ def test_a_model_stored_with_a_lower_gate_damps_as_a_new_one_would():
     assert Model.from_bytes(model.to_bytes()).novelty_gate == MIN_NOVELTY_GATE
 
 
+def _model_that_scores_by_dimension(exemplar_labels):
+    """Three categories whose scores come from the embedding alone: dimensions 0 and 1 both point
+    to "billing"; each category's one example is a dimension of its own (0: "battery", 1:
+    "billing", 2: "connectivity")."""
+    from telemetron.triage.lexical import LexicalVectorizer
+
+    labels = ["battery", "billing", "connectivity"]
+    lexical = LexicalVectorizer.fit(["battery", "billing", "connectivity"])
+    n_features = lexical.transform(["x"]).n_cols
+    W_emb = np.zeros((3, 3), np.float32)
+    W_emb[0, 1] = W_emb[1, 1] = 8.0
+    return Model(labels, lexical, np.zeros((n_features, 3), np.float32), np.zeros(3, np.float32),
+                 W_emb, np.zeros(3, np.float32), alpha=1.0, temperature=1.0,
+                 exemplars=np.eye(3, dtype=np.float16), exemplar_labels=exemplar_labels,
+                 novelty_gate=0.35)
+
+
+def test_a_ticket_near_one_category_but_scored_as_another_is_unsure():
+    """The damping reads the best candidate's own examples: a ticket as close as can be to a
+    battery example, but scored billing, is far from everything billing was taught."""
+    model = _model_that_scores_by_dimension(np.array([0, 1, 2], np.int32))
+    near_battery = np.array([1.0, 0.1, 0.0], np.float32) / np.float32(np.sqrt(1.01))
+    near_billing = np.array([0.0, 1.0, 0.0], np.float32)
+    for m in (model, Model.from_bytes(model.to_bytes())):
+        off, on = m.predict(["x", "y"], embeddings=np.stack([near_battery, near_billing]),
+                            engine=ENGINE_HYBRID, threshold=0.5)
+        assert on.label == "billing" and on.confidence > 0.99
+        assert off.best == "billing" and off.label is None and off.confidence < 0.01
+
+
+def test_a_model_stored_before_examples_kept_their_category_damps_by_the_nearest_of_any():
+    model = _model_that_scores_by_dimension(None)
+    [p] = model.predict(["x"], embeddings=np.eye(3, dtype=np.float32)[:1], engine=ENGINE_HYBRID)
+    assert p.label == "billing" and p.confidence > 0.99
+
+
+def test_a_large_model_keeps_examples_of_every_category():
+    from telemetron.triage.classifier import _exemplar_rows
+
+    y = np.array([0] * 5000 + [1] * 3 + [2] * 40)
+    kept = y[_exemplar_rows(y, limit=100)]
+    assert len(kept) == 100 and set(np.unique(kept)) == {0, 1, 2}
+    assert (kept == 1).sum() == 3 and (kept == 2).sum() == 40
+
+
 def test_save_load_roundtrip(model, tmp_path):
     path = tmp_path / "org.model"
     model.save(path)

@@ -133,6 +133,7 @@ class Model:
                  threshold: float = DEFAULT_THRESHOLD, alpha: float = DEFAULT_ALPHA,
                  temperature: float = 1.0, temperature_lexical: float = 1.0,
                  exemplars: np.ndarray | None = None, novelty_gate: float | None = None,
+                 exemplar_labels: np.ndarray | None = None,
                  single_class_refs: dict[str, np.ndarray] | None = None,
                  meta: dict | None = None):
         self.labels = list(labels)
@@ -144,7 +145,9 @@ class Model:
         self.temperature = float(temperature)
         self.temperature_lexical = float(temperature_lexical)
         self.exemplars = exemplars
+        self.exemplar_labels = exemplar_labels  # index into labels, one per exemplar
         self._exemplars32: np.ndarray | None = None
+        self._exemplar_labels: np.ndarray | None = None
         self.novelty_gate = novelty_gate
         self.single_class_refs = single_class_refs or {}
         self.meta = dict(meta or {})
@@ -162,15 +165,16 @@ class Model:
     def scores(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None,
                engine: str | None = None) -> tuple[np.ndarray, str]:
         """(n, k) probabilities and the engine used."""
-        p, scope, used = self._scores(texts, embeddings=embeddings, engine=engine)
-        return (p if scope is None else p * scope[:, None]), used
+        p, near, used = self._scores(texts, embeddings=embeddings, engine=engine)
+        return self._damped(p, near), used
 
     def _scores(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None,
                 engine: str | None = None) -> tuple[np.ndarray, np.ndarray | None, str]:
-        """(n, k) probabilities among the categories, how much in scope each text is (n: 1 when it
-        is as close to the training examples as held-out examples were, less below; None when not
-        known), and the engine used. Kept apart because choosing among fewer categories
-        renormalizes the first and must not undo the second (``predict``)."""
+        """(n, k) probabilities among the categories; each text's cosine to the nearest training
+        example of each category ((n, k); (n, 1) to the nearest of any, for a model stored before
+        its examples kept their categories; None when not known); and the engine used. Kept
+        apart because choosing among fewer categories renormalizes the probabilities and must not
+        undo the damping of an off-topic ticket (``predict``, ``_damped``)."""
         texts = list(texts)
         k = len(self.labels)
         if k == 0 or not texts:
@@ -190,12 +194,27 @@ class Model:
         ze = log_softmax(embeddings @ self.W_emb + self.b_emb) if use_emb else None
         p = np.exp(_combine(zl, ze, self.alpha,
                             self.temperature if use_emb else self.temperature_lexical))
-        scope = None
+        near = None
         if use_emb and self.exemplars is not None and self.novelty_gate:
-            if self._exemplars32 is None:  # stored as float16, used as float32
-                self._exemplars32 = self.exemplars.astype(np.float32)
-            scope = _in_scope(embeddings, self._exemplars32, self.novelty_gate)
-        return p, scope, used
+            if self._exemplars32 is None:  # stored as float16; used as float32, sorted by label
+                labels = self.exemplar_labels
+                order = np.argsort(labels, kind="stable") if labels is not None else slice(None)
+                self._exemplar_labels = labels[order] if labels is not None else None  # first:
+                self._exemplars32 = self.exemplars[order].astype(np.float32)  # threads test this
+            near = _nearest(embeddings, self._exemplars32, self._exemplar_labels, k)
+        return p, near, used
+
+    def _damped(self, p: np.ndarray, near: np.ndarray | None) -> np.ndarray:
+        """``p`` scaled down for tickets far from what the model learnt: 1 when the best
+        candidate's nearest example is as close as held-out examples were to theirs, falling fast
+        below, so an unrelated text gets low scores everywhere (so: none). The best candidate's
+        own examples, not any category's: a ticket near one category's example but scored as
+        another is off topic for both (bench/README.md: 9% fewer off-topic answers, no right one
+        lost)."""
+        if near is None or not len(p):
+            return p
+        sim = near[np.arange(len(p)), p.argmax(axis=1)] if near.shape[1] > 1 else near[:, 0]
+        return p * _in_scope(sim, self.novelty_gate)[:, None]
 
     def _single_class_scores(self, texts, embeddings) -> np.ndarray:
         # One category: no rival to compare with, so the score is how close the ticket is
@@ -217,7 +236,7 @@ class Model:
         AI-enabled); the others are removed and the scores renormalised.
         """
         thr = self.threshold if threshold is None else float(threshold)
-        p, scope, used = self._scores(texts, embeddings=embeddings, engine=engine)
+        p, near, used = self._scores(texts, embeddings=embeddings, engine=engine)
         labels = self.labels
         if allowed is not None and p.shape[1] > 1:
             allowed_set = set(allowed)
@@ -228,8 +247,7 @@ class Model:
         elif allowed is not None:
             allowed_set = set(allowed)
             p = p * np.array([lab in allowed_set for lab in labels], dtype=p.dtype)
-        if scope is not None:  # after the renormalization: an off-topic ticket stays unsure
-            p = p * scope[:, None]
+        p = self._damped(p, near)  # after the renormalization: an off-topic ticket stays unsure
         out = []
         for row in p:
             order = np.argsort(-row)[:TOP_K]
@@ -254,7 +272,7 @@ class Model:
             meta["embedding_model"] = {"id": _emb.MODEL_ID, "sha256": _emb.MODEL_SHA256}
         if self.lexical is not None:
             arrays.update(self.lexical.to_arrays("lex_"))
-        for name in ("W_lex", "b_lex", "W_emb", "b_emb", "exemplars"):
+        for name in ("W_lex", "b_lex", "W_emb", "b_emb", "exemplars", "exemplar_labels"):
             value = getattr(self, name)
             if value is not None:
                 arrays[name] = value
@@ -273,14 +291,14 @@ class Model:
         if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"not a {FORMAT} v{FORMAT_VERSION} file")
         W_emb, b_emb = arrays.get("W_emb"), arrays.get("b_emb")
-        exemplars = arrays.get("exemplars")
+        exemplars, exemplar_labels = arrays.get("exemplars"), arrays.get("exemplar_labels")
         emb_meta = meta.get("embedding_model")
         refs = {k[len("single_"):]: v for k, v in arrays.items() if k.startswith("single_")}
         if W_emb is not None and (emb_meta or {}).get("sha256") != _emb.MODEL_SHA256:
             # Vectors from another model file would be scored with weights that do not fit.
             log.warning("triage model was trained with another embedding model; using its "
                         "lexical part only until it is retrained")
-            W_emb = b_emb = exemplars = None
+            W_emb = b_emb = exemplars = exemplar_labels = None
             refs.pop("emb", None)
         lexical = LexicalVectorizer.from_arrays(arrays, "lex_") if "lex_words_terms" in arrays \
             else None
@@ -293,7 +311,8 @@ class Model:
             gate = max(gate, MIN_NOVELTY_GATE)
         return cls(labels, lexical, arrays.get("W_lex"), arrays.get("b_lex"), W_emb, b_emb,
                    threshold=threshold, alpha=alpha, **temps, exemplars=exemplars,
-                   novelty_gate=gate, single_class_refs=refs, meta=meta)
+                   exemplar_labels=exemplar_labels, novelty_gate=gate, single_class_refs=refs,
+                   meta=meta)
 
     def save(self, path: str | Path) -> None:
         """Atomic write (temp file + rename)."""
@@ -336,10 +355,31 @@ def _max_similarity(emb: np.ndarray, exemplars: np.ndarray) -> np.ndarray:
     return out
 
 
-def _in_scope(emb: np.ndarray, exemplars: np.ndarray, gate: float) -> np.ndarray:
-    """1 when the ticket is as close to some training example as held-out examples were;
-    falls fast below (an unrelated text gets low scores everywhere, so: none)."""
-    s = _max_similarity(emb, exemplars)
+def _nearest(emb: np.ndarray, exemplars: np.ndarray, exemplar_labels: np.ndarray | None,
+             k: int) -> np.ndarray:
+    """(n, k): each text's cosine to the nearest exemplar of each label (-1 where a label has
+    none), exemplars sorted by label; (n, 1) to the nearest of any when they have no labels."""
+    if exemplar_labels is None:
+        return _max_similarity(emb, exemplars)[:, None]
+    present, starts = np.unique(exemplar_labels, return_index=True)
+    out = np.full((len(emb), k), -1.0, np.float32)
+    out[:, present] = np.maximum.reduceat(emb @ exemplars.T, starts, axis=1)
+    return out
+
+
+def _own_nearest(emb: np.ndarray, y: np.ndarray, ref: np.ndarray, y_ref: np.ndarray) -> np.ndarray:
+    """Each text's cosine to the nearest of ``ref`` of its own label (texts whose label has no
+    ``ref`` are left out)."""
+    out = []
+    for label in np.unique(y):
+        mine = ref[y_ref == label]
+        if len(mine):
+            out.append((emb[y == label] @ mine.T).max(axis=1))
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def _in_scope(s: np.ndarray, gate: float) -> np.ndarray:
+    """1 at a cosine ``s`` to the nearest example of at least ``gate``; falls fast below."""
     return np.where(s >= gate, 1.0, np.clip(s / gate, 0.0, 1.0) ** 4).astype(np.float32)
 
 
@@ -408,7 +448,7 @@ def _calibrate(texts, y, w, emb, k, fit_kw) -> dict:
                                            parts.b_lex)))
         if emb is not None:
             ze_all.append(log_softmax(emb[val] @ parts.W_emb + parts.b_emb))
-            sims.append(_max_similarity(emb[val], emb[tr]))
+            sims.append(_own_nearest(emb[val], y[val], emb[tr], y[tr]))
         rows.append(val)
     rows = np.concatenate(rows)
     zl = np.concatenate(zl_all)
@@ -427,9 +467,10 @@ def _calibrate(texts, y, w, emb, k, fit_kw) -> dict:
     out = {"alpha": DEFAULT_ALPHA, "temperature": t_lex, "temperature_lexical": t_lex,
            "calibration": f"{len(folds)} fold(s), {len(rows)} held out", "novelty_gate": None}
     if ze is not None:
-        # A ticket less similar to every training example than 99% of the held-out
-        # examples were to theirs is out of scope.
-        gate = 0.9 * float(np.percentile(np.concatenate(sims), 1))
+        # A ticket less similar to its best candidate's examples than 99% of the held-out
+        # examples were to their own category's is out of scope.
+        held_out = np.concatenate(sims)
+        gate = 0.9 * float(np.percentile(held_out, 1)) if len(held_out) else MIN_NOVELTY_GATE
         out["novelty_gate"] = float(np.clip(gate, MIN_NOVELTY_GATE, 0.5))
         best = min(((a, *best_temp(zl, ze, a)) for a in _ALPHAS), key=lambda r: r[2])
         out["alpha"], out["temperature"] = best[0], best[1]
@@ -485,15 +526,31 @@ def train(examples: Sequence[Example], *, engine: str | None = None,
         cal = {"alpha": DEFAULT_ALPHA, "temperature": 1.0, "temperature_lexical": 1.0,
                "calibration": "off", "novelty_gate": None}
     parts = _fit_parts(texts, y, weights, emb_arr, len(labels), **fit_kw)
-    exemplars = None
+    exemplars = exemplar_labels = None
     if emb_arr is not None:
-        keep = np.random.default_rng(0).permutation(len(emb_arr))[:MAX_EXEMPLARS]
-        exemplars = emb_arr[np.sort(keep)].astype(np.float16)
+        keep = _exemplar_rows(y)
+        exemplars = emb_arr[keep].astype(np.float16)
+        exemplar_labels = y[keep].astype(np.int32)
     meta.update(parts.info)
     meta["calibration"] = cal.pop("calibration")
     meta["train_seconds"] = time.perf_counter() - t0
     return Model(labels, parts.lexical, parts.W_lex, parts.b_lex, parts.W_emb, parts.b_emb,
-                 threshold=threshold, exemplars=exemplars, **cal, meta=meta)
+                 threshold=threshold, exemplars=exemplars, exemplar_labels=exemplar_labels,
+                 **cal, meta=meta)
+
+
+def _exemplar_rows(y: np.ndarray, limit: int = MAX_EXEMPLARS) -> np.ndarray:
+    """Which examples a model keeps to tell how close a ticket is to each category: all of them
+    up to ``limit``; beyond, as many of each category as fit, drawn at random (seeded), so that
+    a small category keeps its examples beside big ones."""
+    if len(y) <= limit:
+        return np.arange(len(y))
+    order = np.random.default_rng(0).permutation(len(y))
+    rank = np.empty(len(y), np.int64)  # an example's rank among its category's, in that order
+    for label in np.unique(y):
+        rows = order[y[order] == label]
+        rank[rows] = np.arange(len(rows))
+    return np.sort(order[np.argsort(rank[order], kind="stable")[:limit]])
 
 
 def _dense_rows(lexical: LexicalVectorizer, texts: list[str], limit: int = 200) -> np.ndarray:
