@@ -79,6 +79,28 @@ def test_a_command_on_a_database_never_created_says_to_run_db_upgrade(tmp_path, 
         get_settings.cache_clear()
 
 
+def test_a_database_migrated_by_a_newer_version_is_not_sent_to_db_upgrade(tmp_path, monkeypatch):
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from telemetron.cli import app as cli_app
+    from telemetron.config import get_settings
+
+    path = tmp_path / "newer.db"
+    monkeypatch.setenv("TELEMETRON_DATABASE_URL", f"sqlite:///{path}")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = '0099'")
+        message = failed_readably(runner.invoke(cli_app, ["serve"]), "0099", "does not know", "newer version")
+        assert "db upgrade" not in message
+    finally:
+        get_settings.cache_clear()
+
+
 def test_org_create_prints_an_id_and_a_working_key(cli, http, db):
     org = create_org(cli, "Connectivity", "Billing")
     assert org["organizationId"].startswith("org_")

@@ -125,6 +125,13 @@ def test_status_written_as_the_documentation_words_it_is_understood(http, db, te
     assert ticket_row(db, ticket_id)["status"] == status
 
 
+def test_a_misspelt_ticket_id_is_named_in_the_error(http, db, tenant):
+    create(http, tenant)
+    body = assert_error(http.post(UPDATE, json={"ticket_id": "x", "status": "open"}, headers=tenant.headers),
+                        400, "missing_field", "ticketId", ["got 'ticket_id'", "did you mean 'ticketId'"])
+    assert body
+
+
 def test_status_changes_and_resolving_stamps_resolved_at(http, db, tenant):
     ticket_id = create(http, tenant)
     created = got(http, tenant, ticket_id)

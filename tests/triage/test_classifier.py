@@ -90,39 +90,55 @@ def test_a_model_stored_with_a_lower_gate_damps_as_a_new_one_would():
     assert Model.from_bytes(model.to_bytes()).novelty_gate == MIN_NOVELTY_GATE
 
 
-def _model_that_scores_by_dimension(exemplar_labels):
+def _model_that_scores_by_dimension(exemplar_labels, exemplars=None):
     """Three categories whose scores come from the embedding alone: dimensions 0 and 1 both point
-    to "billing"; each category's one example is a dimension of its own (0: "battery", 1:
-    "billing", 2: "connectivity")."""
+    to "billing", dimension 2 to "connectivity"; each category's examples lie along a dimension
+    of their own (0: "battery", 1: "billing", 2: "connectivity"), stored out of order."""
     from telemetron.triage.lexical import LexicalVectorizer
 
     labels = ["battery", "billing", "connectivity"]
     lexical = LexicalVectorizer.fit(["battery", "billing", "connectivity"])
     n_features = lexical.transform(["x"]).n_cols
     W_emb = np.zeros((3, 3), np.float32)
-    W_emb[0, 1] = W_emb[1, 1] = 8.0
+    W_emb[0, 1] = W_emb[1, 1] = W_emb[2, 2] = 8.0
+    if exemplars is None:
+        e = np.eye(3, dtype=np.float16)
+        exemplars = np.stack([e[2], e[1], e[0], e[1], e[2], e[0]])  # labels 2, 1, 0, 1, 2, 0
     return Model(labels, lexical, np.zeros((n_features, 3), np.float32), np.zeros(3, np.float32),
                  W_emb, np.zeros(3, np.float32), alpha=1.0, temperature=1.0,
-                 exemplars=np.eye(3, dtype=np.float16), exemplar_labels=exemplar_labels,
-                 novelty_gate=0.35)
+                 exemplars=exemplars, exemplar_labels=exemplar_labels, novelty_gate=0.35)
+
+
+NEAR_BATTERY = np.array([1.0, 0.1, 0.0], np.float32) / np.float32(np.sqrt(1.01))
+NEAR_BILLING = np.array([0.0, 1.0, 0.0], np.float32)
 
 
 def test_a_ticket_near_one_category_but_scored_as_another_is_unsure():
     """The damping reads the best candidate's own examples: a ticket as close as can be to a
     battery example, but scored billing, is far from everything billing was taught."""
-    model = _model_that_scores_by_dimension(np.array([0, 1, 2], np.int32))
-    near_battery = np.array([1.0, 0.1, 0.0], np.float32) / np.float32(np.sqrt(1.01))
-    near_billing = np.array([0.0, 1.0, 0.0], np.float32)
+    model = _model_that_scores_by_dimension(np.array([2, 1, 0, 1, 2, 0], np.int32))
     for m in (model, Model.from_bytes(model.to_bytes())):
-        off, on = m.predict(["x", "y"], embeddings=np.stack([near_battery, near_billing]),
+        off, on = m.predict(["x", "y"], embeddings=np.stack([NEAR_BATTERY, NEAR_BILLING]),
                             engine=ENGINE_HYBRID, threshold=0.5)
         assert on.label == "billing" and on.confidence > 0.99
         assert off.best == "billing" and off.label is None and off.confidence < 0.01
+        # Among the categories open to the AI, the best one is what the damping reads.
+        mostly_billing = np.array([0.05, 1.0, 0.05], np.float32) / np.float32(np.sqrt(1.005))
+        [p] = m.predict(["z"], embeddings=mostly_billing[None], engine=ENGINE_HYBRID,
+                        allowed={"battery", "connectivity"}, threshold=0.0)
+        assert p.best == "connectivity" and 0 < p.confidence < 0.01
+
+
+def test_a_category_without_a_kept_example_is_read_against_the_nearest_of_any():
+    e = np.eye(3, dtype=np.float16)
+    model = _model_that_scores_by_dimension(np.array([0, 0, 2], np.int32), np.stack([e[0], e[1], e[2]]))
+    [p] = model.predict(["y"], embeddings=NEAR_BILLING[None], engine=ENGINE_HYBRID)
+    assert p.label == "billing" and p.confidence > 0.99
 
 
 def test_a_model_stored_before_examples_kept_their_category_damps_by_the_nearest_of_any():
     model = _model_that_scores_by_dimension(None)
-    [p] = model.predict(["x"], embeddings=np.eye(3, dtype=np.float32)[:1], engine=ENGINE_HYBRID)
+    [p] = model.predict(["x"], embeddings=NEAR_BATTERY[None], engine=ENGINE_HYBRID)
     assert p.label == "billing" and p.confidence > 0.99
 
 

@@ -47,7 +47,20 @@ def schema_problem(url: str) -> str | None:
     except Exception as exc:  # unreachable server, bad URL: say what, never the URL (it may hold a password)
         return f"the database cannot be reached ({type(exc).__name__})"
     head = head_revision()
+    if current is not None and current != head and not _known_revision(current):
+        return (f"the database schema is at revision {current}, which this version of telemetron does not know "
+                f"(it needs {head}): a newer version migrated it; run that version, or restore a backup")
     if current != head:
         return (f"the database schema is at revision {current or 'none (empty database)'} and this code needs {head}: "
                 "run `telemetron db upgrade`")
     return None
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision) is not None
+    except CommandError:
+        return False

@@ -168,7 +168,7 @@ def _require_object(body: Any) -> dict[str, Any]:
     return body
 
 
-def _invalid(exc: ValidationError) -> InvalidRequest:
+def _invalid(exc: ValidationError, body: dict[str, Any], known: frozenset[str]) -> InvalidRequest:
     first = exc.errors(include_url=False)[0]
     field = _loc(first["loc"])
     kind = first["type"]
@@ -181,7 +181,7 @@ def _invalid(exc: ValidationError) -> InvalidRequest:
         return InvalidRequest(
             f"limit must be an integer from 1 to {MAX_LIMIT} (got {shown(first['input'])})", field="limit", code="invalid_limit"
         )
-    message, code = _message_for(first, {})
+    message, code = _message_for(first, body, known)
     return InvalidRequest(message, field=field or None, code=code)
 
 
@@ -263,7 +263,7 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
     try:
         request = QueryTicketsRequest.model_validate(rest)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, body, _QUERY_FIELDS) from None
     for field in ("category", "customerId", "customerEmail", "cursor"):
         value = getattr(request, field)
         _not_blank(field, value, "; send null or leave it out to not filter on it" if field != "cursor" else "")
@@ -290,7 +290,7 @@ def parse_update_ticket(body: Any) -> tuple[TicketUpdate, list[str]]:
     try:
         request = UpdateTicketRequest.model_validate(body)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, body, _UPDATE_KNOWN) from None
     sent = [f for f in UPDATE_FIELDS if f in request.model_fields_set]
     if not sent:
         raise InvalidRequest(
@@ -320,7 +320,7 @@ def parse_add_message(body: Any, *, max_text: int = MAX_TEXT) -> tuple[AddMessag
     try:
         request = AddMessageRequest.model_validate(body)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, body, _MESSAGE_KNOWN) from None
     _not_blank("content", request.content)
     size = utf8_size_over(request.content, max_text)
     if size is not None:

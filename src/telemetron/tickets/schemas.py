@@ -8,6 +8,7 @@ Unknown fields are accepted (Telemetron clients may send more) and named back as
 from __future__ import annotations
 
 import difflib
+import itertools
 from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -116,13 +117,15 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _message_for(error: dict[str, Any], body: dict[str, Any]) -> tuple[str, str]:
-    """(human message, machine code) for the first Pydantic error."""
+def _message_for(error: dict[str, Any], body: dict[str, Any],
+                 known: frozenset[str] | None = None) -> tuple[str, str]:
+    """(human message, machine code) for the first Pydantic error; ``known``: the top-level
+    fields of the request (createTicket's by default)."""
     field = _loc(error["loc"])
     kind = error["type"]
     leaf = error["loc"][-1] if error["loc"] else ""
     if kind == "missing":
-        return f"{field} is required{_misspelt(body, error['loc'])}", "missing_field"
+        return f"{field} is required{_misspelt(body, error['loc'], known)}", "missing_field"
     if kind == "literal_error":
         if leaf == "priority":
             return (
@@ -154,9 +157,10 @@ def _message_for(error: dict[str, Any], body: dict[str, Any]) -> tuple[str, str]
     return f"{field}: {error['msg']}", "invalid_value"
 
 
-def _misspelt(body: Any, loc: tuple[Any, ...]) -> str:
+def _misspelt(body: Any, loc: tuple[Any, ...], known: frozenset[str] | None = None) -> str:
     """' (got 'Title': did you mean 'title'?)' when the object that lacks a required field has an
-    unknown field that is probably it; else ''."""
+    unknown field that is probably it; else ''. Only the first few unknown fields are guessed at:
+    a body of 40,000 made-up fields must not keep the server busy (seconds, in difflib)."""
     parent = body
     for part in loc[:-1]:
         try:
@@ -165,9 +169,13 @@ def _misspelt(body: Any, loc: tuple[Any, ...]) -> str:
             return ""
     if not isinstance(parent, dict) or not loc:
         return ""
-    known = KNOWN_MESSAGE_FIELDS if len(loc) > 1 and loc[0] == "messages" else KNOWN_FIELDS
+    if len(loc) > 1 and loc[0] == "messages":
+        known = KNOWN_MESSAGE_FIELDS
+    elif known is None:
+        known = KNOWN_FIELDS
     wanted = loc[-1]
-    near = [name for name in parent if name not in known and did_you_mean(name, known) == wanted]
+    unknown = itertools.islice((name for name in parent if name not in known), MAX_GUESSES)
+    near = [name for name in unknown if did_you_mean(name, known) == wanted]
     return f" (got '{near[0]}': did you mean '{wanted}'?)" if near else ""
 
 
@@ -238,22 +246,26 @@ def parse_create_ticket(
 def unknown_field_warnings(body: dict[str, Any], known: frozenset[str] = KNOWN_FIELDS) -> list[str]:
     """One warning per field of ``body`` that is not in ``known`` (and, for createTicket, per
     unknown field of a message), naming the field it was probably meant to be."""
-    warnings = [_ignored(name, name, known) for name in body if name not in known]
+    unknown = [(name, name, known) for name in body if name not in known]
     messages = body.get("messages") if known is KNOWN_FIELDS else None
     if isinstance(messages, list):
         for i, message in enumerate(messages):
             if isinstance(message, dict):
-                warnings.extend(
-                    _ignored(f"messages[{i}].{name}", name, KNOWN_MESSAGE_FIELDS)
-                    for name in message
-                    if name not in KNOWN_MESSAGE_FIELDS
-                )
-    return warnings
+                unknown.extend((f"messages[{i}].{name}", name, KNOWN_MESSAGE_FIELDS)
+                               for name in message if name not in KNOWN_MESSAGE_FIELDS)
+    # Guesses for the first few only: a body of 40,000 made-up fields must not keep the server
+    # busy (difflib: seconds).
+    return [_ignored(shown_as, name, known_here, guess=n < MAX_GUESSES)
+            for n, (shown_as, name, known_here) in enumerate(unknown)]
 
 
-def _ignored(shown_as: str, name: str, known: frozenset[str]) -> str:
-    guess = did_you_mean(name, known)
-    return f"Unknown field '{shown_as}' was ignored" + (f" (did you mean '{guess}'?)" if guess else "")
+#: Unknown fields of a request that get a "did you mean" guess (the rest a plain warning).
+MAX_GUESSES = 20
+
+
+def _ignored(shown_as: str, name: str, known: frozenset[str], *, guess: bool = True) -> str:
+    meant = did_you_mean(name, known) if guess else None
+    return f"Unknown field '{shown_as}' was ignored" + (f" (did you mean '{meant}'?)" if meant else "")
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str | None:
@@ -263,6 +275,8 @@ def did_you_mean(name: str, known: Iterable[str]) -> str | None:
     key = name.replace("_", "").replace("-", "").lower()
     if key in squashed:
         return squashed[key]
+    if len(key) > 2 * max(map(len, squashed), default=0):  # cannot reach the 0.8 ratio
+        return None
     close = difflib.get_close_matches(key, sorted(squashed), n=1, cutoff=0.8)
     return squashed[close[0]] if close else None
 

@@ -357,13 +357,15 @@ def _max_similarity(emb: np.ndarray, exemplars: np.ndarray) -> np.ndarray:
 
 def _nearest(emb: np.ndarray, exemplars: np.ndarray, exemplar_labels: np.ndarray | None,
              k: int) -> np.ndarray:
-    """(n, k): each text's cosine to the nearest exemplar of each label (-1 where a label has
-    none), exemplars sorted by label; (n, 1) to the nearest of any when they have no labels."""
+    """(n, k): each text's cosine to the nearest exemplar of each label, exemplars sorted by
+    label (to the nearest of any for a label without one); (n, 1) to the nearest of any when
+    the exemplars have no labels."""
     if exemplar_labels is None:
         return _max_similarity(emb, exemplars)[:, None]
     present, starts = np.unique(exemplar_labels, return_index=True)
-    out = np.full((len(emb), k), -1.0, np.float32)
-    out[:, present] = np.maximum.reduceat(emb @ exemplars.T, starts, axis=1)
+    by_label = np.maximum.reduceat(emb @ exemplars.T, starts, axis=1)
+    out = np.repeat(by_label.max(axis=1, keepdims=True), k, axis=1)
+    out[:, present] = by_label
     return out
 
 
