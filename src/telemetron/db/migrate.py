@@ -34,14 +34,20 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
-def head_revision() -> str:
+def _scripts():
+    """This code's migrations (no database needed to read them)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def head_revision() -> str:
+    return _scripts().get_current_head()
 
 
 def schema_problem(url: str) -> str | None:
-    """Why the database cannot be served as it is (not created, or behind the code), or None."""
+    """Why the database cannot be served as it is (not created, behind the code, or migrated by a
+    newer version), or None."""
     try:
         current = current_revision(url)
     except Exception as exc:  # unreachable server, bad URL: say what, never the URL (it may hold a password)
@@ -57,10 +63,9 @@ def schema_problem(url: str) -> str | None:
 
 
 def _known_revision(revision: str) -> bool:
-    from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
     try:
-        return ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision) is not None
+        return _scripts().get_revision(revision) is not None
     except CommandError:
         return False
