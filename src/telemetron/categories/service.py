@@ -12,6 +12,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
 from telemetron import ids
+from telemetron.categories.values import AiCategory, CategoryRef
 from telemetron.db.engine import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
@@ -107,9 +108,9 @@ _AI = tenant_select(
 ).order_by(categories.c.name_key)
 
 
-def ai_categories(scoped: Scoped) -> dict[str, tuple[str, bool, str]]:
-    """The categories the AI may choose now: id -> (name, auto_resolve, description)."""
-    return {r.id: (r.name, bool(r.auto_resolve), r.description or "") for r in scoped.execute(_AI)}
+def ai_categories(scoped: Scoped) -> dict[str, AiCategory]:
+    """The categories the AI may choose now, by id."""
+    return {r.id: AiCategory(r.id, r.name, bool(r.auto_resolve), r.description or "") for r in scoped.execute(_AI)}
 
 
 _ACTIVE = tenant_select(categories, categories.c.id, categories.c.name, categories.c.name_key).where(
@@ -117,9 +118,9 @@ _ACTIVE = tenant_select(categories, categories.c.id, categories.c.name, categori
 )
 
 
-def active_by_key(scoped: Scoped) -> dict[str, tuple[str, str]]:
-    """The active categories by ``name_key``: (id, name). Cached with the organization's configuration."""
-    return {r.name_key: (r.id, r.name) for r in scoped.execute(_ACTIVE)}
+def active_by_key(scoped: Scoped) -> dict[str, CategoryRef]:
+    """The active categories by ``name_key``. Cached with the organization's configuration."""
+    return {r.name_key: CategoryRef(r.id, r.name) for r in scoped.execute(_ACTIVE)}
 
 
 def match_active(scoped: Scoped, name: str) -> tuple[str, str] | None:

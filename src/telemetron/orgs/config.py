@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, update
 
+from telemetron.categories.values import AiCategory, CategoryRef
 from telemetron.db.scoped import Scoped
 from telemetron.db.tables import organizations
 
@@ -31,10 +32,10 @@ class OrgConfig:
     slack_webhook_url: str | None
     public_url: str | None
     webhook_endpoint_ids: list[str]
-    # The active categories by name_key -> (id, name): what a ticket's "category" may name.
-    active_categories: dict[str, tuple[str, str]]
-    # The categories the AI may choose: id -> (name, auto_resolve, description); and the model to use.
-    ai_categories: dict[str, tuple[str, bool, str]]
+    # The active categories by name_key: what a ticket's "category" may name.
+    active_categories: dict[str, CategoryRef]
+    # The categories the AI may choose, by id; and the model to use.
+    ai_categories: dict[str, AiCategory]
     triage_model_version: int | None
     triage_threshold: float | None
 

@@ -57,6 +57,7 @@ class CreateTicketRequest(BaseModel):
     model_config = ConfigDict(
         strict=True,
         extra="ignore",
+        frozen=True,
         json_schema_extra={
             "examples": [
                 {
@@ -179,6 +180,37 @@ def _misspelt(body: Any, loc: tuple[Any, ...], known: frozenset[str] | None = No
     return f" (got '{near[0]}': did you mean '{wanted}'?)" if near else ""
 
 
+def _unless_blank(value: str | None) -> str | None:
+    return value if value is not None and value.strip() else None
+
+
+def _check_sizes(request: CreateTicketRequest, *, max_messages: int, max_text: int) -> None:
+    if request.description is not None:
+        size = utf8_size_over(request.description, max_text)
+        if size is not None:
+            raise InvalidRequest(
+                f"description must be at most {max_text} bytes in UTF-8 (got {size})",
+                field="description",
+                code="field_too_long",
+            )
+    if request.messages is None:
+        return
+    if len(request.messages) > max_messages:
+        raise InvalidRequest(
+            f"messages may hold at most {max_messages} messages (got {len(request.messages)})",
+            field="messages",
+            code="too_many_messages",
+        )
+    for i, message in enumerate(request.messages):
+        size = utf8_size_over(message.content, max_text)
+        if size is not None:
+            raise InvalidRequest(
+                f"messages[{i}].content must be at most {max_text} bytes in UTF-8 (got {size})",
+                field=f"messages[{i}].content",
+                code="field_too_long",
+            )
+
+
 def parse_create_ticket(
     body: Any, *, max_messages: int = MAX_MESSAGES, max_text: int = MAX_TEXT
 ) -> tuple[CreateTicketRequest, list[str]]:
@@ -197,41 +229,16 @@ def parse_create_ticket(
     title = request.title.strip()
     if not title:
         raise InvalidRequest("title must not be empty", field="title", code="empty_field")
-    request.title = title
-    if request.priority is None:
-        request.priority = "medium"
-    if request.description is not None:
-        size = utf8_size_over(request.description, max_text)
-        if size is not None:
-            raise InvalidRequest(
-                f"description must be at most {max_text} bytes in UTF-8 (got {size})",
-                field="description",
-                code="field_too_long",
-            )
-        if not request.description.strip():
-            request.description = None
-    if request.messages is not None:
-        if len(request.messages) > max_messages:
-            raise InvalidRequest(
-                f"messages may hold at most {max_messages} messages (got {len(request.messages)})",
-                field="messages",
-                code="too_many_messages",
-            )
-        for i, message in enumerate(request.messages):
-            size = utf8_size_over(message.content, max_text)
-            if size is not None:
-                raise InvalidRequest(
-                    f"messages[{i}].content must be at most {max_text} bytes in UTF-8 (got {size})",
-                    field=f"messages[{i}].content",
-                    code="field_too_long",
-                )
-    if request.category is not None and not request.category.strip():
-        request.category = None
-    # A blank customerEmail or customerId counts as not sent.
-    if request.customerEmail is not None and not request.customerEmail.strip():
-        request.customerEmail = None
-    if request.customerId is not None and not request.customerId.strip():
-        request.customerId = None
+    _check_sizes(request, max_messages=max_messages, max_text=max_text)
+    # Blank optional fields count as not sent; the model itself stays as validated (frozen).
+    request = request.model_copy(update={
+        "title": title,
+        "priority": request.priority or "medium",
+        "description": _unless_blank(request.description),
+        "category": _unless_blank(request.category),
+        "customerEmail": _unless_blank(request.customerEmail),
+        "customerId": _unless_blank(request.customerId),
+    })
     warnings = unknown_field_warnings(body)
     if request.customerEmail is None and request.customerId is None:
         hint = _misspelt(body, ("customerEmail",)) or _misspelt(body, ("customerId",))
