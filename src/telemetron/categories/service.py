@@ -13,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from telemetron import ids
 from telemetron.categories.values import AiCategory, CategoryRef
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import categories
 from telemetron.errors import Conflict, InvalidRequest, NotFound
-from telemetron.orgs import config as org_config
+from telemetron.orgs.config_version import bump as bump_config_version
 
 _BY_NAME = tenant_select(categories).where(categories.c.name_key == bindparam("name_key"))
 _ACTIVE_BY_NAME = _BY_NAME.where(categories.c.active.is_(True))
@@ -75,8 +75,8 @@ def add_category(
         with scoped.conn.begin_nested():
             scoped.execute(_INSERT, row)
     except IntegrityError:  # a concurrent add of the same name
-        raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists")
-    org_config.bump(scoped)  # the AI may choose it from the next ticket on
+        raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists") from None
+    bump_config_version(scoped)  # the AI may choose it from the next ticket on
     return {"organization_id": scoped.org_id, **row}
 
 
@@ -192,5 +192,5 @@ def update_category(
     values = {"description": description, "examples": examples, "active": bool(active),
               "ai_enabled": bool(ai_enabled), "auto_resolve": bool(auto_resolve)}
     scoped.execute(_UPDATE, {"category_id": category_id, "now": now, **{f"new_{k}": v for k, v in values.items()}})
-    org_config.bump(scoped)
+    bump_config_version(scoped)
     return {**category, **values, "updated_at": now}

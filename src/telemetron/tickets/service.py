@@ -15,11 +15,12 @@ from typing import Any
 from telemetron import ids
 from telemetron.categories import service as categories
 from telemetron.categories.values import CategoryRef
+from telemetron.clock import utcnow
 from telemetron.customers import service as customers
-from telemetron.db.engine import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert
 from telemetron.db.tables import ticket_messages, tickets
+from telemetron.enums import Priority, Status
 from telemetron.errors import InvalidRequest, shown
 from telemetron.notifications import events
 from telemetron.orgs import config as org_config
@@ -159,7 +160,7 @@ def route_ticket(
         return routing.Decision(reason="auto-resolved by its category: not routed")
     facts = TicketFacts(
         category=choice.category.name if choice.category else None,
-        priority=request.priority,
+        priority=request.priority or Priority.MEDIUM,
         email=customer["email"],
         text_parts=(request.title, description, *(m.content for m in request.messages or [])),
     )
@@ -182,7 +183,7 @@ class NewTicket:
 
     @property
     def status(self) -> str:
-        return "resolved" if self.choice.auto_resolved else "open"
+        return Status.RESOLVED if self.choice.auto_resolved else Status.OPEN
 
     @property
     def priority(self) -> str:
@@ -213,7 +214,7 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
 
 def announce(scoped: Scoped, config: OrgConfig, ticket: NewTicket) -> None:
     """``ticket.created`` to the outbox, unless the ticket was resolved at once (never announced)."""
-    if ticket.status == "resolved":
+    if ticket.status == Status.RESOLVED:
         return
     customer, created_at = ticket.customer, ticket.now.isoformat()
     events.publish(
