@@ -60,6 +60,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        # The client's address (sign-in limits) and scheme (Secure cookies) from these proxies only.
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
         loop="uvloop" if _has_uvloop() else "asyncio",
         http="httptools",
     )

@@ -172,10 +172,6 @@ members = Table(
     Column("role", String(16), nullable=False, default="agent", server_default="agent"),
     # scrypt hash (telemetron.members.auth); NULL: the member cannot sign in to the web app.
     Column("password_hash", String(255)),
-    # Failed sign-ins in a row, and until when sign-in is refused after too many (shared by every
-    # server process because it is here, not in memory).
-    Column("failed_signins", Integer, nullable=False, default=0, server_default="0"),
-    Column("locked_until", UTCDateTime()),
     UniqueConstraint("organization_id", "email", name="uq_members_organization_id_email"),
 )
 
@@ -411,4 +407,20 @@ triage_models = Table(
     Column("tickets_seen_at", UTCDateTime()),
     Column("trained_at", UTCDateTime(), nullable=False),
     Column("model", LargeBinary, nullable=False),
+)
+
+
+signin_throttle = Table(
+    "signin_throttle",
+    metadata,
+    # Sign-in attempts counted before their password is checked (telemetron.members.throttle):
+    # "email:<sha256 of the email>" (a member's or not: both are throttled alike) and "addr:<client
+    # address>". In the database so that every server process shares them; not tenant-owned (the
+    # email is how the organization is found).
+    Column("key", String(80), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime()),
+    # An address's attempts are counted per window (a fixed window starting with its first attempt).
+    Column("window_started_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False, index=True),
 )

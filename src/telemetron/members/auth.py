@@ -5,11 +5,10 @@ Passwords are hashed with the standard library's scrypt (RFC 7914; n=2**14, r=8,
 deliberately slow, so it never runs inside a unit of work (on SQLite units run in the event loop's
 thread, holding the write lock): callers hash or verify first, in a thread, and then store.
 
-Sign-in throttling is per member, in the database (so every server process sees it): after
-``FREE_FAILURES`` wrong passwords in a row, each further failure locks sign-in for that member for
-a delay that doubles up to ``MAX_LOCK``. A correct password resets the count. An unknown email
-costs the same scrypt time as a known one, and is locked out after as many failures
-(``UnknownEmails``), so neither timing nor messages tell which emails are members.
+Sign-in throttling (per email and per client address, counted before any password is checked, so
+that it holds under concurrency) is in ``members.throttle``. Every sign-in checks the password
+against ``MAX_CANDIDATES`` hashes, real or not (``find_signer``), so the time tells nothing about
+whether, and in how many organizations, an email is a member.
 
 Sessions: the cookie holds 32 random bytes; the table holds only their SHA-256 (the token is
 high-entropy, so a fast hash is enough, as for API keys). Any server process can check a session
@@ -34,6 +33,7 @@ from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete
 from telemetron.db.tables import member_sessions, members, organizations
 from telemetron.errors import InvalidRequest
+from telemetron.members import throttle
 
 ROLES = ("agent", "admin")
 MIN_PASSWORD = 10
@@ -41,9 +41,9 @@ MAX_PASSWORD = 1024
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
 
-FREE_FAILURES = 5
-FIRST_LOCK = timedelta(seconds=30)
-MAX_LOCK = timedelta(minutes=15)
+# The organizations one email can sign in to (its oldest memberships), and so the number of
+# password checks every sign-in costs.
+MAX_CANDIDATES = 5
 
 IDLE = timedelta(days=7)
 ABSOLUTE = timedelta(days=30)
@@ -104,20 +104,12 @@ _mc = members.c
 # Sign-in is one of the two lookups that are not scoped (with the session's): the email is how
 # the organization is found. An email may be a member of several organizations.
 _CANDIDATES = (
-    select(_mc.id, _mc.organization_id, _mc.password_hash, _mc.failed_signins, _mc.locked_until)
+    select(_mc.id, _mc.organization_id, _mc.password_hash)
     .join_from(members, organizations, organizations.c.id == _mc.organization_id)
     .where(_mc.email == bindparam("email"), _mc.password_hash.is_not(None))
     .order_by(_mc.created_at)
-    .limit(5)
+    .limit(MAX_CANDIDATES)
 )
-_FAILED = (
-    update(members)
-    .where(_mc.id == bindparam("member_id"))
-    .values(failed_signins=_mc.failed_signins + 1)
-    .returning(_mc.failed_signins)
-)
-_LOCK = update(members).where(_mc.id == bindparam("member_id")).values(locked_until=bindparam("until"))
-_SUCCEEDED = update(members).where(_mc.id == bindparam("member_id")).values(failed_signins=0, locked_until=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,57 +117,23 @@ class Candidate:
     member_id: str
     organization_id: str
     password_hash: str
-    locked_until: datetime | None
 
 
 def signin_candidates(conn: Connection, email: str) -> list[Candidate]:
     """The members with this (normalized) email who have a password, oldest first."""
-    return [Candidate(r.id, r.organization_id, r.password_hash, r.locked_until)
-            for r in conn.execute(_CANDIDATES, {"email": email})]
+    return [Candidate(r.id, r.organization_id, r.password_hash) for r in conn.execute(_CANDIDATES, {"email": email})]
 
 
-def locked_for(candidates: list[Candidate], now: datetime) -> timedelta | None:
-    """How long sign-in stays refused, when every candidate is locked (else None)."""
-    if not candidates or any(c.locked_until is None or c.locked_until <= now for c in candidates):
-        return None
-    return min(c.locked_until for c in candidates) - now
-
-
-def lock_delay(failures: int) -> timedelta:
-    """How long sign-in is refused after ``failures`` (at least FREE_FAILURES) in a row."""
-    return min(FIRST_LOCK * 2 ** (failures - FREE_FAILURES), MAX_LOCK)
-
-
-class UnknownEmails:
-    """Failures for emails that are nobody's, counted like a member's (in this process, at most
-    ``LIMIT`` emails), so that the lockout message cannot tell a member's email from a stranger's."""
-
-    LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self._failures: dict[str, tuple[int, datetime | None]] = {}
-
-    def locked_for(self, email: str, now: datetime) -> timedelta | None:
-        _, until = self._failures.get(email, (0, None))
-        return until - now if until is not None and until > now else None
-
-    def record_failure(self, email: str, now: datetime) -> None:
-        if len(self._failures) >= self.LIMIT:
-            self._failures.clear()
-        failures = self._failures.get(email, (0, None))[0] + 1
-        until = now + lock_delay(failures) if failures >= FREE_FAILURES else None
-        self._failures[email] = (failures, until)
-
-
-unknown_emails = UnknownEmails()
-
-
-def record_failure(conn: Connection, candidates: list[Candidate], now: datetime) -> None:
-    for candidate in candidates:
-        failures = conn.execute(_FAILED, {"member_id": candidate.member_id}).scalar_one()
-        if failures >= FREE_FAILURES:
-            delay = lock_delay(failures)
-            conn.execute(_LOCK, {"member_id": candidate.member_id, "until": now + delay})
+def find_signer(password: str, candidates: list[Candidate]) -> Candidate | None:
+    """The first candidate whose password this is. Always ``MAX_CANDIDATES`` scrypt checks, whether
+    the email is nobody's, one organization's or several's: the time tells nothing (slow: call
+    outside any unit of work)."""
+    found = None
+    for i in range(MAX_CANDIDATES):
+        stored = candidates[i].password_hash if i < len(candidates) else None
+        if verify_password(password, stored) and found is None:
+            found = candidates[i]
+    return found
 
 
 # --- sessions -------------------------------------------------------------------------------------
@@ -225,10 +183,13 @@ def csrf_token(token: str) -> str:
     return hashlib.sha256(b"telemetron-csrf\0" + token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def start_session(conn: Connection, candidate: Candidate, now: datetime) -> str:
-    """Reset the member's failure count, create a session, drop expired ones; returns the cookie token."""
-    conn.execute(_SUCCEEDED, {"member_id": candidate.member_id})
+def start_session(conn: Connection, candidate: Candidate, gate: throttle.Gate, now: datetime) -> str | None:
+    """Reset the sign-in counters, create a session, drop expired ones; returns the cookie token,
+    or None when other attempts on this email came in meanwhile (``throttle.succeeded``)."""
+    if not throttle.succeeded(conn, gate):
+        return None
     conn.execute(_DELETE_EXPIRED, {"now": now})
+    throttle.purge(conn, now)
     token = secrets.token_urlsafe(32)
     conn.execute(_INSERT_SESSION, {
         "token_hash": _token_hash(token), "organization_id": candidate.organization_id,

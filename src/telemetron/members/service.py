@@ -20,6 +20,7 @@ from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import members
 from telemetron.errors import Conflict, InvalidRequest, NotFound
+from telemetron.members import throttle
 from telemetron.members.auth import ROLES, end_member_sessions
 
 MAX_NAME = 255
@@ -36,8 +37,7 @@ _INSERT = tenant_insert(members)
 _UPDATE = tenant_update(members).where(_c.id == bindparam("member_id"))
 _SET_ROLE = _UPDATE.values(role=bindparam("new_role"), updated_at=bindparam("now"))
 _SET_AVAILABLE = _UPDATE.values(available=bindparam("new_available"), updated_at=bindparam("now"))
-_SET_PASSWORD = _UPDATE.values(password_hash=bindparam("new_hash"), failed_signins=0, locked_until=None,
-                               updated_at=bindparam("now"))
+_SET_PASSWORD = _UPDATE.values(password_hash=bindparam("new_hash"), updated_at=bindparam("now"))
 
 
 def _member(row) -> dict:
@@ -118,6 +118,7 @@ def set_password_hash(scoped: Scoped, member_id: str, password_hash: str) -> dic
     member = get_member(scoped, member_id)
     scoped.execute(_SET_PASSWORD, {"member_id": member_id, "new_hash": password_hash, "now": utcnow()})
     end_member_sessions(scoped, member_id)
+    throttle.clear_email(scoped.conn, member["email"])
     return {**member, "can_sign_in": True}
 
 

@@ -1,21 +1,23 @@
 """Signing in and out.
 
-Sign-in is three steps so that the slow part holds no lock: read the email's candidates (one
-unit of work), check the password in a thread (scrypt, ~50 ms), then record the outcome (a
-session, or a failure that may lock the account for a while) in a second unit of work.
+Sign-in is three steps so that the slow part holds no lock: count the attempt and read the email's
+candidates (one unit of work, ``members.throttle.admit``: a refused attempt stops here), check the
+password in a thread (scrypt), then, when it is right, reset the counters and create the session
+in a second unit of work. The attempt is counted before the check, so a burst cannot get more
+checks than the lock allows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+from datetime import timedelta
 
 from starlette.responses import Response
 
 from telemetron.customers.service import normalize_email
 from telemetron.db.engine import utcnow
 from telemetron.errors import AppError
-from telemetron.members import auth
+from telemetron.members import auth, throttle
 from telemetron.web.pages import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -54,14 +56,10 @@ def _form(web: Web, status: int, *, error: str | None = None, email: str = "") -
                       done=notice, next=_safe_next(query.get("next", "/tickets")))
 
 
-def _verify(password: str, candidates: list[auth.Candidate]) -> auth.Candidate | None:
-    if not candidates:
-        auth.verify_password(password, None)  # an unknown email takes as long as a known one
-        return None
-    for candidate in candidates:
-        if auth.verify_password(password, candidate.password_hash):
-            return candidate
-    return None
+def _admit(conn, email: str, address: str | None, now, settings) -> tuple[throttle.Gate, list[auth.Candidate]]:
+    gate = throttle.admit(conn, email=email, address=address, now=now, limit=settings.signin_address_limit,
+                          window=timedelta(seconds=settings.signin_address_window_seconds))
+    return gate, [] if gate.refused else auth.signin_candidates(conn, email)
 
 
 @page()
@@ -75,21 +73,14 @@ async def signin(web: Web) -> Response:
         return _form(web, 400, error=f"'{raw_email}' is not an email address.", email=raw_email)
     if len(password) > auth.MAX_PASSWORD:
         return _form(web, 401, error=WRONG, email=raw_email)
-    candidates = await web.db.run(auth.signin_candidates, email)
-    now = utcnow()
-    locked = auth.locked_for(candidates, now) if candidates else auth.unknown_emails.locked_for(email, now)
-    if locked is not None:
-        seconds = math.ceil(locked.total_seconds())
-        return _form(web, 429, email=raw_email,
-                     error=f"Too many failed sign-ins for this account. Try again in {seconds} seconds.")
-    found = await asyncio.to_thread(_verify, password, candidates)
-    if found is None:
-        if candidates:
-            await web.db.run(auth.record_failure, candidates, now)
-        else:
-            auth.unknown_emails.record_failure(email, now)
+    client = web.request.client.host if web.request.client else None
+    gate, candidates = await web.db.run(_admit, email, client, utcnow(), web.settings)
+    if gate.refused:
+        return _form(web, 429, email=raw_email, error=gate.refused)
+    found = await asyncio.to_thread(auth.find_signer, password, candidates)
+    token = await web.db.run(auth.start_session, found, gate, utcnow()) if found is not None else None
+    if token is None:
         return _form(web, 401, error=WRONG, email=raw_email)
-    token = await web.db.run(auth.start_session, found, utcnow())
     web.cookies_to_set.append((SESSION_COOKIE, token, int(auth.ABSOLUTE.total_seconds())))
     web.cookies_to_delete.append(SIGNIN_COOKIE)
     return web.redirect(_safe_next(web.form.get("next", "/tickets")))
