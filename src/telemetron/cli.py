@@ -284,7 +284,7 @@ def member_add(
         check_role(role)  # a bad role fails before the password is asked
     except AppError as exc:
         _fail(exc.message)
-    password_hash = read_password(password_stdin) if (password or password_stdin) else None
+    password_hash = read_password(password_stdin, email=email) if (password or password_stdin) else None
     member = _scoped_run(org, add_member, email=email, name=name, role=role, password_hash=password_hash)
     if as_json:
         body = {"id": member["id"], "email": member["email"], "name": member["name"], "available": member["available"]}

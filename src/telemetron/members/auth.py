@@ -30,13 +30,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from telemetron.db.engine import utcnow
-from telemetron.db.scoped import Scoped, tenant_delete
+from telemetron.db.scoped import Scoped, tenant_delete, tenant_select
 from telemetron.db.tables import member_sessions, members, organizations
+from zxcvbn import zxcvbn
+
 from telemetron.errors import InvalidRequest
 from telemetron.members import throttle
 
 ROLES = ("agent", "admin")
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
+# zxcvbn's score (0-4) a password needs, judged on its first _JUDGED characters (beyond that zxcvbn
+# gets slow, and such a password is long anyway).
+MIN_SCORE = 3
+_JUDGED = 72
 MAX_PASSWORD = 1024
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
@@ -54,15 +60,32 @@ TOUCH_RESOLUTION = timedelta(minutes=1)
 # --- passwords ------------------------------------------------------------------------------------
 
 
-def check_password(password: str) -> str:
-    """A password an admin may set: 10 to 1,024 characters (NIST SP 800-63B: length, no composition rules)."""
+def check_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> str:
+    """A password a member may have: 12 to 1,024 characters, and not common or guessable (NIST SP
+    800-63B: length and a check against known passwords, no composition rules). zxcvbn's bundled
+    lists (common passwords, words, names) and patterns (repeats, sequences, keyboard rows, dates)
+    judge its first 72 characters, with the member's own email and name counted as known words;
+    anything scoring under 3 ("safely unguessable") is refused with its advice. Up to ~0.1 s of
+    CPU: call it outside any unit of work."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise InvalidRequest(f"The password must be at least {MIN_PASSWORD} characters long", field="password",
                              code="password_too_short")
     if len(password) > MAX_PASSWORD:
         raise InvalidRequest(f"The password must be at most {MAX_PASSWORD} characters long", field="password",
                              code="password_too_long")
+    words = [part for text in user_inputs if text for part in (text, *text.replace("@", " ").replace(".", " ").split())]
+    verdict = zxcvbn(password[:_JUDGED], user_inputs=words, max_length=_JUDGED)
+    if verdict["score"] < MIN_SCORE:
+        advice = verdict["feedback"]["warning"] or "It is too easy to guess."
+        raise InvalidRequest(f"This password is too common or easy to guess: {advice.rstrip('.')}. "
+                             "Use a few unrelated words or a password manager.", field="password",
+                             code="password_too_common")
     return password
+
+
+def checked_hash(password: str, user_inputs: tuple[str, ...] = ()) -> str:
+    """``check_password`` then ``hash_password``: both slow, for one thread."""
+    return hash_password(check_password(password, user_inputs=user_inputs))
 
 
 def hash_password(password: str) -> str:
@@ -154,7 +177,8 @@ _TOUCH_SESSION = (  # (bound names must differ from column names in an UPDATE)
 )
 _DELETE_SESSION = delete(member_sessions).where(_sc.token_hash == bindparam("token_hash"))
 _DELETE_EXPIRED = delete(member_sessions).where(_sc.expires_at <= bindparam("now"))
-_DELETE_MEMBER_SESSIONS = tenant_delete(member_sessions).where(_sc.member_id == bindparam("member_id"))
+_DELETE_MEMBER_SESSIONS = tenant_delete(member_sessions).where(_sc.member_id == bindparam("member_id"),
+                                                                _sc.token_hash != bindparam("keep"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +243,14 @@ def end_session(conn: Connection, token: str | None) -> None:
         conn.execute(_DELETE_SESSION, {"token_hash": _token_hash(token)})
 
 
-def end_member_sessions(scoped: Scoped, member_id: str) -> None:
-    """Sign the member out everywhere (a new password, a lost laptop)."""
-    scoped.execute(_DELETE_MEMBER_SESSIONS, {"member_id": member_id})
+def end_member_sessions(scoped: Scoped, member_id: str, *, keep_token: str | None = None) -> None:
+    """Sign the member out everywhere (a new password, a lost laptop), except the session
+    ``keep_token`` (the one that changed its own password)."""
+    scoped.execute(_DELETE_MEMBER_SESSIONS, {"member_id": member_id, "keep": _token_hash(keep_token or "")})
+
+
+_PASSWORD_HASH = tenant_select(members, _mc.password_hash).where(_mc.id == bindparam("member_id"))
+
+
+def password_hash_of(scoped: Scoped, member_id: str) -> str | None:
+    return scoped.execute(_PASSWORD_HASH, {"member_id": member_id}).scalar_one_or_none()

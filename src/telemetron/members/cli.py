@@ -19,8 +19,9 @@ PasswordStdinOption = Annotated[
 ]
 
 
-def read_password(from_stdin: bool) -> str:
-    """The new password, checked (length) and hashed outside any transaction: returns the hash."""
+def read_password(from_stdin: bool, *, email: str = "") -> str:
+    """The new password, checked (length, not common: ``check_password``) and hashed outside any
+    transaction: returns the hash."""
     from telemetron.errors import AppError
     from telemetron.members.auth import check_password, hash_password
 
@@ -29,7 +30,7 @@ def read_password(from_stdin: bool) -> str:
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        check_password(password)
+        check_password(password, user_inputs=(email,))
     except AppError as exc:
         fail(exc.message)
     return hash_password(password)
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
         """Set a member's web app password (signs them out everywhere)."""
         from telemetron.members.service import set_password_hash
 
-        password_hash = read_password(password_stdin)
+        password_hash = read_password(password_stdin, email=email)
         member = scoped_run(org, lambda scoped: set_password_hash(scoped, _by_email(scoped, email)["id"], password_hash))
         typer.echo(f"password set for {member['email']} ({member['role']}); their other sessions are signed out")
 

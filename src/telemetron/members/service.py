@@ -112,12 +112,13 @@ def set_available(scoped: Scoped, member_id: str, available: bool) -> dict:
     return {**member, "available": bool(available)}
 
 
-def set_password_hash(scoped: Scoped, member_id: str, password_hash: str) -> dict:
+def set_password_hash(scoped: Scoped, member_id: str, password_hash: str, *, keep_token: str | None = None) -> dict:
     """Store a new password (hashed by ``members.auth.hash_password`` beforehand), clear any sign-in
-    lock, and sign the member out of every session: whoever knew the old password is out."""
+    lock, and sign the member out of every session (but ``keep_token``'s, the member's own when they
+    change it themself): whoever knew the old password is out."""
     member = get_member(scoped, member_id)
     scoped.execute(_SET_PASSWORD, {"member_id": member_id, "new_hash": password_hash, "now": utcnow()})
-    end_member_sessions(scoped, member_id)
+    end_member_sessions(scoped, member_id, keep_token=keep_token)
     throttle.clear_email(scoped.conn, member["email"])
     return {**member, "can_sign_in": True}
 

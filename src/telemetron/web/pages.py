@@ -132,6 +132,11 @@ class Web:
     def token(self) -> str | None:
         return self.request.cookies.get(SESSION_COOKIE)
 
+    @property
+    def client_address(self) -> str | None:
+        """The client's address, as the server resolved it (X-Forwarded-For only from trusted proxies)."""
+        return self.request.client.host if self.request.client else None
+
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Check the session and run ``fn(scoped, member, *args, **kwargs)`` in one transaction."""
         member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs)

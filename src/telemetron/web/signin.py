@@ -56,9 +56,16 @@ def _form(web: Web, status: int, *, error: str | None = None, email: str = "") -
                       done=notice, next=_safe_next(query.get("next", "/tickets")))
 
 
-def _admit(conn, email: str, address: str | None, now, settings) -> tuple[throttle.Gate, list[auth.Candidate]]:
-    gate = throttle.admit(conn, email=email, address=address, now=now, limit=settings.signin_address_limit,
+def admit(conn, web: Web, email: str) -> throttle.Gate:
+    """Count a password attempt for ``email`` from this client (``members.throttle``)."""
+    settings = web.settings
+    return throttle.admit(conn, email=email, address=web.client_address, now=utcnow(),
+                          limit=settings.signin_address_limit,
                           window=timedelta(seconds=settings.signin_address_window_seconds))
+
+
+def _admit(conn, web: Web, email: str) -> tuple[throttle.Gate, list[auth.Candidate]]:
+    gate = admit(conn, web, email)
     return gate, [] if gate.refused else auth.signin_candidates(conn, email)
 
 
@@ -73,8 +80,7 @@ async def signin(web: Web) -> Response:
         return _form(web, 400, error=f"'{raw_email}' is not an email address.", email=raw_email)
     if len(password) > auth.MAX_PASSWORD:
         return _form(web, 401, error=WRONG, email=raw_email)
-    client = web.request.client.host if web.request.client else None
-    gate, candidates = await web.db.run(_admit, email, client, utcnow(), web.settings)
+    gate, candidates = await web.db.run(_admit, web, email)
     if gate.refused:
         return _form(web, 429, email=raw_email, error=gate.refused)
     found = await asyncio.to_thread(auth.find_signer, password, candidates)
