@@ -100,14 +100,15 @@ def org_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create an organization with a first API key (printed once) and optional categories."""
+    from telemetron.audit import Actor
     from telemetron.categories.service import add_category
     from telemetron.orgs.apikeys import create_api_key
     from telemetron.orgs.service import create_organization
 
     def unit(conn, db):
         org = create_organization(conn, name=name)
-        key = create_api_key(conn, org_id=org["id"], name="default")
-        scoped = Scoped(db, conn, org["id"])
+        scoped = Scoped(db, conn, org["id"], Actor.cli())
+        key = create_api_key(conn, org_id=org["id"], name="default", actor=scoped.actor)
         cats = [add_category(scoped, name=c)["name"] for c in category or []]
         return org, key, cats
 
@@ -139,7 +140,8 @@ def apikey_create(org: OrgOption, name: Annotated[str, typer.Option(help="What t
     """Create an API key (printed once)."""
     from telemetron.orgs.apikeys import create_api_key
 
-    key = _scoped_run(org, lambda scoped: create_api_key(scoped.conn, org_id=scoped.org_id, name=name))
+    key = _scoped_run(org, lambda scoped: create_api_key(scoped.conn, org_id=scoped.org_id, name=name,
+                                                         actor=scoped.actor))
     if as_json:
         typer.echo(json.dumps({"id": key.id, "name": key.name, "apiKey": key.key}))
     else:
@@ -335,6 +337,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     from sqlalchemy import select
 
+    from telemetron.audit import Actor
     from telemetron.categories.service import add_category
     from telemetron.customers.service import get_or_create_by_email
     from telemetron.db.tables import customers
@@ -348,10 +351,10 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     def unit(conn, db):
         org = find_organization_by_name(conn, DEMO_ORG)
-        scoped = Scoped(db, conn, org["id"]) if org else None
+        scoped = Scoped(db, conn, org["id"], Actor.cli()) if org else None
         if org is None:
             org = create_organization(conn, name=DEMO_ORG)
-            scoped = Scoped(db, conn, org["id"])
+            scoped = Scoped(db, conn, org["id"], Actor.cli())
             for cat_name, description in DEMO_CATEGORIES.items():
                 add_category(scoped, name=cat_name, description=description)
         # The customer of the document's examples, under the id its customerId example uses, so
@@ -364,7 +367,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
             add_member(scoped, email=DEMO_ADMIN, name="Demo Admin", role="admin", password_hash=password_hash)
         else:
             set_password_hash(scoped, admin["id"], password_hash)
-        return org, create_api_key(conn, org_id=org["id"], name="demo")
+        return org, create_api_key(conn, org_id=org["id"], name="demo", actor=scoped.actor)
 
     org, key = _run(unit)
     body = json.dumps(
@@ -410,6 +413,10 @@ def _mount_domain_commands() -> None:
     app.add_typer(webhook_app, name="webhook")
     app.add_typer(outbox_app, name="outbox")
     app.command("worker")(worker)
+
+    from telemetron.audit.cli import audit_app
+
+    app.add_typer(audit_app, name="audit")
 
 
 _mount_domain_commands()

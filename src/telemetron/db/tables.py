@@ -424,3 +424,23 @@ signin_throttle = Table(
     Column("window_started_at", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False, index=True),
 )
+
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # Who changed what in an organization (telemetron.audit), written in the change's transaction.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # member | cli | anonymous (a sign-in attempt) | system
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(32)),
+    Column("actor_label", String(320), nullable=False),
+    Column("client_address", String(64)),
+    # e.g. signin.failed, member.role_changed, api_key.created, category.updated
+    Column("action", String(64), nullable=False),
+    # What changed, never a secret (audit.record refuses secret-named fields).
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_events_organization_id_id", "organization_id", "id"),
+)

@@ -166,7 +166,7 @@ def _create_key_once(scoped, member, name: str, once: str):
                                         request_hash="form")  # whatever name it carries now
         if sent_before is not None:
             return None
-    return apikeys.create_api_key(scoped.conn, org_id=scoped.org_id, name=name)
+    return apikeys.create_api_key(scoped.conn, org_id=scoped.org_id, name=name, actor=scoped.actor)
 
 
 @admin_page

@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from telemetron.audit import Actor
 from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.errors import AppError, InvalidRequest, PayloadTooLarge
@@ -139,7 +140,8 @@ class Web:
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Check the session and run ``fn(scoped, member, *args, **kwargs)`` in one transaction."""
-        member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs)
+        member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs,
+                                           self.client_address)
         self.member = member
         return result
 
@@ -162,7 +164,7 @@ class Web:
         return response
 
 
-def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args, kwargs):
+def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args, kwargs, address: str | None):
     member = session_member(conn, token)
     if member is None:
         raise SignInRequired()
@@ -171,7 +173,8 @@ def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args
         refused.signed_in = member
         raise refused
     try:
-        return member, fn(Scoped(db, conn, member.organization_id), member, *args, **kwargs)
+        actor = Actor.member(member.member_id, member.email, address)
+        return member, fn(Scoped(db, conn, member.organization_id, actor), member, *args, **kwargs)
     except AppError as exc:
         exc.signed_in = member  # the error page still shows who is signed in (the transaction rolls back)
         raise

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from starlette.responses import Response
 
+from telemetron import audit
 from telemetron.customers.service import normalize_email
 from telemetron.db.engine import utcnow
 from telemetron.errors import AppError
@@ -69,6 +70,25 @@ def _admit(conn, web: Web, email: str) -> tuple[throttle.Gate, list[auth.Candida
     return gate, [] if gate.refused else auth.signin_candidates(conn, email)
 
 
+def _signed_in(conn, found: auth.Candidate, gate: throttle.Gate, email: str, address: str | None) -> str | None:
+    token = auth.start_session(conn, found, gate, utcnow())
+    if token is not None:
+        audit.record(conn, found.organization_id, audit.Actor.member(found.member_id, email, address),
+                     "signin.succeeded", {"email": email})
+    return token
+
+
+def _failed(conn, candidates: list[auth.Candidate], gate: throttle.Gate, email: str, address: str | None) -> None:
+    """In the log of each organization the email is a member of (an unknown email has none)."""
+    for candidate in candidates:
+        actor = audit.Actor("anonymous", email, None, address)
+        audit.record(conn, candidate.organization_id, actor, "signin.failed", {"email": email, "memberId": candidate.member_id})
+        if gate.seen >= throttle.FREE_FAILURES:
+            seconds = int(throttle.lock_delay(gate.seen).total_seconds())
+            audit.record(conn, candidate.organization_id, actor, "signin.locked",
+                         {"email": email, "memberId": candidate.member_id, "attempts": gate.seen, "lockedForSeconds": seconds})
+
+
 @page()
 async def signin(web: Web) -> Response:
     raw_email, password = web.form.get("email").strip(), web.form.get("password")
@@ -84,8 +104,9 @@ async def signin(web: Web) -> Response:
     if gate.refused:
         return _form(web, 429, email=raw_email, error=gate.refused)
     found = await asyncio.to_thread(auth.find_signer, password, candidates)
-    token = await web.db.run(auth.start_session, found, gate, utcnow()) if found is not None else None
+    token = await web.db.run(_signed_in, found, gate, email, web.client_address) if found is not None else None
     if token is None:
+        await web.db.run(_failed, candidates, gate, email, web.client_address)
         return _form(web, 401, error=WRONG, email=raw_email)
     web.cookies_to_set.append((SESSION_COOKIE, token, int(auth.ABSOLUTE.total_seconds())))
     web.cookies_to_delete.append(SIGNIN_COOKIE)

@@ -1,4 +1,5 @@
-"""accounts: sign-in throttling counted before the password is checked (per email and per address)
+"""accounts: sign-in throttling counted before the password is checked (per email and per address);
+audit log
 
 Revision ID: 0010_accounts_audit
 Revises: 0009
@@ -25,6 +26,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("signin_throttle", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_signin_throttle_updated_at"), ["updated_at"], unique=False)
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("organization_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_kind", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.String(length=32), nullable=True),
+        sa.Column("actor_label", sa.String(length=320), nullable=False),
+        sa.Column("client_address", sa.String(length=64), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"],
+                                name=op.f("fk_audit_events_organization_id_organizations")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+    )
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_organization_id_id", ["organization_id", "id"], unique=False)
     # The per-member counters move to signin_throttle (one per email, like an unknown email's).
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_column("locked_until")
@@ -32,6 +50,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_organization_id_id")
+    op.drop_table("audit_events")
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("failed_signins", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
