@@ -164,8 +164,8 @@ def find_signer(password: str, candidates: list[Candidate]) -> Candidate | None:
 _sc = member_sessions.c
 _INSERT_SESSION = member_sessions.insert()
 _SESSION = (
-    select(_sc.member_id, _sc.organization_id, _sc.created_at, _sc.last_seen_at, _mc.email, _mc.name, _mc.role,
-           organizations.c.name.label("organization_name"))
+    select(_sc.member_id, _sc.organization_id, _sc.created_at, _sc.last_seen_at, _sc.stage, _mc.email, _mc.name,
+           _mc.role, organizations.c.name.label("organization_name"))
     .join_from(member_sessions, members, (_mc.id == _sc.member_id) & (_mc.organization_id == _sc.organization_id))
     .join(organizations, organizations.c.id == _sc.organization_id)
     .where(_sc.token_hash == bindparam("token_hash"), _sc.expires_at > bindparam("now"))
@@ -175,6 +175,9 @@ _TOUCH_SESSION = (  # (bound names must differ from column names in an UPDATE)
     .where(_sc.token_hash == bindparam("session_hash"))
     .values(last_seen_at=bindparam("seen"), expires_at=bindparam("until"))
 )
+_PROMOTE_SESSION = (update(member_sessions)
+                    .where(_sc.token_hash == bindparam("session_hash"), _sc.stage == bindparam("from_stage"))
+                    .values(stage="full", expires_at=bindparam("until"), last_seen_at=bindparam("seen")))
 _DELETE_SESSION = delete(member_sessions).where(_sc.token_hash == bindparam("token_hash"))
 _DELETE_EXPIRED = delete(member_sessions).where(_sc.expires_at <= bindparam("now"))
 _DELETE_MEMBER_SESSIONS = tenant_delete(member_sessions).where(_sc.member_id == bindparam("member_id"),
@@ -192,6 +195,8 @@ class SignedIn:
     name: str
     role: str
     csrf: str
+    # full, or a sign-in half-way: totp (a code is needed) | enrol (two-factor must be set up)
+    stage: str = "full"
 
     @property
     def is_admin(self) -> bool:
@@ -207,9 +212,15 @@ def csrf_token(token: str) -> str:
     return hashlib.sha256(b"telemetron-csrf\0" + token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def start_session(conn: Connection, candidate: Candidate, gate: throttle.Gate, now: datetime) -> str | None:
+# A session half-way through signing in (``stage`` not full) lasts this long.
+PENDING = timedelta(minutes=10)
+
+
+def start_session(conn: Connection, candidate: Candidate, gate: throttle.Gate, now: datetime,
+                  stage: str = "full") -> str | None:
     """Reset the sign-in counters, create a session, drop expired ones; returns the cookie token,
-    or None when other attempts on this email came in meanwhile (``throttle.succeeded``)."""
+    or None when other attempts on this email came in meanwhile (``throttle.succeeded``).
+    A session of another ``stage`` than full opens only the two-factor pages, for ``PENDING``."""
     if not throttle.succeeded(conn, gate):
         return None
     conn.execute(_DELETE_EXPIRED, {"now": now})
@@ -217,25 +228,33 @@ def start_session(conn: Connection, candidate: Candidate, gate: throttle.Gate, n
     token = secrets.token_urlsafe(32)
     conn.execute(_INSERT_SESSION, {
         "token_hash": _token_hash(token), "organization_id": candidate.organization_id,
-        "member_id": candidate.member_id, "created_at": now, "last_seen_at": now, "expires_at": now + IDLE,
+        "member_id": candidate.member_id, "created_at": now, "last_seen_at": now,
+        "expires_at": now + (IDLE if stage == "full" else PENDING), "stage": stage,
     })
     return token
 
 
-def session_member(conn: Connection, token: str | None) -> SignedIn | None:
-    """The member signed in with ``token``, or None (no such session, expired, or revoked)."""
+def promote_session(conn: Connection, token: str, from_stage: str, now: datetime) -> bool:
+    """The second factor is done: the session becomes a full one (False: it was not at ``from_stage``)."""
+    return conn.execute(_PROMOTE_SESSION, {"session_hash": _token_hash(token), "from_stage": from_stage,
+                                           "until": now + IDLE, "seen": now}).rowcount == 1
+
+
+def session_member(conn: Connection, token: str | None, stages: tuple[str, ...] = ("full",)) -> SignedIn | None:
+    """The member signed in with ``token``, or None (no such session, expired, revoked, or at
+    none of ``stages``: a half-done sign-in opens only the pages that finish it)."""
     if not token or len(token) > 128:
         return None
     now = utcnow()
     token_hash = _token_hash(token)
     row = conn.execute(_SESSION, {"token_hash": token_hash, "now": now}).first()
-    if row is None:
+    if row is None or row.stage not in stages:
         return None
-    if now - row.last_seen_at > TOUCH_RESOLUTION:
+    if row.stage == "full" and now - row.last_seen_at > TOUCH_RESOLUTION:
         conn.execute(_TOUCH_SESSION, {"session_hash": token_hash, "seen": now,
                                       "until": min(now + IDLE, row.created_at + ABSOLUTE)})
     return SignedIn(row.member_id, row.organization_id, row.organization_name, row.email, row.name, row.role,
-                    csrf_token(token))
+                    csrf_token(token), row.stage)
 
 
 def end_session(conn: Connection, token: str | None) -> None:

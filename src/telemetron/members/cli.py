@@ -47,6 +47,14 @@ def _by_email(scoped, email: str) -> dict:
     return member
 
 
+def _reset_two_factor(scoped, email: str) -> dict:
+    from telemetron.members import twofactor
+
+    member = _by_email(scoped, email)
+    twofactor.reset(scoped, member["id"])
+    return member
+
+
 def register(app: typer.Typer) -> None:
     @app.command("password")
     def password_cmd(
@@ -76,6 +84,16 @@ def register(app: typer.Typer) -> None:
             echo_json({"id": member["id"], "email": member["email"], "role": member["role"]})
         else:
             typer.echo(f"{member['email']} is now {member['role']}")
+
+    @app.command("2fa-reset")
+    def two_factor_reset_cmd(
+        org: OrgOption,
+        email: Annotated[str, typer.Argument(help="The member's email.")],
+    ) -> None:
+        """Turn a member's two-factor sign-in off (a lost phone); they sign in with their password alone,
+        or set it up again at once when the organization requires it."""
+        member = scoped_run(org, lambda scoped: _reset_two_factor(scoped, email))
+        typer.echo(f"two-factor sign-in is off for {member['email']}")
 
     @app.command("available")
     def available_cmd(

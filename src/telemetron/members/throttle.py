@@ -115,16 +115,16 @@ def _seconds(delta: timedelta) -> int:
     return max(1, math.ceil(delta.total_seconds()))
 
 
-def admit(conn: Connection, *, email: str, address: str | None, now: datetime, limit: int,
+def admit(conn: Connection, *, key: str, address: str | None, now: datetime, limit: int,
           window: timedelta) -> Gate:
-    """Count this attempt for its address, then for its email; refuse it when either is over."""
+    """Count this attempt for its address, then for ``key`` (``email_key(email)``, or a member's
+    second-factor counter); refuse it when either is over."""
     dialect = conn.dialect.name
     addr = address_key(address)
     count, started = conn.execute(_BUMP_IN_WINDOW[dialect], {"key": addr, "now": now, "floor": now - window}).one()
     if count > limit:
         return Gate(refused="Too many failed sign-ins from your network address. "
                             f"Try again in {_seconds(started + window - now)} seconds.")
-    key = email_key(email)
     seen, locked_until = conn.execute(_BUMP[dialect], {"key": key, "now": now}).one()
     if locked_until is not None and locked_until > now:
         return Gate(refused="Too many failed sign-ins for this account. "

@@ -13,7 +13,7 @@ import asyncio
 from starlette.responses import Response
 
 from telemetron.errors import AppError
-from telemetron.members import auth, throttle
+from telemetron.members import auth, throttle, twofactor
 from telemetron.members import service as members
 from telemetron.web.pages import Web, page
 from telemetron.web.signin import admit
@@ -27,7 +27,8 @@ class WrongCurrentPassword(AppError):
 
 
 def _account(scoped, member) -> dict:
-    return {"me": members.get_member(scoped, member.member_id)}
+    return {"me": members.get_member(scoped, member.member_id),
+            "two_factor": twofactor.state(scoped, member.member_id)["enabled"]}
 
 
 async def _page(web: Web, status: int = 200, error: str | None = None) -> Response:
@@ -40,7 +41,7 @@ account = page()(_page)
 
 
 def _admit(scoped, member, web: Web) -> tuple[throttle.Gate, str | None]:
-    gate = admit(scoped.conn, web, member.email)
+    gate = admit(scoped.conn, web, throttle.email_key(member.email))
     return gate, None if gate.refused else auth.password_hash_of(scoped, member.member_id)
 
 

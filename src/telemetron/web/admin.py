@@ -16,7 +16,7 @@ from starlette.responses import Response
 from telemetron.categories import service as categories
 from telemetron.errors import AppError
 from telemetron.idempotency import service as idempotency
-from telemetron.members import auth
+from telemetron.members import auth, twofactor
 from telemetron.members import service as members
 from telemetron.notifications import settings as notification_settings
 from telemetron.orgs import apikeys
@@ -32,6 +32,8 @@ DONE = {
     "member-saved": "Member saved.",
     "password-set": "Password set; the member was signed out everywhere and signs in with the new one.",
     "key-revoked": "API key revoked: it stopped working at once.",
+    "required-on": "Two-factor sign-in is now required: members without it set it up at their next sign-in.",
+    "required-off": "Two-factor sign-in is no longer required.",
 }
 
 
@@ -96,9 +98,11 @@ async def category_save(web: Web) -> Response:
 
 
 async def _member_list(web: Web, status: int = 200, error: str | None = None, values: dict | None = None) -> Response:
-    people = await web.run(lambda scoped, member: members.list_members(scoped))
+    people, two_factor, required = await web.run(lambda scoped, member: (
+        members.list_members(scoped), twofactor.enabled_member_ids(scoped), twofactor.required(scoped.conn, scoped.org_id)))
     return web.render("admin/members.html", status=status, members=people, roles=auth.ROLES, error=error,
-                      values=values or {}, done=_done(web) if status == 200 else None)
+                      values=values or {}, done=_done(web) if status == 200 else None, two_factor=two_factor,
+                      required_2fa=required)
 
 
 async def _hash(password: str, *user_inputs: str) -> str:

@@ -113,9 +113,10 @@ class Form:
 class Web:
     """One request to the web app: the request, its form, the member once known, and rendering."""
 
-    def __init__(self, request: Request, *, admin_only: bool) -> None:
+    def __init__(self, request: Request, *, admin_only: bool, stages: tuple[str, ...] = ("full",)) -> None:
         self.request = request
         self.admin_only = admin_only
+        self.stages = stages  # the session stages this page opens to (members.auth.session_member)
         self.member: SignedIn | None = None
         self.form = Form([])
         self.cookies_to_set: list[tuple[str, str, int]] = []
@@ -141,13 +142,14 @@ class Web:
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Check the session and run ``fn(scoped, member, *args, **kwargs)`` in one transaction."""
         member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs,
-                                           self.client_address)
+                                           self.client_address, self.stages)
         self.member = member
         return result
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        shown = self.member if self.member is None or self.member.stage == "full" else None  # no menu half-way
         html = templates.get_template(template).render(
-            member=self.member, request=self.request, path=self.request.url.path, **context
+            member=shown, request=self.request, path=self.request.url.path, **context
         )
         return self.respond(HTMLResponse(html, status_code=status))
 
@@ -164,8 +166,9 @@ class Web:
         return response
 
 
-def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args, kwargs, address: str | None):
-    member = session_member(conn, token)
+def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args, kwargs, address: str | None,
+               stages: tuple[str, ...]):
+    member = session_member(conn, token, stages)
     if member is None:
         raise SignInRequired()
     if admin_only and not member.is_admin:
@@ -234,11 +237,12 @@ def _after_lost_post(request: Request) -> str:
     return f"/signin?ended=1&next={quote(ticket.group(1), safe='/')}" if ticket else "/signin?ended=1"
 
 
-def page(*, admin_only: bool = False) -> Callable[[Callable[[Web], Awaitable[Response]]], Callable]:
+def page(*, admin_only: bool = False, stages: tuple[str, ...] = ("full",)
+         ) -> Callable[[Callable[[Web], Awaitable[Response]]], Callable]:
     def wrap(handler: Callable[[Web], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
-            web = Web(request, admin_only=admin_only)
+            web = Web(request, admin_only=admin_only, stages=stages)
             try:
                 if request.method == "POST":
                     web.form = await read_form(request, request.app.state.ctx.settings.max_body_bytes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -18,7 +19,7 @@ from telemetron import audit
 from telemetron.customers.service import normalize_email
 from telemetron.db.engine import utcnow
 from telemetron.errors import AppError
-from telemetron.members import auth, throttle
+from telemetron.members import auth, throttle, twofactor
 from telemetron.web.pages import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -57,25 +58,31 @@ def _form(web: Web, status: int, *, error: str | None = None, email: str = "") -
                       done=notice, next=_safe_next(query.get("next", "/tickets")))
 
 
-def admit(conn, web: Web, email: str) -> throttle.Gate:
-    """Count a password attempt for ``email`` from this client (``members.throttle``)."""
+def admit(conn, web: Web, key: str) -> throttle.Gate:
+    """Count an attempt on ``key`` (``throttle.email_key``...) from this client (``members.throttle``)."""
     settings = web.settings
-    return throttle.admit(conn, email=email, address=web.client_address, now=utcnow(),
+    return throttle.admit(conn, key=key, address=web.client_address, now=utcnow(),
                           limit=settings.signin_address_limit,
                           window=timedelta(seconds=settings.signin_address_window_seconds))
 
 
 def _admit(conn, web: Web, email: str) -> tuple[throttle.Gate, list[auth.Candidate]]:
-    gate = admit(conn, web, email)
+    gate = admit(conn, web, throttle.email_key(email))
     return gate, [] if gate.refused else auth.signin_candidates(conn, email)
 
 
-def _signed_in(conn, found: auth.Candidate, gate: throttle.Gate, email: str, address: str | None) -> str | None:
-    token = auth.start_session(conn, found, gate, utcnow())
-    if token is not None:
+def _signed_in(conn, found: auth.Candidate, gate: throttle.Gate, email: str,
+               address: str | None) -> tuple[str, str] | None:
+    """(token, stage) of the new session: a full one, or one that still needs a code (totp) or
+    two-factor set up (enrol); None when the attempt does not count (``auth.start_session``)."""
+    stage = twofactor.stage_after_password(conn, found.organization_id, found.member_id)
+    token = auth.start_session(conn, found, gate, utcnow(), stage)
+    if token is None:
+        return None
+    if stage != "totp":  # with a code to come, the sign-in succeeds (and is logged) then
         audit.record(conn, found.organization_id, audit.Actor.member(found.member_id, email, address),
-                     "signin.succeeded", {"email": email})
-    return token
+                     "signin.succeeded", {"email": email, **({"twoFactorSetupRequired": True} if stage == "enrol" else {})})
+    return token, stage
 
 
 def _failed(conn, candidates: list[auth.Candidate], gate: throttle.Gate, email: str, address: str | None) -> None:
@@ -104,13 +111,17 @@ async def signin(web: Web) -> Response:
     if gate.refused:
         return _form(web, 429, email=raw_email, error=gate.refused)
     found = await asyncio.to_thread(auth.find_signer, password, candidates)
-    token = await web.db.run(_signed_in, found, gate, email, web.client_address) if found is not None else None
-    if token is None:
+    session = await web.db.run(_signed_in, found, gate, email, web.client_address) if found is not None else None
+    if session is None:
         await web.db.run(_failed, candidates, gate, email, web.client_address)
         return _form(web, 401, error=WRONG, email=raw_email)
+    token, stage = session
     web.cookies_to_set.append((SESSION_COOKIE, token, int(auth.ABSOLUTE.total_seconds())))
     web.cookies_to_delete.append(SIGNIN_COOKIE)
-    return web.redirect(_safe_next(web.form.get("next", "/tickets")))
+    target = _safe_next(web.form.get("next", "/tickets"))
+    if stage == "totp":
+        return web.redirect(f"/signin/code?next={quote(target, safe='/')}")
+    return web.redirect("/account/2fa?required=1" if stage == "enrol" else target)
 
 
 @page()
