@@ -8,11 +8,11 @@ import re
 import pytest
 from conftest import as_json, succeeded
 from sqlalchemy import text
+from web.conftest import PASSWORD, Browser, client_address, make_web_org
 
 from telemetron.audit import Actor, list_events
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
-from web.conftest import PASSWORD, Browser, client_address, make_web_org
 
 SLACK = "https://hooks.slack.com/services/T000/B000/auditsecretslackpart"
 NEW_PASSWORD = "violet kettle marathon"
@@ -57,7 +57,7 @@ def test_admin_changes_and_sign_ins_are_logged_with_who_and_from_where(db, live_
     assert created["details"] == {"apiKeyId": key_id, "name": "zapier", "prefix": key[:12]}
     assert find(log, "api_key.revoked")[0]["details"] == {"apiKeyId": key_id}
     assert find(log, "category.added")[0]["details"]["name"] == "Returns"
-    assert [e["action"] for e in log][0] == "category.added"  # newest first
+    assert log[0]["action"] == "category.added"  # newest first
     for event in (role, failed):
         assert event["action"] in page.text.replace("&#34;", '"')
     assert key not in str(log)

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 from conftest import _free_port, count
 from sqlalchemy import text
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,7 +23,7 @@ def describe(event: dict) -> str:
 def audit_list(
     org: OrgOption,
     limit: Annotated[int, typer.Option(help="How many events, newest first (at most 500).")] = 100,
-    before: Annotated[Optional[int], typer.Option(help="Only events older than this event id (the next page).")] = None,
+    before: Annotated[int | None, typer.Option(help="Only events older than this event id (the next page).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the organization's audit events, newest first."""

@@ -37,7 +37,7 @@ class Actor:
     def cli(cls) -> Actor:
         try:
             user = getpass.getuser()
-        except Exception:  # no user name in this environment (a container without /etc/passwd)
+        except (KeyError, OSError):  # no user name in this environment (a container without /etc/passwd)
             user = "unknown"
         return cls("cli", f"shell ({user})")
 

@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, select, update
+from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
 from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_select
 from telemetron.db.tables import member_sessions, members, organizations
-from zxcvbn import zxcvbn
-
 from telemetron.errors import InvalidRequest
 from telemetron.members import throttle
 

@@ -61,7 +61,7 @@ async def change_password(web: Web) -> Response:
         return await _page(web, 400, "The two new passwords differ.")
     await web.run(lambda scoped, member: None)  # signed in, before any slow work
     try:
-        new_hash = await asyncio.to_thread(auth.checked_hash, new, (web.member.email, web.member.name))
+        new_hash = await asyncio.to_thread(auth.checked_hash, new, (web.signed_in.email, web.signed_in.name))
         gate, stored = await web.run(_admit, web)
         if gate.refused:
             return await _page(web, 429, gate.refused)

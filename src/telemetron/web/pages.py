@@ -135,6 +135,13 @@ class Web:
         return self.request.cookies.get(SESSION_COOKIE)
 
     @property
+    def signed_in(self) -> SignedIn:
+        """The member, once ``run`` has checked the session."""
+        if self.member is None:
+            raise SignInRequired()
+        return self.member
+
+    @property
     def client_address(self) -> str | None:
         """The client's address, as the server resolved it (X-Forwarded-For only from trusted proxies)."""
         return self.request.client.host if self.request.client else None

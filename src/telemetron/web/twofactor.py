@@ -28,7 +28,7 @@ DONE = {"disabled": "Two-factor sign-in is off.", "required-on": "Two-factor sig
 
 
 def _code_form(web: Web, status: int = 200, error: str | None = None) -> Response:
-    return web.render("signin_code.html", status=status, error=error, csrf=web.member.csrf,
+    return web.render("signin_code.html", status=status, error=error, csrf=web.signed_in.csrf,
                       next=_safe_next(web.request.query_params.get("next") or web.form.get("next", "/tickets")))
 
 
@@ -53,7 +53,7 @@ def _check_code(scoped, member, web: Web, code: str) -> str | None:
                                                           "lockedForSeconds": int(throttle.lock_delay(gate.seen).total_seconds())})
         return WRONG_CODE
     throttle.succeeded(scoped.conn, gate)
-    auth.promote_session(scoped.conn, web.token, "totp", now)
+    auth.promote_session(scoped.conn, web.token or "", "totp", now)
     audit.record(scoped.conn, scoped.org_id, actor, "signin.succeeded", {"email": member.email, "secondFactor": kind})
     return None
 
@@ -79,8 +79,8 @@ def _setup_context(scoped, member) -> dict:
 async def _setup_page(web: Web, status: int = 200, error: str | None = None, codes: list[str] | None = None) -> Response:
     context = await web.run(_setup_context)
     done = DONE.get(web.request.query_params.get("done", "")) if status == 200 else None
-    return web.render("account_2fa.html", status=status, error=error, done=done, codes=codes, csrf=web.member.csrf,
-                      stage=web.member.stage, **context)
+    return web.render("account_2fa.html", status=status, error=error, done=done, codes=codes, csrf=web.signed_in.csrf,
+                      stage=web.signed_in.stage, **context)
 
 
 setup_page = page(stages=("full", "enrol"))(_setup_page)
