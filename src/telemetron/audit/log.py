@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_select
 from telemetron.db.tables import audit_events
 

@@ -30,13 +30,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, select, update
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_select
 from telemetron.db.tables import member_sessions, members, organizations
+from telemetron.enums import MEMBER_ROLES
 from telemetron.errors import InvalidRequest
 from telemetron.members import throttle
 
-ROLES = ("agent", "admin")
+ROLES = MEMBER_ROLES  # the name members.service and the web app use
 MIN_PASSWORD = 12
 # zxcvbn's score (0-4) a password needs, judged on its first _JUDGED characters (beyond that zxcvbn
 # gets slow, and such a password is long anyway).

@@ -16,8 +16,8 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from telemetron import audit
+from telemetron.clock import utcnow
 from telemetron.customers.service import normalize_email
-from telemetron.db.engine import utcnow
 from telemetron.errors import AppError
 from telemetron.members import auth, throttle, twofactor
 from telemetron.web.pages import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from telemetron import audit
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.errors import AppError
 from telemetron.members import auth, throttle, twofactor
 from telemetron.web.pages import Web, page
