@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 from conftest import _free_port, count
 from sqlalchemy import text
 
@@ -58,6 +59,14 @@ def forget_local_address(db) -> None:
     db.run_sync(lambda conn: conn.execute(text("delete from signin_throttle where key = 'addr:127.0.0.1'")))
 
 
+@pytest.fixture
+def local_address(db) -> Iterator[None]:
+    """127.0.0.1's count at zero, and back to zero after the test (the browser tests sign in from it)."""
+    forget_local_address(db)
+    yield
+    forget_local_address(db)
+
+
 def _burst(url: str, email: str, passwords: list[str]) -> list[int]:
     """Send every password at once, each on its own connection, released together by a barrier."""
     with httpx.Client(base_url=url) as first:
@@ -78,12 +87,11 @@ def _burst(url: str, email: str, passwords: list[str]) -> list[int]:
     return statuses
 
 
-def test_a_burst_of_60_guesses_with_the_right_one_among_them_never_signs_in(db, database_url):
+def test_a_burst_of_60_guesses_with_the_right_one_among_them_never_signs_in(db, database_url, local_address):
     org = make_web_org(db)
     workers = 1 if database_url.startswith("sqlite") else 2
     passwords = [f"wrong guess {i:02d}" for i in range(59)]
     passwords.insert(30, PASSWORD)
-    forget_local_address(db)
     with serve(database_url, workers=workers, signin_address_limit="1000") as url:
         statuses = _burst(url, org.agent.email, passwords)
         assert len(statuses) == 60
@@ -116,10 +124,9 @@ def _fail_from(url: str, address: str, email: str) -> httpx.Response:
         return c.sign_in(email, "not the password")
 
 
-def test_one_address_gets_a_limited_number_of_failures_across_all_accounts(db, database_url):
+def test_one_address_gets_a_limited_number_of_failures_across_all_accounts(db, database_url, local_address):
     org = make_web_org(db)
     emails = [f"spray-{uuid.uuid4().hex[:8]}@example.com" for _ in range(4)] + [org.agent.email]
-    forget_local_address(db)
     with serve(database_url, signin_address_limit="3", trusted_proxies="") as url:
         # No proxy is trusted: X-Forwarded-For changes nothing, all come from 127.0.0.1.
         answers = [_fail_from(url, client_address(), email) for email in emails]
