@@ -61,6 +61,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        # The client's address (sign-in limits) and scheme (Secure cookies) from these proxies only.
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
         loop="uvloop" if _has_uvloop() else "asyncio",
         http="httptools",
     )
@@ -98,14 +101,15 @@ def org_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create an organization with a first API key (printed once) and optional categories."""
+    from telemetron.audit import Actor
     from telemetron.categories.service import add_category
     from telemetron.orgs.apikeys import create_api_key
     from telemetron.orgs.service import create_organization
 
     def unit(conn, db):
         org = create_organization(conn, name=name)
-        key = create_api_key(conn, org_id=org["id"], name="default")
-        scoped = Scoped(db, conn, org["id"])
+        scoped = Scoped(db, conn, org["id"], Actor.cli())
+        key = create_api_key(conn, org_id=org["id"], name="default", actor=scoped.actor)
         cats = [add_category(scoped, name=c)["name"] for c in category or []]
         return org, key, cats
 
@@ -137,7 +141,8 @@ def apikey_create(org: OrgOption, name: Annotated[str, typer.Option(help="What t
     """Create an API key (printed once)."""
     from telemetron.orgs.apikeys import create_api_key
 
-    key = _scoped_run(org, lambda scoped: create_api_key(scoped.conn, org_id=scoped.org_id, name=name))
+    key = _scoped_run(org, lambda scoped: create_api_key(scoped.conn, org_id=scoped.org_id, name=name,
+                                                         actor=scoped.actor))
     if as_json:
         typer.echo(json.dumps({"id": key.id, "name": key.name, "apiKey": key.key}))
     else:
@@ -282,7 +287,7 @@ def member_add(
         check_role(role)  # a bad role fails before the password is asked
     except AppError as exc:
         _fail(exc.message)
-    password_hash = read_password(password_stdin) if (password or password_stdin) else None
+    password_hash = read_password(password_stdin, email=email) if (password or password_stdin) else None
     member = _scoped_run(org, add_member, email=email, name=name, role=role, password_hash=password_hash)
     if as_json:
         body = {"id": member["id"], "email": member["email"], "name": member["name"], "available": member["available"]}
@@ -333,6 +338,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     from sqlalchemy import select
 
+    from telemetron.audit import Actor
     from telemetron.categories.service import add_category
     from telemetron.customers.service import get_or_create_by_email
     from telemetron.db.tables import customers
@@ -346,10 +352,10 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     def unit(conn, db):
         org = find_organization_by_name(conn, DEMO_ORG)
-        scoped = Scoped(db, conn, org["id"]) if org else None
+        scoped = Scoped(db, conn, org["id"], Actor.cli()) if org else None
         if org is None:
             org = create_organization(conn, name=DEMO_ORG)
-            scoped = Scoped(db, conn, org["id"])
+            scoped = Scoped(db, conn, org["id"], Actor.cli())
             for cat_name, description in DEMO_CATEGORIES.items():
                 add_category(scoped, name=cat_name, description=description)
         # The customer of the document's examples, under the id its customerId example uses, so
@@ -362,7 +368,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
             add_member(scoped, email=DEMO_ADMIN, name="Demo Admin", role="admin", password_hash=password_hash)
         else:
             set_password_hash(scoped, admin["id"], password_hash)
-        return org, create_api_key(conn, org_id=org["id"], name="demo")
+        return org, create_api_key(conn, org_id=org["id"], name="demo", actor=scoped.actor)
 
     org, key = _run(unit)
     body = json.dumps(
@@ -408,6 +414,10 @@ def _mount_domain_commands() -> None:
     app.add_typer(webhook_app, name="webhook")
     app.add_typer(outbox_app, name="outbox")
     app.command("worker")(worker)
+
+    from telemetron.audit.cli import audit_app
+
+    app.add_typer(audit_app, name="audit")
 
 
 _mount_domain_commands()

@@ -79,7 +79,9 @@ def _scoped(org_id: str, fn):
 
     def unit(conn, db, *args, **kwargs):
         get_organization(conn, org_id)
-        return fn(Scoped(db, conn, org_id), *args, **kwargs)
+        from telemetron.audit import Actor
+
+        return fn(Scoped(db, conn, org_id, Actor.cli()), *args, **kwargs)
 
     return unit
 

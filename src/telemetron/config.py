@@ -57,6 +57,14 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
 
+    # Failed sign-ins allowed from one client address per window (a NAT'd office shares one
+    # address: keep it well above what one person mistypes). A success gives its attempt back.
+    signin_address_limit: int = 50
+    signin_address_window_seconds: float = 600
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto `serve` believes (comma-separated
+    # addresses or networks; empty: none). Anyone else's are ignored.
+    trusted_proxies: str = "127.0.0.1"
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -119,7 +119,11 @@ def test_member_form_errors_are_messages(admin, org):
     response = admin.submit("/admin/members", "/admin/members", {"email": org.agent.email, "role": "agent"})
     assert response.status_code == 409 and "already exists" in response.text
     response = admin.submit("/admin/members", "/admin/members", {"email": "x@example.com", "role": "agent", "password": "short"})
-    assert response.status_code == 400 and "at least 10 characters" in response.text
+    assert response.status_code == 400 and "at least 12 characters" in response.text
+    for common in ("aaaaaaaaaaaa", "qwertyuiop12", "x@example.com!"):
+        response = admin.submit("/admin/members", "/admin/members", {"email": "x@example.com", "role": "agent",
+                                                                     "password": common})
+        assert response.status_code == 400 and "too common or easy to guess" in response.text, common
     response = admin.submit("/admin/members", "/admin/members", {"email": "x@example.com", "role": "boss"})
     assert response.status_code == 400 and "Invalid role" in response.text
     response = admin.submit("/admin/members", "/admin/members", {"email": "not an email", "role": "agent"})

@@ -169,3 +169,28 @@ def test_the_api_docs_render_offline_from_this_server_alone(page, live_server):
     expect(create).to_contain_text("customerEmail")
     assert elsewhere == []
 
+
+
+def test_a_member_sets_up_two_factor_by_scanning_a_qr_code_and_signs_in_with_a_code(page, org, chromium, live_server):
+    import time
+
+    import pyotp
+
+    sign_in(page, org.agent.email)
+    page.get_by_role("link", name="Your account").click()
+    page.get_by_role("link", name="Set it up").click()
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    expect(page.locator(".qr svg")).to_be_visible()  # drawn by the server, no script, no CDN
+    totp = pyotp.TOTP(page.locator("code.secret").inner_text())
+    page.get_by_label("Code").fill(totp.now())
+    page.get_by_role("button", name="Turn two-factor sign-in on").click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
+    expect(page.locator("ul.codes li")).to_have_count(10)
+
+    other = chromium.new_context(base_url=live_server.url).new_page()
+    sign_in(other, org.agent.email)
+    expect(other.get_by_role("heading", name="Two-factor code")).to_be_visible()
+    other.get_by_label("Code").fill(totp.at(time.time() + 30))
+    other.get_by_role("button", name="Sign in").click()
+    expect(other).to_have_url(re.compile(r"/tickets$"))
+    expect(other.get_by_text("Sam Agent")).to_be_visible()

@@ -59,7 +59,11 @@ def test_member_cli_errors_are_readable(cli, database_url, monkeypatch):
     succeeded(cli("member", "add", "--org", org_id, "ann@example.com"))
     result = run_with_input(database_url, monkeypatch, ["member", "password", "--org", org_id, "ann@example.com",
                                                          "--password-stdin"], "short\n")
-    failed_readably(result, "at least 10 characters")
+    failed_readably(result, "at least 12 characters")
+    for common in ("aaaaaaaaaaaa", "password1234", "ann@example.com!"):
+        result = run_with_input(database_url, monkeypatch, ["member", "password", "--org", org_id, "ann@example.com",
+                                                             "--password-stdin"], common + "\n")
+        failed_readably(result, "too common or easy to guess")
     result = run_with_input(database_url, monkeypatch, ["member", "password", "--org", org_id, "zed@example.com",
                                                          "--password-stdin"], "long enough password\n")
     failed_readably(result, "no member", "zed@example.com")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
-from telemetron import ids
+from telemetron import audit, ids
 from telemetron.categories.values import AiCategory, CategoryRef
 from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
@@ -77,6 +77,9 @@ def add_category(
     except IntegrityError:  # a concurrent add of the same name
         raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists") from None
     bump_config_version(scoped)  # the AI may choose it from the next ticket on
+    audit.record_scoped(scoped, "category.added", {
+        "categoryId": row["id"], "name": name, "description": description, "examples": examples, "active": active,
+        "ai_enabled": ai_enabled, "auto_resolve": auto_resolve})
     return {"organization_id": scoped.org_id, **row}
 
 
@@ -193,4 +196,8 @@ def update_category(
               "ai_enabled": bool(ai_enabled), "auto_resolve": bool(auto_resolve)}
     scoped.execute(_UPDATE, {"category_id": category_id, "now": now, **{f"new_{k}": v for k, v in values.items()}})
     bump_config_version(scoped)
+    changes = {k: {"from": category[k], "to": v} for k, v in values.items() if category.get(k) != v}
+    if changes:
+        audit.record_scoped(scoped, "category.updated", {"categoryId": category_id, "name": category["name"],
+                                                         "changes": changes})
     return {**category, **values, "updated_at": now}

@@ -88,6 +88,8 @@ class Scoped:
     db: Database
     conn: Connection
     org_id: str
+    # Who acts (a ``telemetron.audit.Actor``): the audit log's "who" for changes made in this scope.
+    actor: Any = None
 
     def execute(self, stmt: Executable | PerDialect, params: dict[str, Any] | None = None) -> CursorResult:
         if isinstance(stmt, PerDialect):

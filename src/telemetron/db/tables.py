@@ -102,6 +102,8 @@ organizations = Table(
     Column("config_version", Integer, nullable=False, default=0, server_default="0"),
     # Below this confidence the categorizer answers "none" (NULL: the engine's default).
     Column("triage_threshold", Float),
+    # Members must sign in with a second factor (those without one are sent to set it up).
+    Column("require_2fa", Boolean, nullable=False, default=False, server_default=text("false")),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
@@ -172,10 +174,13 @@ members = Table(
     Column("role", String(16), nullable=False, default="agent", server_default="agent"),
     # scrypt hash (telemetron.members.auth); NULL: the member cannot sign in to the web app.
     Column("password_hash", String(255)),
-    # Failed sign-ins in a row, and until when sign-in is refused after too many (shared by every
-    # server process because it is here, not in memory).
-    Column("failed_signins", Integer, nullable=False, default=0, server_default="0"),
-    Column("locked_until", UTCDateTime()),
+    # TOTP two-factor sign-in (telemetron.members.twofactor). The secret is kept in clear because
+    # checking a code needs it (as a webhook's signing secret); never shown again after enrolment.
+    # Set with enabled_at NULL: enrolment started, not confirmed yet.
+    Column("totp_secret", String(64)),
+    Column("totp_enabled_at", UTCDateTime()),
+    # The time step of the last code accepted: a code is good once (no replay).
+    Column("totp_last_step", Integer),
     UniqueConstraint("organization_id", "email", name="uq_members_organization_id_email"),
 )
 
@@ -191,6 +196,9 @@ member_sessions = Table(
     Column("last_seen_at", UTCDateTime(), nullable=False),
     # Idle expiry, pushed forward as the member uses the app, never past an absolute limit.
     Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    # full | totp (the password was right, a code is still needed) | enrol (two-factor must be
+    # set up first): only a full session opens the app's pages.
+    Column("stage", String(16), nullable=False, default="full", server_default="full"),
 )
 
 devices = Table(
@@ -411,4 +419,53 @@ triage_models = Table(
     Column("tickets_seen_at", UTCDateTime()),
     Column("trained_at", UTCDateTime(), nullable=False),
     Column("model", LargeBinary, nullable=False),
+)
+
+
+signin_throttle = Table(
+    "signin_throttle",
+    metadata,
+    # Sign-in attempts counted before their password is checked (telemetron.members.throttle):
+    # "email:<sha256 of the email>" (a member's or not: both are throttled alike) and "addr:<client
+    # address>". In the database so that every server process shares them; not tenant-owned (the
+    # email is how the organization is found).
+    Column("key", String(80), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime()),
+    # An address's attempts are counted per window (a fixed window starting with its first attempt).
+    Column("window_started_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False, index=True),
+)
+
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # Who changed what in an organization (telemetron.audit), written in the change's transaction.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # member | cli | anonymous (a sign-in attempt) | system
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(32)),
+    Column("actor_label", String(320), nullable=False),
+    Column("client_address", String(64)),
+    # e.g. signin.failed, member.role_changed, api_key.created, category.updated
+    Column("action", String(64), nullable=False),
+    # What changed, never a secret (audit.record refuses secret-named fields).
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_events_organization_id_id", "organization_id", "id"),
+)
+
+
+member_recovery_codes = Table(
+    "member_recovery_codes",
+    metadata,
+    # One-time codes that stand in for a TOTP code (a lost phone): only their SHA-256 is kept (80
+    # random bits each, so a fast hash is enough, as for API keys).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("member_id", String(32), ForeignKey("members.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", UTCDateTime()),
 )

@@ -19,8 +19,9 @@ PasswordStdinOption = Annotated[
 ]
 
 
-def read_password(from_stdin: bool) -> str:
-    """The new password, checked (length) and hashed outside any transaction: returns the hash."""
+def read_password(from_stdin: bool, *, email: str = "") -> str:
+    """The new password, checked (length, not common: ``check_password``) and hashed outside any
+    transaction: returns the hash."""
     from telemetron.errors import AppError
     from telemetron.members.auth import check_password, hash_password
 
@@ -29,7 +30,7 @@ def read_password(from_stdin: bool) -> str:
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        check_password(password)
+        check_password(password, user_inputs=(email,))
     except AppError as exc:
         fail(exc.message)
     return hash_password(password)
@@ -46,6 +47,14 @@ def _by_email(scoped, email: str) -> dict:
     return member
 
 
+def _reset_two_factor(scoped, email: str) -> dict:
+    from telemetron.members import twofactor
+
+    member = _by_email(scoped, email)
+    twofactor.reset(scoped, member["id"])
+    return member
+
+
 def register(app: typer.Typer) -> None:
     @app.command("password")
     def password_cmd(
@@ -56,7 +65,7 @@ def register(app: typer.Typer) -> None:
         """Set a member's web app password (signs them out everywhere)."""
         from telemetron.members.service import set_password_hash
 
-        password_hash = read_password(password_stdin)
+        password_hash = read_password(password_stdin, email=email)
         member = scoped_run(org, lambda scoped: set_password_hash(scoped, _by_email(scoped, email)["id"], password_hash))
         typer.echo(f"password set for {member['email']} ({member['role']}); their other sessions are signed out")
 
@@ -75,6 +84,16 @@ def register(app: typer.Typer) -> None:
             echo_json({"id": member["id"], "email": member["email"], "role": member["role"]})
         else:
             typer.echo(f"{member['email']} is now {member['role']}")
+
+    @app.command("2fa-reset")
+    def two_factor_reset_cmd(
+        org: OrgOption,
+        email: Annotated[str, typer.Argument(help="The member's email.")],
+    ) -> None:
+        """Turn a member's two-factor sign-in off (a lost phone); they sign in with their password alone,
+        or set it up again at once when the organization requires it."""
+        member = scoped_run(org, lambda scoped: _reset_two_factor(scoped, email))
+        typer.echo(f"two-factor sign-in is off for {member['email']}")
 
     @app.command("available")
     def available_cmd(

@@ -14,12 +14,13 @@ from __future__ import annotations
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
-from telemetron import ids
+from telemetron import audit, ids
 from telemetron.clock import utcnow
 from telemetron.customers.service import default_name, normalize_email
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import members
 from telemetron.errors import Conflict, InvalidRequest, NotFound
+from telemetron.members import throttle
 from telemetron.members.auth import ROLES, end_member_sessions
 
 MAX_NAME = 255
@@ -36,8 +37,7 @@ _INSERT = tenant_insert(members)
 _UPDATE = tenant_update(members).where(_c.id == bindparam("member_id"))
 _SET_ROLE = _UPDATE.values(role=bindparam("new_role"), updated_at=bindparam("now"))
 _SET_AVAILABLE = _UPDATE.values(available=bindparam("new_available"), updated_at=bindparam("now"))
-_SET_PASSWORD = _UPDATE.values(password_hash=bindparam("new_hash"), failed_signins=0, locked_until=None,
-                               updated_at=bindparam("now"))
+_SET_PASSWORD = _UPDATE.values(password_hash=bindparam("new_hash"), updated_at=bindparam("now"))
 
 
 def _member(row) -> dict:
@@ -82,6 +82,8 @@ def add_member(
         raise Conflict(f"A member with email {email} already exists", field="email", code="member_exists") from None
     row["can_sign_in"] = password_hash is not None
     del row["password_hash"]
+    audit.record_scoped(scoped, "member.added", {"memberId": row["id"], "email": email, "role": role,
+                                                 "canSignIn": row["can_sign_in"]})
     return row
 
 
@@ -102,6 +104,9 @@ def set_role(scoped: Scoped, member_id: str, role: str, *, acting_member_id: str
         raise InvalidRequest("You cannot remove your own admin role; ask another admin", field="role",
                              code="own_role")
     scoped.execute(_SET_ROLE, {"member_id": member_id, "new_role": role, "now": utcnow()})
+    if role != member["role"]:
+        audit.record_scoped(scoped, "member.role_changed", {"memberId": member_id, "email": member["email"],
+                                                            "from": member["role"], "to": role})
     return {**member, "role": role}
 
 
@@ -109,15 +114,22 @@ def set_available(scoped: Scoped, member_id: str, available: bool) -> dict:
     """Routing skips unavailable members (they can still be assigned by hand)."""
     member = get_member(scoped, member_id)
     scoped.execute(_SET_AVAILABLE, {"member_id": member_id, "new_available": bool(available), "now": utcnow()})
+    if bool(available) != member["available"]:
+        audit.record_scoped(scoped, "member.availability_changed", {"memberId": member_id, "email": member["email"],
+                                                                    "available": bool(available)})
     return {**member, "available": bool(available)}
 
 
-def set_password_hash(scoped: Scoped, member_id: str, password_hash: str) -> dict:
+def set_password_hash(scoped: Scoped, member_id: str, password_hash: str, *, keep_token: str | None = None) -> dict:
     """Store a new password (hashed by ``members.auth.hash_password`` beforehand), clear any sign-in
-    lock, and sign the member out of every session: whoever knew the old password is out."""
+    lock, and sign the member out of every session (but ``keep_token``'s, the member's own when they
+    change it themself): whoever knew the old password is out."""
     member = get_member(scoped, member_id)
     scoped.execute(_SET_PASSWORD, {"member_id": member_id, "new_hash": password_hash, "now": utcnow()})
-    end_member_sessions(scoped, member_id)
+    end_member_sessions(scoped, member_id, keep_token=keep_token)
+    throttle.clear_email(scoped.conn, member["email"])
+    audit.record_scoped(scoped, "member.password_set", {"memberId": member_id, "email": member["email"],
+                                                        "otherSessionsSignedOut": True})
     return {**member, "can_sign_in": True}
 
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam
 
-from telemetron import ids
+from telemetron import audit, ids
 from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update, tenant_upsert_ignore
@@ -57,6 +57,12 @@ def set_settings(scoped: Scoped, *, slack_webhook_url: str | None = ..., public_
         values["public_url"] = check_url(public_url, what="The public URL").rstrip("/") if public_url else None
     scoped.execute(_UPDATE.values(**{k: bindparam(f"v_{k}") for k in values}), {f"v_{k}": v for k, v in values.items()})
     bump_config_version(scoped)
+    changed = {}
+    if "slack_webhook_url" in values:  # a secret: only whether it is set
+        changed["slack"] = "set" if values["slack_webhook_url"] else "removed"
+    if "public_url" in values:
+        changed["publicUrl"] = values["public_url"]
+    audit.record_scoped(scoped, "notifications.settings_changed", changed)
 
 
 def add_endpoint(scoped: Scoped, *, url: str) -> dict:
@@ -64,6 +70,7 @@ def add_endpoint(scoped: Scoped, *, url: str) -> dict:
            "enabled": True, "created_at": utcnow()}
     scoped.execute(_INSERT_ENDPOINT, row)
     bump_config_version(scoped)
+    audit.record_scoped(scoped, "webhook.added", {"webhookId": row["id"], "url": mask(row["url"])})
     return row
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from telemetron import ids
+from telemetron import audit, ids
 from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update
@@ -40,7 +40,8 @@ class NewApiKey:
     key: str  # the plaintext, returned once and never stored
 
 
-def create_api_key(conn: Connection, *, org_id: str, name: str) -> NewApiKey:
+def create_api_key(conn: Connection, *, org_id: str, name: str, actor=None) -> NewApiKey:
+    """A new key for ``org_id``, recorded in its audit log as made by ``actor`` (an ``audit.Actor``)."""
     from telemetron.orgs.service import check_name
 
     name = check_name(name, what="The API key name")
@@ -56,6 +57,7 @@ def create_api_key(conn: Connection, *, org_id: str, name: str) -> NewApiKey:
             created_at=utcnow(),
         )
     )
+    audit.record(conn, org_id, actor, "api_key.created", {"apiKeyId": record.id, "name": name, "prefix": record.prefix})
     return record
 
 
@@ -82,6 +84,7 @@ def revoke_api_key(scoped: Scoped, key_id: str) -> None:
     result = scoped.execute(_REVOKE.values(revoked_at=bindparam("revoked_at")), {"key_id": key_id, "revoked_at": utcnow()})
     if result.rowcount == 0:
         raise NotFound(f"No active API key {key_id} in this organization")
+    audit.record_scoped(scoped, "api_key.revoked", {"apiKeyId": key_id})
 
 
 # Keys this process authenticated, by hash: a hint, never an authority (see ``recent_organization``).

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func
 
-from telemetron import ids
+from telemetron import audit, ids
 from telemetron.categories import service as category_service
 from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
@@ -213,6 +213,9 @@ def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: 
            "actions": actions, "continue_matching": continue_matching, "created_at": utcnow()}
     scoped.execute(_INSERT_RULE, row)
     bump_config_version(scoped)
+    audit.record_scoped(scoped, "routing_rule.added", {
+        "ruleId": row["id"], "name": name, "position": position, "conditions": conditions, "actions": actions,
+        "continueMatching": continue_matching})
     return row
 
 
@@ -224,6 +227,7 @@ def disable_rule(scoped: Scoped, rule_id: str) -> None:
     if scoped.execute(_DELETE_RULE, {"rule_id": rule_id}).rowcount == 0:
         raise NotFound(f"Rule {rule_id} not found in this organization", code="rule_not_found")
     bump_config_version(scoped)
+    audit.record_scoped(scoped, "routing_rule.removed", {"ruleId": rule_id})
 
 
 def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member_ids: list[str] = ()) -> dict:
@@ -238,6 +242,8 @@ def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member
     for member_id in dict.fromkeys(member_ids):  # each member once, in the order given
         member_service.get_member(scoped, member_id)  # 404 if not this organization's
         scoped.execute(_INSERT_TEAM_MEMBER, {"team_id": row["id"], "member_id": member_id})
+    audit.record_scoped(scoped, "team.added", {"teamId": row["id"], "name": name, "strategy": strategy,
+                                               "memberIds": list(dict.fromkeys(member_ids))})
     return row
 
 

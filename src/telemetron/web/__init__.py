@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 
 def routes() -> list[BaseRoute]:
-    from telemetron.web import admin, signin, tickets
+    from telemetron.web import account, admin, audit, signin, tickets, twofactor
     from telemetron.web.pages import STATIC
 
     get, post = ["GET"], ["POST"]
@@ -39,6 +39,16 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api-keys/{key_id}/revoke", admin.apikey_revoke, methods=post),
         Route("/admin/routing", admin.routing_rules, methods=get),
         Route("/admin/notifications", admin.notifications, methods=get),
+        Route("/admin/audit", audit.audit_log, methods=get),
+        Route("/signin/code", twofactor.code_form, methods=get),
+        Route("/signin/code", twofactor.code, methods=post),
+        Route("/account/2fa", twofactor.setup_page, methods=get),
+        Route("/account/2fa/setup", twofactor.setup, methods=post),
+        Route("/account/2fa/enable", twofactor.enable, methods=post),
+        Route("/account/2fa/disable", twofactor.disable, methods=post),
+        Route("/admin/two-factor-required", twofactor.require, methods=post),
+        Route("/account", account.account, methods=get),
+        Route("/account/password", account.change_password, methods=post),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
     ]
 

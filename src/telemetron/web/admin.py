@@ -16,7 +16,7 @@ from starlette.responses import Response
 from telemetron.categories import service as categories
 from telemetron.errors import AppError
 from telemetron.idempotency import service as idempotency
-from telemetron.members import auth
+from telemetron.members import auth, twofactor
 from telemetron.members import service as members
 from telemetron.notifications import settings as notification_settings
 from telemetron.orgs import apikeys
@@ -32,6 +32,8 @@ DONE = {
     "member-saved": "Member saved.",
     "password-set": "Password set; the member was signed out everywhere and signs in with the new one.",
     "key-revoked": "API key revoked: it stopped working at once.",
+    "required-on": "Two-factor sign-in is now required: members without it set it up at their next sign-in.",
+    "required-off": "Two-factor sign-in is no longer required.",
 }
 
 
@@ -96,14 +98,15 @@ async def category_save(web: Web) -> Response:
 
 
 async def _member_list(web: Web, status: int = 200, error: str | None = None, values: dict | None = None) -> Response:
-    people = await web.run(lambda scoped, member: members.list_members(scoped))
+    people, two_factor, required = await web.run(lambda scoped, member: (
+        members.list_members(scoped), twofactor.enabled_member_ids(scoped), twofactor.required(scoped.conn, scoped.org_id)))
     return web.render("admin/members.html", status=status, members=people, roles=auth.ROLES, error=error,
-                      values=values or {}, done=_done(web) if status == 200 else None)
+                      values=values or {}, done=_done(web) if status == 200 else None, two_factor=two_factor,
+                      required_2fa=required)
 
 
-async def _hash(password: str) -> str:
-    auth.check_password(password)
-    return await asyncio.to_thread(auth.hash_password, password)  # slow: not in a unit of work
+async def _hash(password: str, *user_inputs: str) -> str:
+    return await asyncio.to_thread(auth.checked_hash, password, user_inputs)  # slow: not in a unit of work
 
 
 @admin_page
@@ -111,7 +114,7 @@ async def member_add(web: Web) -> Response:
     form = web.form
     values = {"email": form.get("email"), "name": form.get("name"), "role": form.get("role", "agent")}
     try:
-        password_hash = await _hash(form.get("password")) if form.get("password") else None
+        password_hash = await _hash(form.get("password"), values["email"], values["name"]) if form.get("password") else None
         await web.run(lambda scoped, member: members.add_member(
             scoped, email=values["email"], name=values["name"], role=values["role"], password_hash=password_hash))
     except AppError as exc:
@@ -133,7 +136,8 @@ async def member_save(web: Web) -> Response:
 
     try:
         if form.get("password"):
-            password_hash = await _hash(form.get("password"))
+            target = await web.run(lambda scoped, member: members.get_member(scoped, member_id))
+            password_hash = await _hash(form.get("password"), target["email"], target["name"])
             await web.run(lambda scoped, member: members.set_password_hash(scoped, member_id, password_hash))
             done = "password-set"
         else:
@@ -166,7 +170,7 @@ def _create_key_once(scoped, member, name: str, once: str):
                                         request_hash="form")  # whatever name it carries now
         if sent_before is not None:
             return None
-    return apikeys.create_api_key(scoped.conn, org_id=scoped.org_id, name=name)
+    return apikeys.create_api_key(scoped.conn, org_id=scoped.org_id, name=name, actor=scoped.actor)
 
 
 @admin_page

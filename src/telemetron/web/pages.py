@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from telemetron.audit import Actor
 from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.errors import AppError, InvalidRequest, PayloadTooLarge
@@ -109,9 +110,10 @@ class Form:
 class Web:
     """One request to the web app: the request, its form, the member once known, and rendering."""
 
-    def __init__(self, request: Request, *, admin_only: bool) -> None:
+    def __init__(self, request: Request, *, admin_only: bool, stages: tuple[str, ...] = ("full",)) -> None:
         self.request = request
         self.admin_only = admin_only
+        self.stages = stages  # the session stages this page opens to (members.auth.session_member)
         self.member: SignedIn | None = None
         self.form = Form([])
         self.cookies_to_set: list[tuple[str, str, int]] = []
@@ -129,15 +131,29 @@ class Web:
     def token(self) -> str | None:
         return self.request.cookies.get(SESSION_COOKIE)
 
+    @property
+    def signed_in(self) -> SignedIn:
+        """The member, once ``run`` has checked the session."""
+        if self.member is None:
+            raise SignInRequired()
+        return self.member
+
+    @property
+    def client_address(self) -> str | None:
+        """The client's address, as the server resolved it (X-Forwarded-For only from trusted proxies)."""
+        return self.request.client.host if self.request.client else None
+
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Check the session and run ``fn(scoped, member, *args, **kwargs)`` in one transaction."""
-        member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs)
+        member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs,
+                                           self.client_address, self.stages)
         self.member = member
         return result
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        shown = self.member if self.member is None or self.member.stage == "full" else None  # no menu half-way
         html = templates.get_template(template).render(
-            member=self.member, request=self.request, path=self.request.url.path, **context
+            member=shown, request=self.request, path=self.request.url.path, **context
         )
         return self.respond(HTMLResponse(html, status_code=status))
 
@@ -154,8 +170,9 @@ class Web:
         return response
 
 
-def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args, kwargs):
-    member = session_member(conn, token)
+def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args, kwargs, address: str | None,
+               stages: tuple[str, ...]):
+    member = session_member(conn, token, stages)
     if member is None:
         raise SignInRequired()
     if admin_only and not member.is_admin:
@@ -163,7 +180,8 @@ def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args
         refused.signed_in = member
         raise refused
     try:
-        return member, fn(Scoped(db, conn, member.organization_id), member, *args, **kwargs)
+        actor = Actor.member(member.member_id, member.email, address)
+        return member, fn(Scoped(db, conn, member.organization_id, actor), member, *args, **kwargs)
     except AppError as exc:
         exc.signed_in = member  # the error page still shows who is signed in (the transaction rolls back)
         raise
@@ -223,11 +241,12 @@ def _after_lost_post(request: Request) -> str:
     return f"/signin?ended=1&next={quote(ticket.group(1), safe='/')}" if ticket else "/signin?ended=1"
 
 
-def page(*, admin_only: bool = False) -> Callable[[Callable[[Web], Awaitable[Response]]], Callable]:
+def page(*, admin_only: bool = False, stages: tuple[str, ...] = ("full",)
+         ) -> Callable[[Callable[[Web], Awaitable[Response]]], Callable]:
     def wrap(handler: Callable[[Web], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
-            web = Web(request, admin_only=admin_only)
+            web = Web(request, admin_only=admin_only, stages=stages)
             try:
                 if request.method == "POST":
                     web.form = await read_form(request, request.app.state.ctx.settings.max_body_bytes)
