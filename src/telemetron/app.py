@@ -32,6 +32,8 @@ from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
 from telemetron.outbox.repository import PURGE_CHUNK, purge_finished
 from telemetron.outbox.worker import worker_from_settings
+from telemetron.ratelimit.limiter import KeyLimiter
+from telemetron.ratelimit.middleware import RateLimitMiddleware
 from telemetron.triage.llm import LLMSettings
 from telemetron.triage.runtime import Categorizer
 
@@ -153,6 +155,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.rate_limiter = KeyLimiter.from_settings(settings, db)
+    app.add_middleware(RateLimitMiddleware)  # ext-v1 calls with a path parameter (FastLane has its own)
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -392,11 +392,13 @@ def _mount_domain_commands() -> None:
     from telemetron.members import cli as members_cli
     from telemetron.notifications.cli import slack_app, webhook_app
     from telemetron.outbox.cli import outbox_app, worker
+    from telemetron.ratelimit import cli as ratelimit_cli
     from telemetron.routing.cli import rules_app, team_app
     from telemetron.triage import admin_cli
     from telemetron.triage.cli import app as triage_app
 
     members_cli.register(member_app)
+    ratelimit_cli.register(org_app)
 
     admin_cli.register(triage_app)
     app.add_typer(triage_app, name="triage")

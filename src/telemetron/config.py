@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +57,24 @@ class Settings(BaseSettings):
     triage_llm_timeout_seconds: float = 5.0
 
     log_level: str = "info"
+
+    # Requests per API key, in the `limits` library's notation (several windows separated by ';');
+    # "off" disables rate limiting. A per-organization value: `telemetron org rate-limit`.
+    rate_limit: str = "100/second;3000/minute"
+    # Redis shared by every process (rate-limit counters); unset: each process counts in its memory.
+    redis_url: str | None = None
+    redis_key_prefix: str = "telemetron"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        from telemetron.ratelimit.policy import parse_policy
+
+        try:
+            parse_policy(value)
+        except Exception as exc:  # an AppError: pydantic wants a ValueError to report it
+            raise ValueError(str(exc)) from None
+        return value
 
 
 @lru_cache

@@ -103,6 +103,8 @@ organizations = Table(
     # Below this confidence the categorizer answers "none" (NULL: the engine's default).
     Column("triage_threshold", Float),
     Column("created_at", UTCDateTime(), nullable=False),
+    # The organization's own API rate limit (`limits` notation, or "off"); NULL: the server's.
+    Column("rate_limit", String(200)),
 )
 
 api_keys = Table(

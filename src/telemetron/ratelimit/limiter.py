@@ -1,0 +1,102 @@
+"""Counting requests per API key against a policy, with the ``limits`` library's fixed windows.
+
+Storage: in this process's memory by default; in Redis when ``TELEMETRON_REDIS_URL`` is set, so that
+every API process counts against the same windows. A request costs one counter increment per
+window of the policy (an atomic INCR with its expiry, as ``FixedWindowRateLimiter.hit`` does, whose
+count gives the remaining quota too) and one expiry read for the window it reports. If the storage
+fails the request is served unlimited (and logged): a Redis outage must not take the API down.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits.aio.storage import MemoryStorage, Storage
+from limits.storage import storage_from_string
+
+from telemetron.db.engine import Database
+from telemetron.orgs.apikeys import hash_key, recent_organization
+from telemetron.ratelimit.overrides import Overrides
+from telemetron.ratelimit.policy import Policy, parse_policy
+
+logger = logging.getLogger("telemetron.ratelimit")
+STORAGE_ERROR_LOG_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    headers: list[tuple[bytes, bytes]]  # RateLimit-Policy and RateLimit (and Retry-After when refused)
+    message: str = ""
+
+
+def make_storage(redis_url: str | None, key_prefix: str) -> Storage:
+    if not redis_url:
+        return MemoryStorage()
+    return storage_from_string(f"async+{redis_url}", implementation="redispy", key_prefix=key_prefix)
+
+
+class KeyLimiter:
+    """One per app. ``check`` counts a request made with ``api_key`` and says whether to serve it.
+
+    The bucket is the key's SHA-256: a key belongs to one organization, so one organization's
+    traffic never counts against another's. An unknown key is counted like a valid one under
+    the server's policy, so a 429 tells nothing about whether a key exists that a 401 would not.
+    """
+
+    def __init__(self, storage: Storage, default: Policy, overrides: Overrides) -> None:
+        self._storage = storage
+        self._default = default
+        self._overrides = overrides
+        self._storage_failed_at = -math.inf
+
+    @classmethod
+    def from_settings(cls, settings, db: Database) -> KeyLimiter | None:
+        default = parse_policy(settings.rate_limit)
+        if default is None:  # "off": no limiter at all, organizations' own limits included
+            return None
+        return cls(make_storage(settings.redis_url, f"{settings.redis_key_prefix}:ratelimit"), default, Overrides(db))
+
+    async def check(self, api_key: str) -> Verdict | None:
+        """None when no limit applies (an organization set to "off", or the storage failing)."""
+        policy = self._overrides.policy(recent_organization(api_key), self._default)
+        if policy is None:
+            return None
+        try:
+            return await self._count(hash_key(api_key), policy)
+        except Exception:
+            self._storage_failure()
+            return None
+
+    async def _count(self, bucket: str, policy: Policy) -> Verdict:
+        storage = self._storage
+        keys = [item.key_for(bucket) for item in policy.items]
+        counts = [await storage.incr(key, item.get_expiry()) for key, item in zip(keys, policy.items)]
+        over = [i for i, item in enumerate(policy.items) if counts[i] > item.amount]
+        if over:  # the exceeded window that resets last decides when to come back
+            resets = [await storage.get_expiry(keys[i]) for i in over]
+            index, reset = max(zip(over, resets), key=lambda pair: pair[1])
+        else:  # the window with the least quota left is the one a client must watch
+            index = min(range(len(counts)), key=lambda i: policy.items[i].amount - counts[i])
+            reset = await storage.get_expiry(keys[index])
+        seconds = max(0, math.ceil(reset - time.time()))
+        remaining = max(0, policy.items[index].amount - counts[index])
+        headers = [(b"ratelimit-policy", policy.header),
+                   (b"ratelimit", f'"{policy.names[index]}";r={remaining};t={seconds}'.encode())]
+        if not over:
+            return Verdict(True, headers)
+        item = policy.items[index]
+        retry = max(1, seconds)
+        headers.append((b"retry-after", str(retry).encode()))
+        window = item.GRANULARITY.name if item.multiples == 1 else f"{item.multiples} {item.GRANULARITY.name}s"
+        return Verdict(False, headers, f"Rate limit exceeded: this API key may make {item.amount} requests per "
+                                       f"{window}; retry in {retry} s")
+
+    def _storage_failure(self) -> None:
+        now = time.monotonic()
+        if now - self._storage_failed_at >= STORAGE_ERROR_LOG_SECONDS:  # once a minute, not per request
+            self._storage_failed_at = now
+            logger.warning("rate-limit storage failed: serving requests without limits", exc_info=True)

@@ -1,0 +1,156 @@
+"""Rate limits per API key, over HTTP against real servers: in memory, in Redis, across processes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+import uuid
+
+import httpx
+import pytest
+
+from telemetron.config import Settings
+from tests.conftest import LiveServer, count, make_tenant
+from tests.ratelimit.conftest import REDIS_URL
+
+CREATE = "/api/ext-v1/ticket/createTicket"
+
+
+def _ticket() -> dict:
+    return {"title": "Hub offline", "customerEmail": f"c{uuid.uuid4().hex[:8]}@example.com"}
+
+
+@pytest.fixture
+def limited_server(database_url, request):
+    """A server limited to 20 requests a second per key; ``request.param`` "redis" counts in Redis."""
+    extra = {}
+    if getattr(request, "param", "memory") == "redis":
+        extra = {"redis_url": REDIS_URL, "redis_key_prefix": request.getfixturevalue("redis_prefix")}
+    server = LiveServer(Settings(database_url=database_url, db_pool_size=4, run_worker=False,
+                                 rate_limit="20/second;1000/hour", **extra)).start()
+    yield server
+    server.stop()
+
+
+def _burst(url: str, headers: dict, count: int, body=None) -> list[httpx.Response]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        return [client.post(CREATE, headers=headers, json=body or _ticket()) for _ in range(count)]
+
+
+@pytest.mark.parametrize("limited_server", ["memory", "redis"], indirect=True)
+def test_a_burst_on_one_key_gets_429s_while_another_organizations_key_is_served(limited_server, db):
+    busy, other = make_tenant(db), make_tenant(db)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        noisy = pool.submit(_burst, limited_server.url, busy.headers, 120)
+        time.sleep(0.05)  # the other organization asks while the first one is being refused
+        quiet = pool.submit(_burst, limited_server.url, other.headers, 5)
+        responses, served = noisy.result(), quiet.result()
+
+    assert [r.status_code for r in served] == [200] * 5
+    refused = [r for r in responses if r.status_code == 429]
+    created = [r for r in responses if r.status_code == 200]
+    assert len(refused) + len(created) == 120
+    assert refused and 20 <= len(created) < 120
+    first = refused[0]
+    assert first.json() == {"error": first.json()["error"], "code": "rate_limited"}
+    assert "20 requests per second" in first.json()["error"]
+    assert int(first.headers["retry-after"]) >= 1
+    assert first.headers["ratelimit-policy"] == '"per-second";q=20;w=1, "per-hour";q=1000;w=3600'
+    assert first.headers["ratelimit"].startswith('"per-second";r=0;t=')
+    assert first.headers["x-request-id"]
+    # Every answer carries the headers; a served one counts down.
+    assert created[0].headers["ratelimit-policy"] == first.headers["ratelimit-policy"]
+    assert created[0].headers["ratelimit"].startswith('"per-second";r=19;t=')
+    # Refused requests created nothing.
+    assert count(db, "SELECT count(*) FROM tickets WHERE organization_id = :o", o=busy.id) == len(created)
+
+
+def test_every_ext_v1_answer_carries_the_headers_and_a_new_window_serves_again(limited_server, db, tenant):
+    with httpx.Client(base_url=limited_server.url, timeout=30) as client:
+        got = client.get("/api/ext-v1/ticket/getTicket/nope", headers=tenant.headers)
+        assert got.status_code == 404 and got.headers["ratelimit"].startswith('"per-second";r=19;')
+        bad = client.post(CREATE, headers=tenant.headers, content=b"{not json")
+        assert bad.status_code == 400 and "ratelimit" in bad.headers
+        while client.post(CREATE, headers=tenant.headers, json=_ticket()).status_code != 429:
+            pass
+        time.sleep(1.1)
+        assert client.post(CREATE, headers=tenant.headers, json=_ticket()).status_code == 200
+
+
+def test_an_unknown_key_is_counted_as_a_valid_one_is(limited_server, db, tenant):
+    """The same limit, the same headers: a 429 tells nothing a 401 does not."""
+    unknown = _burst(limited_server.url, {"x-api-key": "tlm_" + uuid.uuid4().hex}, 30)
+    known = _burst(limited_server.url, tenant.headers, 30)
+    assert {r.status_code for r in unknown} == {401, 429}
+    assert {r.status_code for r in known} == {200, 429}
+    for a, b in zip(unknown, known):
+        assert (a.status_code == 429) == (b.status_code == 429)
+        assert a.headers["ratelimit-policy"] == b.headers["ratelimit-policy"]
+    missing = httpx.post(limited_server.url + CREATE, json=_ticket())
+    assert missing.status_code == 401 and "ratelimit" not in missing.headers
+
+
+def test_off_sends_no_headers_and_limits_nothing(database_url, db, tenant):
+    server = LiveServer(Settings(database_url=database_url, db_pool_size=4, run_worker=False, rate_limit="off")).start()
+    try:
+        responses = _burst(server.url, tenant.headers, 30)
+    finally:
+        server.stop()
+    assert {r.status_code for r in responses} == {200}
+    assert "ratelimit" not in responses[0].headers
+
+
+def test_a_storage_outage_serves_requests_unlimited(database_url, db, tenant, caplog):
+    server = LiveServer(Settings(database_url=database_url, db_pool_size=4, run_worker=False,
+                                 rate_limit="1/second", redis_url="redis://127.0.0.1:1/0")).start()
+    try:
+        responses = _burst(server.url, tenant.headers, 3)
+    finally:
+        server.stop()
+    assert [r.status_code for r in responses] == [200] * 3
+    assert "rate-limit storage failed" in caplog.text
+
+
+def test_an_invalid_setting_is_refused_with_the_notation():
+    with pytest.raises(ValueError, match="100/second;3000/minute"):
+        Settings(rate_limit="100 a second")
+
+
+def test_an_organizations_own_limit_from_the_cli_applies_to_it_alone(limited_server, db, cli):
+    strict, other = make_tenant(db), make_tenant(db)
+    result = cli("org", "rate-limit", "--org", strict.id, "5/second")
+    assert result.exit_code == 0 and "5/second" in result.output
+    assert cli("org", "rate-limit", "--org", strict.id, "--json").output.strip() == (
+        f'{{"organizationId": "{strict.id}", "rateLimit": "5/second"}}')
+    deadline = time.monotonic() + 15  # every server reads the organizations' limits every 5 s
+    while True:
+        responses = _burst(limited_server.url, strict.headers, 10)
+        if responses[-1].status_code == 429 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert responses[-1].status_code == 429
+    time.sleep(1.1)  # a new window: (a key's first request in a process counts under the server's limit)
+    responses = _burst(limited_server.url, strict.headers, 10)
+    assert [r.status_code for r in responses] == [200] * 5 + [429] * 5
+    assert responses[-1].headers["ratelimit-policy"] == '"per-second";q=5;w=1'
+    assert {r.status_code for r in _burst(limited_server.url, other.headers, 10)} == {200}
+
+    bad = cli("org", "rate-limit", "--org", strict.id, "five a second")
+    assert bad.exit_code == 1 and "100/second;3000/minute" in bad.output
+    assert cli("org", "rate-limit", "--org", strict.id, "--clear").exit_code == 0
+    assert "the server's" in cli("org", "rate-limit", "--org", strict.id).output
+
+
+@pytest.mark.postgresql_only
+def test_two_server_processes_share_the_limit_through_redis(database_url, db, tenant, other_tenant, spawn_server,
+                                                            redis_prefix):
+    if database_url.startswith("sqlite"):
+        pytest.skip("several server processes need PostgreSQL")
+    env = {"TELEMETRON_RATE_LIMIT": "20/minute", "TELEMETRON_REDIS_URL": REDIS_URL,
+           "TELEMETRON_REDIS_KEY_PREFIX": redis_prefix}
+    first, second = spawn_server(**env), spawn_server(**env)
+    statuses = []
+    for _ in range(20):  # alternately to each: 40 requests, 20 allowed in all (not 20 by each)
+        statuses += [r.status_code for r in _burst(first.url, tenant.headers, 1) + _burst(second.url, tenant.headers, 1)]
+    assert statuses.count(200) == 20 and statuses.count(429) == 20
+    assert {r.status_code for r in _burst(second.url, other_tenant.headers, 3)} == {200}
