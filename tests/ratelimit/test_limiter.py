@@ -100,14 +100,17 @@ def test_off_sends_no_headers_and_limits_nothing(database_url, db, tenant):
     assert "ratelimit" not in responses[0].headers
 
 
-def test_a_storage_outage_serves_requests_unlimited(database_url, db, tenant, caplog):
+def test_a_redis_outage_leaves_each_process_limiting_on_its_own(database_url, db, tenant, caplog):
     server = LiveServer(Settings(database_url=database_url, db_pool_size=4, run_worker=False,
-                                 rate_limit="1/second", redis_url="redis://127.0.0.1:1/0")).start()
+                                 rate_limit="3/minute", redis_url="redis://127.0.0.1:1/0")).start()
     try:
-        responses = _burst(server.url, tenant.headers, 3)
+        responses = []
+        for _ in range(5):
+            responses += _burst(server.url, tenant.headers, 1)
+            time.sleep(0.05)  # past a flush to the (unreachable) Redis
     finally:
         server.stop()
-    assert [r.status_code for r in responses] == [200] * 3
+    assert [r.status_code for r in responses] == [200] * 3 + [429] * 2
     assert "rate-limit storage failed" in caplog.text
 
 
@@ -152,5 +155,6 @@ def test_two_server_processes_share_the_limit_through_redis(database_url, db, te
     statuses = []
     for _ in range(20):  # alternately to each: 40 requests, 20 allowed in all (not 20 by each)
         statuses += [r.status_code for r in _burst(first.url, tenant.headers, 1) + _burst(second.url, tenant.headers, 1)]
-    assert statuses.count(200) == 20 and statuses.count(429) == 20
+    # Each process adds its hits to Redis every 10 ms: together they may overshoot by a request or two.
+    assert 20 <= statuses.count(200) <= 23, statuses
     assert {r.status_code for r in _burst(second.url, other_tenant.headers, 3)} == {200}

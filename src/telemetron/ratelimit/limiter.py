@@ -1,10 +1,8 @@
-"""Counting requests per API key against a policy, with the ``limits`` library's fixed windows.
+"""Counting requests per API key against a policy, in the ``limits`` library's fixed windows.
 
-Storage: in this process's memory by default; in Redis when ``TELEMETRON_REDIS_URL`` is set, so that
-every API process counts against the same windows. A request costs one counter increment per
-window of the policy (an atomic INCR with its expiry, as ``FixedWindowRateLimiter.hit`` does, whose
-count gives the remaining quota too) and one expiry read for the window it reports. If the storage
-fails the request is served unlimited (and logged): a Redis outage must not take the API down.
+A request counts once in each window of its policy (``counters.py``: in memory, or in Redis shared
+by every process); the window with the least quota left, or the exceeded one that resets last,
+gives the ``RateLimit`` header. If counting fails the request is served unlimited (and logged).
 """
 
 from __future__ import annotations
@@ -14,11 +12,11 @@ import math
 import time
 from dataclasses import dataclass
 
-from limits.aio.storage import MemoryStorage, Storage
 from limits.storage import storage_from_string
 
 from telemetron.db.engine import Database
 from telemetron.orgs.apikeys import hash_key, recent_organization
+from telemetron.ratelimit.counters import ExactCounts, SharedCounts
 from telemetron.ratelimit.overrides import Overrides
 from telemetron.ratelimit.policy import Policy, parse_policy
 
@@ -33,10 +31,10 @@ class Verdict:
     message: str = ""
 
 
-def make_storage(redis_url: str | None, key_prefix: str) -> Storage:
+def make_counts(redis_url: str | None, key_prefix: str) -> ExactCounts | SharedCounts:
     if not redis_url:
-        return MemoryStorage()
-    return storage_from_string(f"async+{redis_url}", implementation="redispy", key_prefix=key_prefix)
+        return ExactCounts()
+    return SharedCounts(storage_from_string(f"async+{redis_url}", implementation="redispy", key_prefix=key_prefix))
 
 
 class KeyLimiter:
@@ -47,8 +45,8 @@ class KeyLimiter:
     the server's policy, so a 429 tells nothing about whether a key exists that a 401 would not.
     """
 
-    def __init__(self, storage: Storage, default: Policy, overrides: Overrides) -> None:
-        self._storage = storage
+    def __init__(self, counts: ExactCounts | SharedCounts, default: Policy, overrides: Overrides) -> None:
+        self._counts = counts
         self._default = default
         self._overrides = overrides
         self._storage_failed_at = -math.inf
@@ -58,7 +56,7 @@ class KeyLimiter:
         default = parse_policy(settings.rate_limit)
         if default is None:  # "off": no limiter at all, organizations' own limits included
             return None
-        return cls(make_storage(settings.redis_url, f"{settings.redis_key_prefix}:ratelimit"), default, Overrides(db))
+        return cls(make_counts(settings.redis_url, f"{settings.redis_key_prefix}:ratelimit"), default, Overrides(db))
 
     async def check(self, api_key: str) -> Verdict | None:
         """None when no limit applies (an organization set to "off", or the storage failing)."""
@@ -72,16 +70,15 @@ class KeyLimiter:
             return None
 
     async def _count(self, bucket: str, policy: Policy) -> Verdict:
-        storage = self._storage
-        keys = [item.key_for(bucket) for item in policy.items]
-        counts = [await storage.incr(key, item.get_expiry()) for key, item in zip(keys, policy.items)]
-        over = [i for i, item in enumerate(policy.items) if counts[i] > item.amount]
+        items = policy.items
+        hits = [await self._counts.hit(item.key_for(bucket), item.get_expiry()) for item in items]
+        counts = [count for count, _ in hits]
+        over = [i for i, item in enumerate(items) if counts[i] > item.amount]
         if over:  # the exceeded window that resets last decides when to come back
-            resets = [await storage.get_expiry(keys[i]) for i in over]
-            index, reset = max(zip(over, resets), key=lambda pair: pair[1])
+            index = max(over, key=lambda i: hits[i][1])
         else:  # the window with the least quota left is the one a client must watch
-            index = min(range(len(counts)), key=lambda i: policy.items[i].amount - counts[i])
-            reset = await storage.get_expiry(keys[index])
+            index = min(range(len(items)), key=lambda i: items[i].amount - counts[i])
+        reset = hits[index][1]
         seconds = max(0, math.ceil(reset - time.time()))
         remaining = max(0, policy.items[index].amount - counts[index])
         headers = [(b"ratelimit-policy", policy.header),
@@ -99,4 +96,4 @@ class KeyLimiter:
         now = time.monotonic()
         if now - self._storage_failed_at >= STORAGE_ERROR_LOG_SECONDS:  # once a minute, not per request
             self._storage_failed_at = now
-            logger.warning("rate-limit storage failed: serving requests without limits", exc_info=True)
+            logger.warning("rate limiting failed: serving requests without limits", exc_info=True)
