@@ -232,7 +232,7 @@ def bench(kind: str, args, variant_env: dict | None = None) -> dict:
         if args.workers > 1 and kind != "sqlite":
             cmd += ["--workers", str(args.workers)]
         server = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(100):
+        for _ in range(600):  # up to a minute: a busy host starts the server slowly
             try:
                 import urllib.request
 

@@ -294,12 +294,14 @@ def spawn_server(database_url):
 
     processes = []
 
-    def spawn(*args: str, **env) -> ServerProcess:
+    def spawn(*args: str, output=None, **env) -> ServerProcess:
+        """``output``: a path that gets the server's stdout and stderr."""
         port = _free_port()
         environment = {**os.environ, "TELEMETRON_DATABASE_URL": database_url, "TELEMETRON_RUN_WORKER": "false",
                        "TELEMETRON_LOG_LEVEL": "warning", "TELEMETRON_DB_POOL_SIZE": "4", **env}
+        sink = open(output, "ab") if output else None  # noqa: SIM115 - the process writes to it until the end
         process = subprocess.Popen([sys.executable, "-m", "telemetron", "serve", "--port", str(port), *args],
-                                   env=environment)
+                                   env=environment, stdout=sink, stderr=subprocess.STDOUT if sink else None)
         processes.append(process)
         return ServerProcess(process, f"http://127.0.0.1:{port}").wait_ready()
 

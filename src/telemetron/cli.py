@@ -52,17 +52,20 @@ def serve(
     if workers > 1 and normalize_url(settings.database_url).startswith("sqlite"):
         # Each process would block its event loop waiting for the one SQLite writer in turn.
         _fail("SQLite has one writer: run one server process (--workers 1), or use PostgreSQL for more")
-    uvicorn.run(
-        "telemetron.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-        loop="uvloop" if _has_uvloop() else "asyncio",
-        http="httptools",
-    )
+    from telemetron.observability.multiproc import shared_metrics
+
+    with shared_metrics(workers):  # before any server process imports prometheus_client
+        uvicorn.run(
+            "telemetron.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            access_log=False,
+            loop="uvloop" if _has_uvloop() else "asyncio",
+            http="httptools",
+        )
 
 
 def _has_uvloop() -> bool:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Redis shared by every process (rate-limit counters); unset: each process counts in its memory.
     redis_url: str | None = None
     redis_key_prefix: str = "telemetron"
+    # One JSON line per request to stdout (observability/http.py).
+    access_log: bool = True
+    # When set, /metrics wants `Authorization: Bearer <token>`; unset, anyone who reaches it may scrape.
+    metrics_token: str | None = None
 
     @field_validator("rate_limit")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from telemetron.api.tickets_openapi import (
 )
 from telemetron.errors import AppError, InvalidRequest, Unauthorized
 from telemetron.idempotency import service as idempotency
+from telemetron.observability.metrics import CATEGORIZER_LATENCY, TICKETS_CREATED
 from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import authenticate, recent_organization
 from telemetron.tickets.follow_schemas import parse_add_message, parse_query_tickets, parse_update_ticket
@@ -86,6 +88,8 @@ async def create_ticket(request: Request) -> Response:
         intake.asked, intake.prediction = None, await _categorize(ctx, llm, need.request)
         status, payload, replayed = await ctx.db.run(unit, ctx.db, intake)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
+    if status == 200 and not replayed and not dry:
+        TICKETS_CREATED.inc()
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -127,6 +131,7 @@ def _early_question(intake: IntakeRequest):
 
 async def _categorize(ctx, llm, ask) -> Prediction:
     """Categorize off the event loop, batched with other tickets; a failure leaves the ticket uncategorized."""
+    started = time.perf_counter()
     try:
         prediction = None
         if llm is not None:  # the LLM decides when it answers; the offline engine otherwise
@@ -136,6 +141,7 @@ async def _categorize(ctx, llm, ask) -> Prediction:
     except Exception:  # a broken model never costs a ticket: it is stored uncategorized
         logger.exception("categorizer failed; the ticket is left uncategorized")
         prediction = None
+    CATEGORIZER_LATENCY.observe(time.perf_counter() - started)
     return prediction if prediction is not None else NO_PREDICTION
 
 

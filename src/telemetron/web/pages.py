@@ -136,6 +136,7 @@ class Web:
         """Check the session and run ``fn(scoped, member, *args, **kwargs)`` in one transaction."""
         member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs)
         self.member = member
+        self.request.state.organization_id = member.organization_id  # for the access log
         return result
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
