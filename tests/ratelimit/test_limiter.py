@@ -158,3 +158,36 @@ def test_two_server_processes_share_the_limit_through_redis(database_url, db, te
     # Each process adds its hits to Redis every 10 ms: together they may overshoot by a request or two.
     assert 20 <= statuses.count(200) <= 23, statuses
     assert {r.status_code for r in _burst(second.url, other_tenant.headers, 3)} == {200}
+
+
+def test_120_quick_requests_across_two_processes_under_20_per_second(database_url, db, spawn_server, redis_prefix):
+    """The issue's case: one key, two server processes sharing Redis, while another organization is served."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("several server processes need PostgreSQL")
+    busy, other = make_tenant(db), make_tenant(db)
+    env = {"TELEMETRON_RATE_LIMIT": "20/second", "TELEMETRON_REDIS_URL": REDIS_URL,
+           "TELEMETRON_REDIS_KEY_PREFIX": redis_prefix}
+    servers = [spawn_server(**env), spawn_server(**env)]
+    clients = [httpx.Client(base_url=s.url, timeout=30) for s in servers]
+
+    def ask(i: int) -> httpx.Response:
+        return clients[i % 2].get(f"/api/ext-v1/ticket/getTicket/t{i}", headers=busy.headers)
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(ask, range(120)))
+    elapsed = time.monotonic() - started
+    served = [ask_other.status_code for ask_other in
+              (c.get("/api/ext-v1/ticket/getTicket/x", headers=other.headers) for c in clients)]
+    for client in clients:
+        client.close()
+
+    assert served == [404, 404]  # the other organization's key is answered (its ticket does not exist)
+    allowed = [r for r in responses if r.status_code == 404]
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(allowed) + len(refused) == 120
+    assert refused[0].json()["code"] == "rate_limited" and int(refused[0].headers["retry-after"]) >= 1
+    assert refused[0].headers["ratelimit-policy"] == '"per-second";q=20;w=1'
+    assert refused[0].headers["ratelimit"].startswith('"per-second";r=0;t=')
+    if elapsed < 0.9:  # within one window: 20 in all, not 20 per process (a flush interval's overshoot aside)
+        assert 20 <= len(allowed) <= 26, (len(allowed), elapsed)
