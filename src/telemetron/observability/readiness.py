@@ -37,7 +37,7 @@ def readiness_endpoint(db):
         except TimeoutError:
             return _json(503, {"ready": False, "code": "database_timeout",
                                "error": f"the database did not answer within {TIMEOUT_SECONDS:g} s"})
-        except Exception as exc:  # unreachable, refused, no such database: say which kind, not the URL
+        except Exception as exc:  # noqa: BLE001 - unreachable, refused, no such database: say which kind, not the URL
             return _json(503, {"ready": False, "code": "database_unreachable",
                                "error": f"the database cannot be reached ({type(exc).__name__})"})
         if current != head:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,7 +11,7 @@ from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, scope
 
 def rate_limit(
     org: OrgOption,
-    limit: Annotated[Optional[str], typer.Argument(
+    limit: Annotated[str | None, typer.Argument(
         help="Requests per API key, e.g. '20/second' or '100/second;3000/minute'; 'off' for none.")] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Back to the server's TELEMETRON_RATE_LIMIT.")] = False,
     as_json: JsonOption = False,

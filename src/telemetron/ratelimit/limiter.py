@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from limits.aio.storage import Storage
 from limits.storage import storage_from_string
 
 from telemetron.db.engine import Database
@@ -34,7 +35,9 @@ class Verdict:
 def make_counts(redis_url: str | None, key_prefix: str) -> ExactCounts | SharedCounts:
     if not redis_url:
         return ExactCounts()
-    return SharedCounts(storage_from_string(f"async+{redis_url}", implementation="redispy", key_prefix=key_prefix))
+    storage = storage_from_string(f"async+{redis_url}", implementation="redispy", key_prefix=key_prefix)
+    assert isinstance(storage, Storage)  # an async+ scheme gives the asyncio storage
+    return SharedCounts(storage)
 
 
 class KeyLimiter:
@@ -65,8 +68,9 @@ class KeyLimiter:
             return None
         try:
             return await self._count(hash_key(api_key), policy)
-        except Exception:
-            self._storage_failure()
+        except Exception:  # whatever broke, the request is served: a limiter must not take the API down
+            if self._should_log_failure():
+                logger.warning("rate limiting failed: serving requests without limits", exc_info=True)
             return None
 
     async def _count(self, bucket: str, policy: Policy) -> Verdict:
@@ -92,8 +96,10 @@ class KeyLimiter:
         return Verdict(False, headers, f"Rate limit exceeded: this API key may make {item.amount} requests per "
                                        f"{window}; retry in {retry} s")
 
-    def _storage_failure(self) -> None:
+    def _should_log_failure(self) -> bool:
+        """Once a minute, not once per request."""
         now = time.monotonic()
-        if now - self._storage_failed_at >= STORAGE_ERROR_LOG_SECONDS:  # once a minute, not per request
-            self._storage_failed_at = now
-            logger.warning("rate limiting failed: serving requests without limits", exc_info=True)
+        if now - self._storage_failed_at < STORAGE_ERROR_LOG_SECONDS:
+            return False
+        self._storage_failed_at = now
+        return True
