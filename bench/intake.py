@@ -219,10 +219,10 @@ def prepare_database(kind: str, workdir: Path) -> tuple[str, callable]:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
-def bench(kind: str, args) -> dict:
+def bench(kind: str, args, variant_env: dict | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))
     url, drop = prepare_database(kind, workdir)
-    env = {**os.environ, "TELEMETRON_DATABASE_URL": url, "TELEMETRON_LOG_LEVEL": "warning"}
+    env = {**os.environ, "TELEMETRON_DATABASE_URL": url, "TELEMETRON_LOG_LEVEL": "warning", **(variant_env or {})}
     port = args.port
     server = None
     try:
@@ -232,7 +232,7 @@ def bench(kind: str, args) -> dict:
         if args.workers > 1 and kind != "sqlite":
             cmd += ["--workers", str(args.workers)]
         server = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(100):
+        for _ in range(600):  # up to a minute: a busy host starts the server slowly
             try:
                 import urllib.request
 
@@ -277,14 +277,21 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1, help="server processes on PostgreSQL")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
+                        help="repeatable: each database is run once per variant, with these server settings "
+                             "(e.g. off:TELEMETRON_RATE_LIMIT=off), variants alternated")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    for kind in args.db or ["sqlite", "postgresql"]:
-        result = bench(kind, args)
+    variants = [_variant(text) for text in args.variant] or [("", {})]
+    runs = [(kind, v) for _ in range(args.repeat) for kind in args.db or ["sqlite", "postgresql"] for v in variants]
+    for kind, (label, variant_env) in runs:
+        result = bench(kind, args, variant_env)
+        result["variant"] = label
         s, f = result["saturated"], result["fixed_rate"]
         print(
-            f"{kind:10s} workers={result['workers']}  saturated: {s['tickets_per_s']:.0f} tickets/s "
+            f"{kind:10s} {label} workers={result['workers']}  saturated: {s['tickets_per_s']:.0f} tickets/s "
             f"p50 {s['p50_ms']} ms p99 {s['p99_ms']} ms errors {s['errors']}, server CPU {s['server_cpu_ms_per_ticket']} ms/ticket"
             + (f", PostgreSQL CPU {s['postgres_cpu_ms_per_ticket']} ms/ticket" if "postgres_cpu_ms_per_ticket" in s else "")
             + f" | at {f['rate']}/s: "
@@ -294,6 +301,11 @@ def main() -> None:
             flush=True,
         )
         print(json.dumps(result), flush=True)
+
+
+def _variant(text: str) -> tuple[str, dict]:
+    label, _, settings = text.partition(":")
+    return label, dict(item.split("=", 1) for item in settings.split(",") if item)
 
 
 if __name__ == "__main__":

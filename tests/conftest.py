@@ -121,7 +121,10 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(database_url) -> Iterator[LiveServer]:
     # No in-process delivery worker here: delivery tests run their own workers and count exactly.
-    server = LiveServer(Settings(database_url=database_url, db_pool_size=8, run_worker=False)).start()
+    # The limiter runs on every request but never refuses: tests create tickets faster than any client
+    # would (tests/ratelimit/ checks the limits themselves).
+    server = LiveServer(Settings(database_url=database_url, db_pool_size=8, run_worker=False,
+                                 rate_limit="100000/second")).start()
     yield server
     server.stop()
 
@@ -258,3 +261,55 @@ def rejected(response, status: int, code: str, field=..., words=(), *, message=N
     for word in words:
         assert word.lower() in body["error"].lower(), (word, body["error"])
     return body
+
+
+# --- `telemetron serve` as real processes ---------------------------------------------------------
+
+
+class ServerProcess:
+    """``telemetron serve`` in its own process (several processes, or --workers N)."""
+
+    def __init__(self, process, url: str) -> None:
+        self.process, self.url = process, url
+
+    def wait_ready(self, timeout: float = 60) -> ServerProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"telemetron serve exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("telemetron serve did not start")
+
+
+@pytest.fixture
+def spawn_server(database_url):
+    """``spawn_server("--workers", "2", TELEMETRON_RATE_LIMIT="20/second")``: a started server process."""
+    import subprocess
+    import sys
+
+    processes = []
+
+    def spawn(*args: str, output=None, **env) -> ServerProcess:
+        """``output``: a path that gets the server's stdout and stderr."""
+        port = _free_port()
+        environment = {**os.environ, "TELEMETRON_DATABASE_URL": database_url, "TELEMETRON_RUN_WORKER": "false",
+                       "TELEMETRON_LOG_LEVEL": "warning", "TELEMETRON_DB_POOL_SIZE": "4", **env}
+        sink = open(output, "ab") if output else None  # noqa: SIM115 - the process writes to it until the end
+        process = subprocess.Popen([sys.executable, "-m", "telemetron", "serve", "--port", str(port), *args],
+                                   env=environment, stdout=sink, stderr=subprocess.STDOUT if sink else None)
+        processes.append(process)
+        return ServerProcess(process, f"http://127.0.0.1:{port}").wait_ready()
+
+    yield spawn
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(20)
+        except Exception:  # noqa: BLE001 - a stuck server must not hang the suite
+            process.kill()

@@ -31,8 +31,13 @@ from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
+from telemetron.observability.http import ObservedApp, configure_access_log
+from telemetron.observability.metrics import metrics_endpoint
+from telemetron.observability.readiness import readiness_endpoint
 from telemetron.outbox.repository import PURGE_CHUNK, purge_finished
 from telemetron.outbox.worker import worker_from_settings
+from telemetron.ratelimit.limiter import KeyLimiter
+from telemetron.ratelimit.middleware import RateLimitMiddleware
 from telemetron.triage.llm import LLMSettings
 from telemetron.triage.runtime import Categorizer
 
@@ -101,7 +106,8 @@ class TelemetronAPI(FastAPI):
     skip FastAPI's middleware stack (api/routing.py)."""
 
     def build_middleware_stack(self):
-        return FastLane(super().build_middleware_stack(), ext_v1, _app_error)
+        fast = FastLane(super().build_middleware_stack(), ext_v1, _app_error)
+        return ObservedApp(fast, {op.path for op in ext_v1.operations if "{" not in op.path})
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -156,6 +162,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.rate_limiter = KeyLimiter.from_settings(settings, db)
+    app.add_middleware(RateLimitMiddleware)  # ext-v1 calls with a path parameter (FastLane has its own)
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -180,6 +188,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
         return {"ok": True}
+
+    configure_access_log(settings.access_log)
+    app.add_route("/readyz", readiness_endpoint(db), include_in_schema=False)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -53,20 +53,23 @@ def serve(
     if workers > 1 and normalize_url(settings.database_url).startswith("sqlite"):
         # Each process would block its event loop waiting for the one SQLite writer in turn.
         _fail("SQLite has one writer: run one server process (--workers 1), or use PostgreSQL for more")
-    uvicorn.run(
-        "telemetron.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-        # The client's address (sign-in limits) and scheme (Secure cookies) from these proxies only.
-        proxy_headers=bool(settings.trusted_proxies.strip()),
-        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
-        loop="uvloop" if _has_uvloop() else "asyncio",
-        http="httptools",
-    )
+    from telemetron.observability.multiproc import shared_metrics
+
+    with shared_metrics(workers):  # before any server process imports prometheus_client
+        uvicorn.run(
+            "telemetron.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            access_log=False,
+            # The client's address (sign-in limits) and scheme (Secure cookies) from these proxies only.
+            proxy_headers=bool(settings.trusted_proxies.strip()),
+            forwarded_allow_ips=settings.trusted_proxies.strip() or None,
+            loop="uvloop" if _has_uvloop() else "asyncio",
+            http="httptools",
+        )
 
 
 def _has_uvloop() -> bool:
@@ -399,11 +402,13 @@ def _mount_domain_commands() -> None:
     from telemetron.members import cli as members_cli
     from telemetron.notifications.cli import slack_app, webhook_app
     from telemetron.outbox.cli import outbox_app, worker
+    from telemetron.ratelimit import cli as ratelimit_cli
     from telemetron.routing.cli import rules_app, team_app
     from telemetron.triage import admin_cli
     from telemetron.triage.cli import app as triage_app
 
     members_cli.register(member_app)
+    ratelimit_cli.register(org_app)
 
     admin_cli.register(triage_app)
     app.add_typer(triage_app, name="triage")

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +65,27 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto `serve` believes (comma-separated
     # addresses or networks; empty: none). Anyone else's are ignored.
     trusted_proxies: str = "127.0.0.1"
+    # Requests per API key, in the `limits` library's notation (several windows separated by ';');
+    # "off" disables rate limiting. A per-organization value: `telemetron org rate-limit`.
+    rate_limit: str = "100/second;3000/minute"
+    # Redis shared by every process (rate-limit counters); unset: each process counts in its memory.
+    redis_url: str | None = None
+    redis_key_prefix: str = "telemetron"
+    # One JSON line per request to stdout (observability/http.py).
+    access_log: bool = True
+    # When set, /metrics wants `Authorization: Bearer <token>`; unset, anyone who reaches it may scrape.
+    metrics_token: str | None = None
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        from telemetron.ratelimit.policy import parse_policy
+
+        try:
+            parse_policy(value)
+        except Exception as exc:  # an AppError: pydantic wants a ValueError to report it
+            raise ValueError(str(exc)) from None
+        return value
 
 
 @lru_cache

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemetron.api.middleware import RequestContextMiddleware
 from telemetron.errors import AppError
+from telemetron.ratelimit.middleware import RateLimitMiddleware
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -94,7 +95,7 @@ class FastLane:
         self.app = app
         self._endpoints = {(op.method, op.path): op.endpoint for op in registry.operations if "{" not in op.path}
         self._app_error = app_error
-        self._serve = RequestContextMiddleware(self._endpoint)
+        self._serve = RequestContextMiddleware(RateLimitMiddleware(self._endpoint))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -22,6 +22,7 @@ from telemetron.api.tickets_openapi import (
 )
 from telemetron.config import Settings
 from telemetron.errors import AppError, InvalidRequest
+from telemetron.observability.metrics import TICKETS_CREATED
 from telemetron.tickets import intake
 from telemetron.tickets.follow_schemas import (
     AddMessageRequest,
@@ -71,6 +72,8 @@ async def create_ticket(request: Request) -> Response:
     prepared = await intake.prepare(ctx, call)
     action = intake.dry_run_action(prepared) if dry else intake.create_action(prepared)
     reply = await ctx.db.run(unit, ctx.db, call, action)
+    if not dry and not reply.replayed:
+        TICKETS_CREATED.inc()
     return reply.response()
 
 

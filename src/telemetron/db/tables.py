@@ -105,6 +105,8 @@ organizations = Table(
     # Members must sign in with a second factor (those without one are sent to set it up).
     Column("require_2fa", Boolean, nullable=False, default=False, server_default=text("false")),
     Column("created_at", UTCDateTime(), nullable=False),
+    # The organization's own API rate limit (`limits` notation, or "off"); NULL: the server's.
+    Column("rate_limit", String(200)),
 )
 
 api_keys = Table(

@@ -16,6 +16,7 @@ now needs the AI and was not asked, leaves it uncategorized for an agent, with a
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, NamedTuple, Protocol
 
 import aiohttp
@@ -27,6 +28,7 @@ from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped, tenant_select
 from telemetron.db.tables import outbox
 from telemetron.notifications import events
+from telemetron.observability.metrics import CATEGORIZER_LATENCY
 from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import recent_organization
 from telemetron.tickets.schemas import CreateTicketRequest, parse_create_ticket
@@ -111,6 +113,7 @@ async def _describe(ctx: AppContext, request: CreateTicketRequest) -> str | None
 
 async def categorize(ctx: AppContext, question: Question) -> Prediction:
     """Categorize off the event loop, batched with other tickets; a failure leaves the ticket uncategorized."""
+    started = time.perf_counter()
     try:
         prediction = None
         if ctx.llm is not None:  # the LLM decides when it answers; the offline engine otherwise
@@ -120,6 +123,7 @@ async def categorize(ctx: AppContext, question: Question) -> Prediction:
     except Exception:  # a broken model never costs a ticket: it is stored uncategorized
         logger.exception("categorizer failed; the ticket is left uncategorized")
         prediction = None
+    CATEGORIZER_LATENCY.observe(time.perf_counter() - started)
     return prediction if prediction is not None else NO_PREDICTION
 
 

@@ -148,6 +148,7 @@ class Web:
         member, result = await self.db.run(_as_member, self.db, self.token, self.admin_only, fn, args, kwargs,
                                            self.client_address, self.stages)
         self.member = member
+        self.request.state.organization_id = member.organization_id  # for the access log
         return result
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:

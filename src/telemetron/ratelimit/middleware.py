@@ -1,0 +1,49 @@
+"""The ASGI layer that applies ``KeyLimiter`` to every ext-v1 request that carries an API key.
+
+It sits inside ``RequestContextMiddleware`` (a 429 has its ``X-Request-ID``) and before the
+endpoint reads the body or touches the database. A request without a key is answered 401 by the
+endpoint without any database work, so it is not counted.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from telemetron.api.requests import api_key_of
+
+EXT_V1_PREFIX = "/api/ext-v1/"
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limiter = getattr(scope["app"].state, "rate_limiter", None) if "app" in scope else None
+        if limiter is None or scope["type"] != "http" or not scope["path"].startswith(EXT_V1_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        api_key = api_key_of(Request(scope))
+        verdict = await limiter.check(api_key) if api_key else None
+        if verdict is None:
+            await self.app(scope, receive, send)
+            return
+        if not verdict.allowed:
+            await _refuse(send, verdict)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *verdict.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _refuse(send: Send, verdict) -> None:
+    body = orjson.dumps({"error": verdict.message, "code": "rate_limited"})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *verdict.headers]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
