@@ -408,5 +408,9 @@ def _mount_domain_commands() -> None:
     app.add_typer(outbox_app, name="outbox")
     app.command("worker")(worker)
 
+    from telemetron.backup import cli as backup_cli
+
+    backup_cli.register(app, db_app)
+
 
 _mount_domain_commands()
