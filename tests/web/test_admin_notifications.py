@@ -41,7 +41,9 @@ def test_admin_rotates_a_secret_seen_once_and_removes_the_endpoint(admin, org, o
         f"select secret, previous_secret from webhook_endpoints where id = '{endpoint['id']}'").one())
     assert tuple(stored) == (secret, endpoint["secret"])
     assert secret not in admin.get(PAGE).text  # shown once
-    assert admin.submit(PAGE, rotate, {"overlap_hours": "999"}).status_code == 400
+    for bad in ("999", "soon"):
+        refused = admin.submit(PAGE, rotate, {"overlap_hours": bad})
+        assert refused.status_code == 400 and "The overlap is 0 to 168 hours" in refused.text
     # Another organization's endpoint is a 404, and nothing changes.
     theirs = use_webhook(db, other_org.id, "https://example.com/theirs")
     assert admin.submit(PAGE, f"{PAGE}/webhooks/{theirs['id']}/remove", {}).status_code == 404

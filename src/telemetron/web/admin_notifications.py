@@ -65,9 +65,10 @@ async def webhook_rotate(web: Web) -> Response:
     endpoint_id = web.request.path_params["endpoint_id"]
     try:
         hours = float(web.form.get("overlap_hours", "0") or 0)
-        rotated = await web.run(lambda scoped, member: rotation.rotate_secret(scoped, endpoint_id, overlap_hours=hours))
     except ValueError:
-        return await _show(web, 400, "The overlap is a number of hours")
+        hours = -1.0  # refused below with the service's message
+    try:
+        rotated = await web.run(lambda scoped, member: rotation.rotate_secret(scoped, endpoint_id, overlap_hours=hours))
     except AppError as exc:
         if exc.status == 404:
             raise
