@@ -136,7 +136,7 @@ class AddMessageRequest(BaseModel):
 UPDATE_FIELDS = ("status", "priority", "category", "assigneeId")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TicketQuery:
     """A validated queryTickets request: lists sorted and deduplicated, the email normalized, times in UTC."""
 
@@ -151,7 +151,7 @@ class TicketQuery:
     cursor: str | None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TicketUpdate:
     """A validated updateTicket request; ``changes`` holds only the fields the client sent."""
 
