@@ -57,6 +57,7 @@ class Load:
         self.latencies: dict[str, list[float]] = {op: [] for op, _ in MIX}
         self.errors = 0  # no answer: a connection error or the client's 30 s timeout
         self.not_sent = 0
+        self.window: list[float] = []
         self.ops = [op for op, weight in MIX for _ in range(weight)]
 
     def request(self, n: int):
@@ -86,6 +87,12 @@ class Load:
         except (aiohttp.ClientError, asyncio.TimeoutError):
             self.errors += 1
         self.latencies[op].append((time.perf_counter() - started) * 1000)
+        self.window.append(self.latencies[op][-1])
+
+    def window_p99(self) -> float | None:
+        """p99 of the requests answered since the last call (ms)."""
+        window, self.window = sorted(self.window), []
+        return round(window[int(len(window) * 0.99) - 1], 1) if window else None
 
 
 async def closed_loop(load: Load, connections: int, seconds: float) -> float:
@@ -213,11 +220,12 @@ def soak(args) -> dict:
         capacity = asyncio.run(closed_loop(Load(base, org["apiKey"]), args.connections, args.capacity_seconds))
         rate = capacity / 2
         print(f"capacity {capacity:.0f} requests/s; soaking at {rate:.0f}/s for {args.seconds} s", flush=True)
-        load, rss = Load(base, org["apiKey"]), []
+        load, rss, p99s = Load(base, org["apiKey"]), [], []
 
         def sample(elapsed: float) -> None:
             rss.append((round(elapsed), round(rss_mb(server_pids(api.pid)), 1)))
-            print(f"  {elapsed:5.0f} s  API RSS {rss[-1][1]} MB  statuses {dict(load.statuses)}  "
+            p99s.append((round(elapsed), load.window_p99()))
+            print(f"  {elapsed:5.0f} s  API RSS {rss[-1][1]} MB  p99 {p99s[-1][1]} ms  statuses {dict(load.statuses)}  "
                   f"no answer {load.errors}  not sent {load.not_sent}", flush=True)
 
         asyncio.run(open_loop(load, rate, args.seconds, sample))
@@ -238,7 +246,7 @@ def soak(args) -> dict:
             "rss_mb_after_1_min": baseline, "rss_mb_end": rss[-1][1], "rss_mb_max": max(mb for _, mb in rss),
             "rss_growth_pct": round((rss[-1][1] - baseline) * 100 / baseline, 1),
             "outbox_pending_at_end": pending_outbox(url), "outbox_drained_after_s": drained_after,
-            "analyze_runs": analyzer.runs if analyzer is not None else None, "rss_samples": rss,
+            "analyze_runs": analyzer.runs if analyzer is not None else None, "rss_samples": rss, "p99_ms_per_10_s": p99s,
         }
     finally:
         for process in reversed(processes):
