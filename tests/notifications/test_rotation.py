@@ -132,3 +132,24 @@ def test_slack_url_replaced_then_removed(http, db, tenant, receiver, start_worke
     create(http, tenant, title="After removal")  # no destination left: nothing is queued
     assert count(db, "select count(*) from outbox where organization_id = :o and channel = 'event' "
                      "and status = 'pending'", o=tenant.id) == 0
+
+
+def test_the_readme_and_example_receivers_accept_either_signature_of_an_overlap():
+    """The verify a receiver copies from the README (and examples/receiver.py) takes two v1."""
+    import pathlib
+    import re
+    import runpy
+
+    from telemetron.notifications.webhooks import sign
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    snippet = re.search(r"```python\n(import hashlib, hmac, time\n.*?)```", (root / "README.md").read_text(), re.S).group(1)
+    readme_ns: dict = {}
+    exec(snippet, readme_ns)  # noqa: S102 - the README's own code, as a reader would paste it
+    example_verify = runpy.run_path(str(root / "examples/receiver.py"))["verify"]
+    body = b'{"event": "ticket.created"}'
+    header = sign("whsec_new", body, previous="whsec_old")
+    for check in (readme_ns["verify"], example_verify, verify):
+        assert check("whsec_new", body, header) and check("whsec_old", body, header)
+        assert not check("whsec_other", body, header)
+        assert check("whsec_new", body, sign("whsec_new", body)) and not check("whsec_old", body, sign("whsec_new", body))
