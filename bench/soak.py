@@ -42,7 +42,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import BIN, ROOT, prepare_database, rss_mb, server_pids, sh  # noqa: E402
+from intake import BIN, ROOT, prepare_database, rss_mb, server_pids, sh
 
 MIX = [("create", 40), ("get", 30), ("query", 15), ("reply", 15)]
 
@@ -84,7 +84,7 @@ class Load:
                 if op == "create" and response.status == 200:
                     self.tickets.append(json.loads(payload)["ticketId"])
                     del self.tickets[:-5000]
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             self.errors += 1
         self.latencies[op].append((time.perf_counter() - started) * 1000)
         self.window.append(self.latencies[op][-1])

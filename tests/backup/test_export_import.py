@@ -9,13 +9,13 @@ import json
 import httpx
 import pytest
 from conftest import LiveServer, as_json, count, failed_readably, ok, post, succeeded
-
 from notifications.conftest import use_slack, use_webhook
 from web.conftest import password_hash
+
 from telemetron.config import Settings
+from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.members.service import set_password_hash
-from telemetron.db.engine import Database
 from telemetron.orgs.apikeys import create_api_key
 
 API = "/api/ext-v1"

@@ -66,8 +66,8 @@ class Processes:
         self.running: list[subprocess.Popen] = []
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "wb")
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.logs / f"{name}.log", "wb") as log:  # the process keeps its own copy of the descriptor
+            process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.running.append(process)
         return process
 
@@ -91,14 +91,14 @@ def processes(tmp_path):
 
 def run_unit(unit: str, instance: str, env_file: dict[str, str]) -> str:
     argv, env = unit_command(unit, instance, env_file)
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def telemetron(env_file: dict[str, str], *args: str) -> str:
     done = subprocess.run([*unit_command("telemetron-migrate.service", "", env_file)[0][:3], *args],
-                          env={**os.environ, **env_file}, capture_output=True, text=True, timeout=120)
+                          env={**os.environ, **env_file}, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -144,7 +144,7 @@ def start_nginx(processes: Processes, directory: Path, api_ports: list[int]) -> 
     main = prefix / "nginx.conf"
     main.write_text(nginx_main(prefix, site))
     argv = [nginx, "-p", str(prefix), "-c", str(main), "-e", "stderr"]
-    checked = subprocess.run([*argv, "-t"], capture_output=True, text=True)
+    checked = subprocess.run([*argv, "-t"], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
     process = processes.start("nginx", [*argv, "-g", "daemon off;"])
     wait_for_port(https_port, process)

@@ -143,7 +143,7 @@ def test_the_readme_and_example_receivers_accept_either_signature_of_an_overlap(
     from telemetron.notifications.webhooks import sign
 
     root = pathlib.Path(__file__).resolve().parents[2]
-    snippet = re.search(r"```python\n(import hashlib, hmac, time\n.*?)```", (root / "README.md").read_text(), re.S).group(1)
+    snippet = re.search(r"```python\n(import hashlib, hmac, time\n.*?)```", (root / "README.md").read_text(), re.DOTALL).group(1)
     readme_ns: dict = {}
     exec(snippet, readme_ns)  # noqa: S102 - the README's own code, as a reader would paste it
     example_verify = runpy.run_path(str(root / "examples/receiver.py"))["verify"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from conftest import count
-
 from notifications.conftest import use_slack, use_webhook
 
 PAGE = "/admin/notifications"

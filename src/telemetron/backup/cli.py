@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,7 +26,7 @@ def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the back
 
 def export(
     org: OrgOption,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """One organization's data as JSON lines (no API key, password hash, webhook secret or Slack URL)."""
     from telemetron.backup.export import export_organization

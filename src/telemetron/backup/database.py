@@ -47,7 +47,7 @@ def backup(url: str, target: str | os.PathLike) -> Backup:
     partial = target.with_name(target.name + ".partial")
     try:
         if parsed.get_backend_name() == "sqlite":
-            revision = _sqlite_backup(parsed.database, partial)
+            revision = _sqlite_backup(parsed.database or "", partial)
             method = "SQLite online backup API"
         else:
             _pg_dump(parsed, partial)
@@ -85,7 +85,7 @@ def _pg_dump(parsed, partial: Path) -> None:
                              "pg_dump --format=custom --file FILE DBNAME", code="pg_dump_missing")
     env = {**os.environ, **_libpq_environment(parsed)}
     result = subprocess.run([pg_dump, "--format=custom", "--file", str(partial)], env=env,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise InvalidRequest(f"pg_dump failed: {result.stderr.strip()[:500]}", code="pg_dump_failed")
 

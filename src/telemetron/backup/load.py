@@ -23,8 +23,8 @@ from telemetron.errors import Conflict, InvalidRequest
 BATCH_ROWS = 500
 
 
-def import_lines(db: Database, lines: Iterable[str]) -> dict[str, int]:
-    """Import an export's lines; returns the organization id and counts per kind."""
+def import_lines(db: Database, lines: Iterable[str]) -> dict:
+    """Import an export's lines: ``{"organizationId", "counts": {kind: rows}}``."""
     try:
         return db.run_sync(_import, lines)
     except IntegrityError as exc:
