@@ -49,6 +49,6 @@ PARTS = [
 ]
 BY_KIND = {part.kind: part for part in PARTS}
 NOT_EXPORTED = ["api_keys", "member_sessions", "members.password_hash", "notification_settings.slack_webhook_url",
-                "webhook_endpoints", "outbox", "idempotency_keys", "triage_models"]
+                "webhook_endpoints", "outbox", "outbox_attempts", "idempotency_keys", "triage_models"]
 FORMAT = 1
 HEADER = "telemetron-export"
