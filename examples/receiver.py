@@ -18,16 +18,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def verify(secret: str, body: bytes, header: str, tolerance: int = 300) -> bool:
-    """Telemetron's webhook signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>."""
+    """Telemetron's webhook signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+    (two v1 while a secret rotation overlaps: either may match)."""
     try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
+        items = [item.split("=", 1) for item in header.split(",")]
+        timestamp = int(dict(items)["t"])
     except (KeyError, ValueError):
         return False
     if abs(time.time() - timestamp) > tolerance:
         return False
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    return any(hmac.compare_digest(expected, value) for key, value in items if key == "v1")
 
 
 def main() -> None:

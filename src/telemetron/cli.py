@@ -423,6 +423,9 @@ def _mount_domain_commands() -> None:
     from telemetron.audit.cli import audit_app
 
     app.add_typer(audit_app, name="audit")
+    from telemetron.backup import cli as backup_cli
+
+    backup_cli.register(app, db_app)
 
 
 _mount_domain_commands()

@@ -167,7 +167,7 @@ def test_api_keys_are_shown_once_work_and_can_be_revoked(admin, org, http):
     assert response.status_code == 400 and "must not be empty" in response.text
 
 
-def test_routing_and_notifications_are_shown_read_only(admin, org, db, cli):
+def test_routing_and_notifications_are_shown(admin, org, db, cli):
     cli("rules", "add", "--org", org.id, "WiFi to Sam", "--category", "Connectivity", "--keyword", "wifi",
         "--assign-member", org.agent.id, "--tag", "network")
     cli("slack", "set", "--org", org.id, "--webhook-url", "https://hooks.slack.com/services/T000/B000/secretsecret",

@@ -358,6 +358,10 @@ webhook_endpoints = Table(
     Column("secret", String(128), nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # After a rotation with an overlap, the replaced secret still signs (a second v1 signature)
+    # until this time, so a receiver can switch without missing a delivery.
+    Column("previous_secret", String(128)),
+    Column("previous_secret_expires_at", UTCDateTime()),
 )
 
 outbox = Table(

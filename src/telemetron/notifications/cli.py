@@ -67,3 +67,40 @@ def webhook_list(org: OrgOption, show_secrets: Annotated[bool, typer.Option("--s
         return
     for r in rows:
         typer.echo(f"{r['id']}  {r['url']}  {'enabled' if r['enabled'] else 'disabled'}" + (f"  {r['secret']}" if show_secrets else ""))
+
+
+@webhook_app.command("rotate")
+def webhook_rotate(
+    org: OrgOption,
+    endpoint_id: Annotated[str, typer.Argument(metavar="ID", help="The endpoint's id (whk_...).")],
+    overlap_hours: Annotated[float, typer.Option("--overlap-hours", help="Hours the old secret keeps signing beside the new one (0-168; 0: it stops at once).")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """A new signing secret, printed once; the old one stops at once unless --overlap-hours."""
+    from telemetron.notifications.rotation import rotate_secret
+
+    rotated = scoped_run(org, rotate_secret, endpoint_id, overlap_hours=overlap_hours)
+    until = rotated["previousSecretExpiresAt"]
+    if as_json:
+        echo_json({**rotated, "previousSecretExpiresAt": until.isoformat() if until else None})
+        return
+    typer.echo(f"{rotated['id']}  {rotated['url']}\nnew signing secret: {rotated['secret']}")
+    typer.echo(f"the old secret also signs until {until.isoformat()}" if until else "the old secret no longer signs")
+
+
+@webhook_app.command("remove")
+def webhook_remove(org: OrgOption, endpoint_id: Annotated[str, typer.Argument(metavar="ID", help="The endpoint's id (whk_...).")]) -> None:
+    """Delete an endpoint and its secret; deliveries still waiting for it are marked failed."""
+    from telemetron.notifications.rotation import remove_endpoint
+
+    marked = scoped_run(org, remove_endpoint, endpoint_id)
+    typer.echo(f"removed {endpoint_id}; {marked} waiting deliveries to it marked failed")
+
+
+@slack_app.command("remove")
+def slack_remove(org: OrgOption) -> None:
+    """Forget the Slack webhook URL (`slack set --webhook-url` replaces it); waiting Slack messages are marked failed."""
+    from telemetron.notifications.rotation import remove_slack
+
+    marked = scoped_run(org, remove_slack)
+    typer.echo(f"Slack webhook removed; {marked} waiting Slack messages marked failed")

@@ -37,7 +37,7 @@ from telemetron.clock import utcnow
 from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.errors import NotFound
-from telemetron.notifications import events, slack, webhooks
+from telemetron.notifications import events, rotation, slack, webhooks
 from telemetron.notifications import settings as notification_settings
 from telemetron.outbox import repository
 from telemetron.outbox.delivery import BASE_DELAY_SECONDS, Outcome
@@ -366,7 +366,8 @@ def _destination(conn, db: Database, message: repository.Claimed, lookups: dict)
             return Outcome.failed(None, "the webhook endpoint no longer exists")
         if not endpoint["enabled"]:
             return Outcome.failed(None, "the webhook endpoint is disabled")
-        return endpoint["url"], functools.partial(_webhook_request, message, endpoint["secret"]), webhooks.classify
+        sign_with = (endpoint["secret"], rotation.previous_secret(endpoint))
+        return endpoint["url"], functools.partial(_webhook_request, message, *sign_with), webhooks.classify
     return Outcome.failed(None, f"unknown channel {message.channel}")
 
 
@@ -374,12 +375,12 @@ def _slack_request(message: repository.Claimed) -> tuple[bytes, dict[str, str]]:
     return orjson.dumps(events.slack_message(message.event, message.payload)), {"Content-Type": "application/json"}
 
 
-def _webhook_request(message: repository.Claimed, secret: str) -> tuple[bytes, dict[str, str]]:
+def _webhook_request(message: repository.Claimed, secret: str, previous: str | None = None) -> tuple[bytes, dict[str, str]]:
     body = orjson.dumps(message.payload)
     return body, {
         "Content-Type": "application/json",
         "User-Agent": "Telemetron-Webhooks/1",
         "X-Telemetron-Event": message.event,
         "X-Telemetron-Delivery": str(message.id),
-        webhooks.SIGNATURE_HEADER: webhooks.sign(secret, body),
+        webhooks.SIGNATURE_HEADER: webhooks.sign(secret, body, previous=previous),
     }

@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 
 def routes() -> list[BaseRoute]:
-    from telemetron.web import account, admin, audit, signin, tickets, twofactor
+    from telemetron.web import account, admin, admin_notifications, audit, signin, tickets, twofactor
     from telemetron.web.pages import STATIC
 
     get, post = ["GET"], ["POST"]
@@ -38,7 +38,6 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api-keys", admin.apikey_create, methods=post),
         Route("/admin/api-keys/{key_id}/revoke", admin.apikey_revoke, methods=post),
         Route("/admin/routing", admin.routing_rules, methods=get),
-        Route("/admin/notifications", admin.notifications, methods=get),
         Route("/admin/audit", audit.audit_log, methods=get),
         Route("/signin/code", twofactor.code_form, methods=get),
         Route("/signin/code", twofactor.code, methods=post),
@@ -49,6 +48,11 @@ def routes() -> list[BaseRoute]:
         Route("/admin/two-factor-required", twofactor.require, methods=post),
         Route("/account", account.account, methods=get),
         Route("/account/password", account.change_password, methods=post),
+        Route("/admin/notifications", admin_notifications.notifications, methods=get),
+        Route("/admin/notifications/slack", admin_notifications.slack_save, methods=post),
+        Route("/admin/notifications/slack/remove", admin_notifications.slack_remove, methods=post),
+        Route("/admin/notifications/webhooks/{endpoint_id}/rotate", admin_notifications.webhook_rotate, methods=post),
+        Route("/admin/notifications/webhooks/{endpoint_id}/remove", admin_notifications.webhook_remove, methods=post),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
     ]
 

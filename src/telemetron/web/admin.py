@@ -1,7 +1,7 @@
-"""The admins' pages: categories, members, API keys, and read-only routing and notifications.
+"""The admins' pages: categories, members, API keys, and read-only routing (notifications: admin_notifications).
 
-Each calls the service the CLI calls (``categories``, ``members``, ``orgs.apikeys``, ``routing``,
-``notifications.settings``). A form that fails re-renders its page with the error and a 4xx.
+Each calls the service the CLI calls (``categories``, ``members``, ``orgs.apikeys``, ``routing``).
+A form that fails re-renders its page with the error and a 4xx.
 Agents get a 403 page (``page(admin_only=True)``).
 """
 
@@ -18,7 +18,6 @@ from telemetron.errors import AppError
 from telemetron.idempotency import service as idempotency
 from telemetron.members import auth, twofactor
 from telemetron.members import service as members
-from telemetron.notifications import settings as notification_settings
 from telemetron.orgs import apikeys
 from telemetron.routing import service as routing
 from telemetron.routing.rules import CONDITION_LABELS
@@ -208,17 +207,6 @@ def _routing(scoped, member) -> dict:
 @admin_page
 async def routing_rules(web: Web) -> Response:
     return web.render("admin/routing.html", condition_labels=CONDITION_LABELS, **await web.run(_routing))
-
-
-def _notifications(scoped, member) -> dict:
-    slack, public_url = notification_settings.get_settings(scoped)
-    return {"slack": notification_settings.mask(slack), "public_url": public_url,
-            "endpoints": notification_settings.list_endpoints(scoped)}
-
-
-@admin_page
-async def notifications(web: Web) -> Response:
-    return web.render("admin/notifications.html", **await web.run(_notifications))
 
 
 @admin_page

@@ -1,0 +1,1 @@
+"""Backups and moving an organization's data: ``telemetron db backup``, ``export``, ``import``."""
