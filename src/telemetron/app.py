@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from telemetron import __version__, web
 from telemetron.api import customers, devices, tickets  # noqa: F401  (they register their operations)
+from telemetron.mail import http_api as _mail_http_api  # noqa: F401  (POST /api/inbound/email)
 from telemetron.api.docs import extend_openapi
 from telemetron.api.middleware import RequestContextMiddleware
 from telemetron.api.routing import FastLane, ext_v1

@@ -23,6 +23,7 @@ from telemetron.orgs import config as org_config
 from telemetron.orgs.config import OrgConfig
 from telemetron.routing import service as routing
 from telemetron.routing.rules import TicketFacts
+from telemetron.tickets.numbers import next_number
 from telemetron.tickets.description import describe_conversation, first_customer_message
 from telemetron.tickets.schemas import CreateTicketRequest
 
@@ -209,6 +210,7 @@ def create_ticket(
             "tags": decision.tags,
             "created_at": now,
             "updated_at": now,
+            "number": next_number(scoped),
         },
     )
     if messages:
