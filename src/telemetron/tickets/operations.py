@@ -97,7 +97,8 @@ def add_message_response(conn: Connection, db: Database, pending: PendingRequest
             return stored.status, stored.body, True
     request = pending.request
     ticket = changes.lock_ticket(scoped, canonical_ticket_id(request.ticketId))
-    added = changes.add_message(scoped, ticket, request.role, request.content, now=utcnow())
+    added = changes.add_message(scoped, ticket, request.role, request.content, now=utcnow(),
+                                internal=request.internal)
     body = orjson.dumps(
         {
             "success": True,
@@ -106,6 +107,7 @@ def add_message_response(conn: Connection, db: Database, pending: PendingRequest
             "position": added.position,
             "ticketStatus": ticket.status,
             "reopened": added.reopened,
+            "internal": request.internal,
             "warnings": pending.warnings,
         }
     )
