@@ -127,8 +127,9 @@ class SmtpSend:
             message = compose(self.payload)
             await aiosmtplib.send(message, timeout=self.timeout, **smtp_options(self.smtp_url))
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            return _by_code(min(codes) if codes else 550, "the SMTP server refused the recipient")
+            first = exc.recipients[0] if exc.recipients else None
+            code = first.code if first else 550
+            return _by_code(code, f"the SMTP server refused the recipient: {code} {first.message[:150] if first else ''}")
         except aiosmtplib.SMTPResponseException as exc:
             # The server's own words, never the URL (it holds the password).
             return _by_code(exc.code, f"the SMTP server answered {exc.code} {exc.message[:150]}")
