@@ -1,0 +1,186 @@
+"""IMAP polling by the delivery worker: every mailbox with an IMAP URL is read, in IDLE where the
+server offers it (else polled every ``mail_poll_seconds``).
+
+A mail is marked seen only after ``inbound.receive`` committed it (or decided to drop it): a crash
+in between leaves it unseen, and reading it again makes nothing twice (its Message-ID is stored
+once). Any number of workers may poll one mailbox for the same reason. imap-tools is synchronous:
+each IMAP step runs in a thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import select
+
+from telemetron.db.engine import Database
+from telemetron.db.tables import mailboxes
+from telemetron.mail import inbound
+from telemetron.mail.mailboxes import connection_url
+
+logger = logging.getLogger("telemetron.mail")
+MAX_PER_ROUND = 200  # mails read per round: a huge backlog is read in slices, each committed
+
+
+@dataclass(frozen=True, slots=True)
+class ImapTarget:
+    host: str
+    port: int
+    scheme: str
+    user: str
+    password: str
+    folder: str
+
+
+def target_of(url: str) -> ImapTarget:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    return ImapTarget(parts.hostname or "", parts.port or (993 if scheme == "imaps" else 143), scheme,
+                      unquote(parts.username or ""), unquote(parts.password or ""), folder)
+
+
+def connect(target: ImapTarget, timeout: float = 30.0):
+    from imap_tools import MailBox, MailBoxUnencrypted
+
+    box = (MailBox(target.host, target.port, timeout=timeout) if target.scheme == "imaps"
+           else MailBoxUnencrypted(target.host, target.port, timeout=timeout))
+    return box.login(target.user, target.password, initial_folder=target.folder)
+
+
+def unseen(box, limit: int = MAX_PER_ROUND) -> list[tuple[str, bytes]]:
+    """(uid, raw mail) of unseen mails, oldest first, read without setting \\Seen (BODY.PEEK)."""
+    found = []
+    for uid in box.uids("UNSEEN")[:limit]:
+        typ, data = box.client.uid("FETCH", uid, "(BODY.PEEK[])")
+        raw = next((part[1] for part in data if isinstance(part, tuple)), None)
+        if typ == "OK" and raw:
+            found.append((uid, raw))
+    return found
+
+
+def mark_seen(box, uid: str) -> None:
+    from imap_tools import MailMessageFlags
+
+    box.flag(uid, MailMessageFlags.SEEN, True)
+
+
+async def poll_once(db: Database, settings, box, mailbox: dict, categorize) -> int:
+    """Read the unseen mails into tickets, marking each seen after it is stored; returns how many."""
+    done = 0
+    for uid, raw in await asyncio.to_thread(unseen, box):
+        try:
+            await inbound.receive(db, settings, mailbox, raw, categorize=categorize)
+        except Exception as exc:  # left unseen: tried again next round
+            logger.warning("mailbox %s: mail uid %s not stored (%s); it stays unseen", mailbox["address"], uid,
+                           getattr(exc, "message", type(exc).__name__))
+            continue
+        await asyncio.to_thread(mark_seen, box, uid)
+        done += 1
+    return done
+
+
+async def watch(db: Database, settings, mailbox: dict, categorize, stop: asyncio.Event) -> None:
+    """Keep one mailbox read until ``stop``: reconnect with backoff after any failure."""
+    failures = 0
+    while not stop.is_set():
+        box = None
+        try:
+            box = await asyncio.to_thread(connect, target_of(connection_url(mailbox, "imap_url")))
+            failures = 0
+            idle = b"IDLE" in {c.encode() if isinstance(c, str) else c for c in box.client.capabilities}
+            while not stop.is_set():
+                await poll_once(db, settings, box, mailbox, categorize)
+                if idle:  # woken by the server as mail arrives; renewed at least every poll interval
+                    await asyncio.to_thread(box.idle.wait, settings.mail_poll_seconds)
+                else:
+                    await _sleep(stop, settings.mail_poll_seconds)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            # The exception's text never goes to the log whole: an IMAP error can echo the login.
+            logger.warning("mailbox %s: IMAP failed (%s); retrying", mailbox["address"], type(exc).__name__)
+            await _sleep(stop, min(300.0, settings.mail_poll_seconds * 2 ** min(failures, 8)))
+        finally:
+            if box is not None:
+                await asyncio.to_thread(_logout, box)
+
+
+def _logout(box) -> None:
+    try:
+        box.logout()
+    except Exception:
+        pass
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+def _imap_mailboxes(conn) -> list[dict]:
+    """Every organization's mailboxes with IMAP (maintenance across organizations, like claims)."""
+    return [dict(r) for r in conn.execute(select(mailboxes).where(mailboxes.c.imap_url.is_not(None))).mappings()]
+
+
+async def poll_forever(db: Database, settings, stop: asyncio.Event, categorize) -> None:
+    """One ``watch`` per mailbox with an IMAP URL, following additions, changes and removals."""
+    watching: dict[str, tuple[str, asyncio.Task, asyncio.Event]] = {}
+    try:
+        while not stop.is_set():
+            try:
+                rows = await db.run(_imap_mailboxes)
+            except Exception:
+                logger.exception("listing IMAP mailboxes failed")
+                rows = None
+            if rows is not None:
+                _follow(db, settings, rows, watching, categorize)
+            await _sleep(stop, max(1.0, min(settings.mail_poll_seconds, 30.0)))
+    finally:
+        for _version, task, task_stop in watching.values():
+            task_stop.set()
+        for _version, task, _stop in watching.values():
+            try:
+                await asyncio.wait_for(task, timeout=settings.mail_poll_seconds + 5)
+            except (TimeoutError, asyncio.CancelledError, Exception):
+                task.cancel()
+
+
+def _follow(db, settings, rows: list[dict], watching: dict, categorize) -> None:
+    current = {r["id"]: r for r in rows}
+    for mailbox_id in list(watching):
+        version, task, task_stop = watching[mailbox_id]
+        row = current.get(mailbox_id)
+        if row is None or _version(row) != version or task.done():
+            task_stop.set()
+            del watching[mailbox_id]
+    for mailbox_id, row in current.items():
+        if mailbox_id not in watching:
+            task_stop = asyncio.Event()
+            task = asyncio.create_task(watch(db, settings, row, categorize, task_stop))
+            watching[mailbox_id] = (_version(row), task, task_stop)
+
+
+def _version(row: dict) -> str:
+    return hashlib.sha256(f"{row['imap_url']}|{row['address']}".encode()).hexdigest()
+
+
+def server_categorizer(db: Database, ctx=None):
+    """``categorize(ask)`` for new email tickets: the API's own path (LLM if configured, else the
+    batched offline categorizer); a ``telemetron worker`` without the API gets a categorizer of its own."""
+    from types import SimpleNamespace
+
+    from telemetron.api.tickets import _categorize
+
+    if ctx is None:
+        from telemetron.triage.runtime import Categorizer
+
+        ctx = SimpleNamespace(categorizer=Categorizer(db), http=lambda: None, llm=None)
+    return lambda ask: _categorize(ctx, ctx.llm, ask)
