@@ -121,3 +121,33 @@ def test_another_organizations_thread_is_never_joined(mail_http, mailbox, db):
     reply = mail("gmail_reply.eml", reply_to=mailbox.address, subject=t["title"], in_reply_to="CAF=anna-0001@mail.gmail.com")
     mine = mailbox.post(mail_http, reply).json()
     assert mine["created"] is True and mine["ticketId"] != theirs
+
+
+def test_a_mail_that_makes_no_sense_is_kept_not_lost(mail_http, mailbox, db):
+    raw = b"From: Odd Sender <odd@customer.example>\r\nSubject: odd\r\nContent-Type: multipart/mixed\r\n\r\n\xff\xfe junk"
+    response = mailbox.post(mail_http, raw)
+    assert response.status_code == 200 and response.json()["created"] is True
+    t = ticket(mail_http, mailbox, response.json()["ticketId"])
+    assert t["title"] == "odd" and t["customer"]["email"] == "odd@customer.example"
+    assert [a["filename"] for a in t["attachments"]] == ["attachment-1.bin"]
+    assert count(db, "SELECT count(*) FROM ticket_messages WHERE ticket_id = :t AND email_source IS NOT NULL",
+                 t=t["id"]) == 1
+
+
+def test_the_same_mail_posted_at_once_is_one_message(mail_http, mailbox, db, mail_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    raw = mail("new_plain.eml").replace(b"anna-0001", b"race-0001")
+
+    def post(_):
+        with httpx.Client(base_url=mail_server.url, timeout=30) as client:
+            return mailbox.post(client, raw)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, range(6)))
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert len({a.json()["ticketId"] for a in answers}) == 1
+    assert sum(a.json()["created"] for a in answers) == 1
+    assert count(db, "SELECT count(*) FROM ticket_messages WHERE organization_id = :o", o=mailbox.tenant.id) == 1

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
-from telemetron.mail.attachments import Part
+from telemetron.mail.attachments import Part, safe_name
 
 logger = logging.getLogger("telemetron.mail")
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -190,7 +190,7 @@ def _collect(part, mail: ParsedMail, max_attachment: int) -> None:
         ext = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}.get(ctype, "bin")
         filename = f"{'inline' if inline else 'attachment'}-{len(mail.parts) + 1}.{ext}"
     if len(data) > max_attachment:
-        mail.notes.append(f"[attachment {filename} ({len(data):,} bytes) not kept: over the {max_attachment:,}-byte limit]")
+        mail.notes.append(f"[attachment {safe_name(filename)} ({len(data):,} bytes) not kept: over the {max_attachment:,}-byte limit]")
         return
     mail.parts.append(Part(filename, ctype, data, inline))
 
