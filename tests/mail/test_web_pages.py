@@ -87,3 +87,20 @@ def test_a_reply_from_the_web_app_is_mailed_with_the_agents_name(db, browser, da
     finally:
         worker.stop()
         smtp.stop()
+
+
+def test_admins_see_the_mailboxes_without_passwords(db, browser, mail_server):
+    org = make_web_org(db)
+
+    def unit(conn):
+        add_mailbox(Scoped(db, conn, org.id), address=f"desk-{org.id[4:]}@acme.example",
+                    smtp_url="smtps://desk:top-secret@smtp.acme.example")
+
+    db.run_sync(unit)
+    browser.sign_in(org.agent.email)
+    assert browser.get("/admin/mailboxes").status_code == 403
+    with Browser(base_url=mail_server.url, timeout=30, follow_redirects=False) as admin:
+        admin.sign_in(org.admin.email)
+        page = admin.get("/admin/mailboxes").text
+    assert f"desk-{org.id[4:]}@acme.example" in page and "smtps://desk@smtp.acme.example" in page
+    assert "top-secret" not in page

@@ -95,3 +95,15 @@ def message_originals(scoped: Scoped, ticket_id: str) -> dict[int, dict]:
         tenant_select(ticket_messages, _m.id, _m.original_content, _m.email_source)
         .where(_m.ticket_id == bindparam("ticket_id"), _m.email_source.is_not(None)), {"ticket_id": ticket_id})
     return {r.id: {"text": r.original_content, "raw": bool(r.email_source)} for r in rows}
+
+
+def _mailboxes(scoped: Scoped, member) -> dict:
+    from telemetron.mail.mailboxes import list_mailboxes
+
+    return {"mailboxes": list_mailboxes(scoped)}
+
+
+@page(admin_only=True)
+async def mailbox_list(web: Web) -> Response:
+    """The organization's mailboxes, read-only (URLs without their passwords)."""
+    return web.render("admin/mailboxes.html", **await web.run(_mailboxes))

@@ -43,6 +43,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api-keys/{key_id}/revoke", admin.apikey_revoke, methods=post),
         Route("/admin/routing", admin.routing_rules, methods=get),
         Route("/admin/notifications", admin.notifications, methods=get),
+        Route("/admin/mailboxes", mail_pages.mailbox_list, methods=get),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
     ]
 
