@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
-from conftest import _free_port
 
 CONFIG = """protocols = imap
 listen = 127.0.0.1
@@ -42,6 +42,12 @@ default_login_user = dovenull
 PASSWORD = "imap-test-password"
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Dovecot:
     def __init__(self, folder: Path, users: list[str]) -> None:
         self.dir = folder
@@ -59,8 +65,6 @@ class Dovecot:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                import socket
-
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return self
             except OSError:

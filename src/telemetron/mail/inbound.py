@@ -21,11 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from telemetron.customers.service import normalize_email
 from telemetron.db.engine import Database, utcnow
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update
-from telemetron.db.tables import customers, mailboxes, ticket_messages, tickets
+from telemetron.db.tables import customers, mailboxes, organizations, ticket_messages, tickets
 from telemetron.errors import InvalidRequest
 from telemetron.mail import attachments, outbound
 from telemetron.mail.noise import noise_reason
 from telemetron.mail.parse import ParsedMail, parse
+from telemetron.orgs import config as org_config
 from telemetron.mail.thread_match import Candidates, match_thread, reply_token, subject_numbers, tokens_of
 from telemetron.tickets import changes
 from telemetron.tickets.schemas import parse_create_ticket, utf8_size_over
@@ -35,6 +36,27 @@ logger = logging.getLogger("telemetron.mail")
 UNREADABLE = "(This mail could not be read: {problem}. Its original is attached to the ticket.)"
 _m = ticket_messages.c
 _t = tickets.c
+# Built once (building a statement per mail cost more than running it).
+_MAILBOX = (select(mailboxes, organizations.c.config_version)
+            .join(organizations, organizations.c.id == mailboxes.c.organization_id)
+            .where(mailboxes.c.id == bindparam("mbx")))
+_OWN = tenant_select(mailboxes, mailboxes.c.address)
+_DUPLICATE = tenant_select(ticket_messages, _m.ticket_id).where(_m.email_message_id == bindparam("mid"))
+_SET_MAILBOX = tenant_update(tickets).where(_t.id == bindparam("tid")).values(mailbox_id=bindparam("mbx"))
+_FIRST_MESSAGE = (tenant_update(ticket_messages).where(_m.ticket_id == bindparam("tid"), _m.position == 0)
+                  .values(channel="email", email_message_id=bindparam("mid"), thread_reason=bindparam("reason"),
+                          original_content=bindparam("original"), email_source=bindparam("source"))
+                  .returning(_m.id))
+_TICKETS_BY_ID = tenant_select(tickets, _t.id).where(_t.id.in_(bindparam("ids", expanding=True)))
+_MESSAGES_BY_EMAIL_ID = (tenant_select(ticket_messages, _m.email_message_id, _m.ticket_id)
+                         .where(_m.email_message_id.in_(bindparam("mids", expanding=True))))
+_TICKETS_BY_NUMBER = (tenant_select(tickets, _t.number, _t.id, customers.c.email)
+                      .select_from(tickets.join(customers, customers.c.id == _t.customer_id))
+                      .where(_t.number.in_(bindparam("numbers", expanding=True))))
+_NEW_BY_SENDER = (tenant_select(tickets, func.count())
+                  .select_from(tickets.join(customers, customers.c.id == _t.customer_id))
+                  .where(customers.c.email == bindparam("email"), _t.mailbox_id.is_not(None),
+                         _t.created_at > bindparam("since")))
 
 
 async def receive(db: Database, settings, mailbox: dict, raw: bytes, *, categorize) -> dict[str, Any]:
@@ -68,9 +90,9 @@ async def receive(db: Database, settings, mailbox: dict, raw: bytes, *, categori
 
 def store(conn, db: Database, settings, mailbox_id: str, mail: ParsedMail, source: str,
           files: list[attachments.Stored], prediction) -> dict[str, Any]:
-    mailbox = conn.execute(select(mailboxes).where(mailboxes.c.id == mailbox_id)).mappings().one()
+    mailbox = conn.execute(_MAILBOX, {"mbx": mailbox_id}).mappings().one()
     scoped = Scoped(db, conn, mailbox["organization_id"])
-    own = set(scoped.execute(tenant_select(mailboxes, mailboxes.c.address)).scalars())
+    own = set(scoped.execute(_OWN).scalars())
     reason = noise_reason(mail, own | {mailbox["address"]})
     if reason == "bounce":
         if mail.bounce_of:
@@ -78,8 +100,7 @@ def store(conn, db: Database, settings, mailbox_id: str, mail: ParsedMail, sourc
         return {"ignored": "bounce"}
     if reason:
         return {"ignored": reason}
-    existing = scoped.execute(tenant_select(ticket_messages, _m.ticket_id).where(_m.email_message_id == bindparam("mid")),
-                              {"mid": mail.message_id}).scalar()
+    existing = scoped.execute(_DUPLICATE, {"mid": mail.message_id}).scalar()
     if existing is not None:
         return {"ticketId": existing, "created": False, "duplicate": True}
     sender = _sender(mail)
@@ -98,11 +119,11 @@ def store(conn, db: Database, settings, mailbox_id: str, mail: ParsedMail, sourc
     request, _warnings = parse_create_ticket(
         {"title": _title(mail.subject), "description": content, "customerEmail": sender,
          "messages": [{"role": "customer", "content": content}]}, max_text=settings.max_text_bytes)
-    created = create_ticket(scoped, request, prediction=prediction)
-    scoped.execute(tenant_update(tickets).where(_t.id == bindparam("tid")).values(mailbox_id=mailbox["id"]),
-                   {"tid": created.id})
-    first = scoped.execute(tenant_update(ticket_messages).where(_m.ticket_id == bindparam("tid"), _m.position == 0)
-                           .values(channel="email", **columns).returning(_m.id), {"tid": created.id}).scalar_one()
+    config = org_config.cache.get(scoped, mailbox["config_version"])
+    created = create_ticket(scoped, request, config=config, prediction=prediction)
+    scoped.execute(_SET_MAILBOX, {"tid": created.id, "mbx": mailbox["id"]})
+    first = scoped.execute(_FIRST_MESSAGE, {"tid": created.id, "mid": mail.message_id, "reason": match.reason,
+                                            "original": original, "source": source}).scalar_one()
     attachments.record(scoped, created.id, first, files)
     return {"ticketId": created.id, "created": True, "stored": True}
 
@@ -141,20 +162,15 @@ def candidates(scoped: Scoped, mail: ParsedMail) -> Candidates:
     found = Candidates()
     tokens = tokens_of(mail)
     if tokens:
-        rows = scoped.execute(tenant_select(tickets, _t.id).where(_t.id.in_(bindparam("ids", expanding=True))),
-                              {"ids": [_uuid(t) for t in tokens]}).scalars()
+        rows = scoped.execute(_TICKETS_BY_ID, {"ids": [_uuid(t) for t in tokens]}).scalars()
         found.by_token = {reply_token(tid): tid for tid in rows}
     ids = list(dict.fromkeys([*mail.in_reply_to, *mail.references]))[-50:]
     if ids:
-        rows = scoped.execute(tenant_select(ticket_messages, _m.email_message_id, _m.ticket_id)
-                              .where(_m.email_message_id.in_(bindparam("mids", expanding=True))), {"mids": ids}).all()
+        rows = scoped.execute(_MESSAGES_BY_EMAIL_ID, {"mids": ids}).all()
         found.by_message_id = {mid: tid for mid, tid in rows}
     numbers = subject_numbers(mail.subject)
     if numbers:
-        rows = scoped.execute(
-            tenant_select(tickets, _t.number, _t.id, customers.c.email)
-            .select_from(tickets.join(customers, customers.c.id == _t.customer_id))
-            .where(_t.number.in_(bindparam("numbers", expanding=True))), {"numbers": numbers}).all()
+        rows = scoped.execute(_TICKETS_BY_NUMBER, {"numbers": numbers}).all()
         found.by_number = {n: (tid, email) for n, tid, email in rows}
     return found
 
@@ -165,9 +181,5 @@ def _uuid(token: str) -> str:
 
 def _over_cap(scoped: Scoped, sender: str, now, cap: int) -> bool:
     """Has this sender opened ``cap`` email tickets in the last hour? (a loop or a flood)"""
-    count = scoped.execute(
-        tenant_select(tickets, func.count())
-        .select_from(tickets.join(customers, customers.c.id == _t.customer_id))
-        .where(customers.c.email == bindparam("email"), _t.mailbox_id.is_not(None), _t.created_at > bindparam("since")),
-        {"email": sender, "since": now - timedelta(hours=1)}).scalar_one()
+    count = scoped.execute(_NEW_BY_SENDER, {"email": sender, "since": now - timedelta(hours=1)}).scalar_one()
     return count >= cap
