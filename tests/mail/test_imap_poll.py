@@ -112,3 +112,20 @@ def test_a_wrong_password_reads_nothing_and_logs_no_secret(dovecot, db, database
     assert "wrong-password" not in caplog.text
     with dovecot.client(user) as imap:
         assert len(imap.uids("UNSEEN")) == 1
+
+
+def test_a_reply_read_in_the_same_round_as_its_original_joins_it(dovecot, db, database_url, attachments_dir):
+    user = USERS[next(_next_user)]
+    box = make_mailbox(db, imap_url=dovecot.url(user), address=user.replace("@", "-round@"))
+    reply = mail("gmail_reply.eml", reply_to=box.address, subject="Device not connecting to WiFi",
+                 in_reply_to="CAF=anna-0001@mail.gmail.com")
+    with dovecot.client(user) as imap:
+        for raw in (mail("new_plain.eml"), reply, mail("new_plain.eml")):  # the original, its reply, a copy
+            imap.append(raw, "INBOX", flag_set=())
+    with Poller(database_url, attachments_dir):
+        wait_until(lambda: count(db, "SELECT count(*) FROM ticket_messages WHERE organization_id = :o",
+                                 o=box.tenant.id) == 2)
+        with dovecot.client(user) as imap:
+            wait_until(lambda: imap.uids("UNSEEN") == [])
+    assert count(db, "SELECT count(*) FROM tickets WHERE organization_id = :o", o=box.tenant.id) == 1
+    assert count(db, "SELECT count(*) FROM ticket_messages WHERE organization_id = :o", o=box.tenant.id) == 2

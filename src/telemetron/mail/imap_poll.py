@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import compat32
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
@@ -21,9 +24,13 @@ from telemetron.db.engine import Database
 from telemetron.db.tables import mailboxes
 from telemetron.mail import inbound
 from telemetron.mail.mailboxes import connection_url
+from telemetron.mail.parse import message_ids
 
 logger = logging.getLogger("telemetron.mail")
 MAX_PER_ROUND = 200  # mails read per round: a huge backlog is read in slices, each committed
+CONCURRENCY = 8  # mails stored at once (each is its own transaction)
+_UID = re.compile(rb"UID (\d+)")
+_HEADERS = BytesParser(policy=compat32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,35 +60,64 @@ def connect(target: ImapTarget, timeout: float = 30.0):
 
 
 def unseen(box, limit: int = MAX_PER_ROUND) -> list[tuple[str, bytes]]:
-    """(uid, raw mail) of unseen mails, oldest first, read without setting \\Seen (BODY.PEEK)."""
-    found = []
-    for uid in box.uids("UNSEEN")[:limit]:
-        typ, data = box.client.uid("FETCH", uid, "(BODY.PEEK[])")
-        raw = next((part[1] for part in data if isinstance(part, tuple)), None)
-        if typ == "OK" and raw:
-            found.append((uid, raw))
-    return found
+    """(uid, raw mail) of unseen mails, oldest first, read in one FETCH without setting \\Seen (BODY.PEEK)."""
+    uids = box.uids("UNSEEN")[:limit]
+    if not uids:
+        return []
+    typ, data = box.client.uid("FETCH", ",".join(uids), "(UID BODY.PEEK[])")
+    found = {}
+    for part in data if typ == "OK" else []:
+        if isinstance(part, tuple) and (uid := _UID.search(part[0])):
+            found[uid.group(1).decode()] = part[1]
+    return [(uid, found[uid]) for uid in uids if uid in found]
 
 
-def mark_seen(box, uid: str) -> None:
+def mark_seen(box, uids: list[str]) -> None:
     from imap_tools import MailMessageFlags
 
-    box.flag(uid, MailMessageFlags.SEEN, True)
+    if uids:
+        box.flag(uids, MailMessageFlags.SEEN, True)
+
+
+def _thread_ids(raw: bytes) -> tuple[str | None, set[str]]:
+    """The mail's Message-ID and the ids it answers, from its headers alone (cheap)."""
+    headers = _HEADERS.parsebytes(raw, headersonly=True)
+    own = message_ids(headers.get("Message-ID"))
+    answers = set(message_ids(headers.get("In-Reply-To"))) | set(message_ids(headers.get("References")))
+    return (own[0] if own else None), answers
 
 
 async def poll_once(db: Database, settings, box, mailbox: dict, categorize) -> int:
-    """Read the unseen mails into tickets, marking each seen after it is stored; returns how many."""
-    done = 0
-    for uid, raw in await asyncio.to_thread(unseen, box):
-        try:
-            await inbound.receive(db, settings, mailbox, raw, categorize=categorize)
-        except Exception as exc:  # left unseen: tried again next round
-            logger.warning("mailbox %s: mail uid %s not stored (%s); it stays unseen", mailbox["address"], uid,
-                           getattr(exc, "message", type(exc).__name__))
-            continue
-        await asyncio.to_thread(mark_seen, box, uid)
-        done += 1
-    return done
+    """Read the unseen mails into tickets, several at once; a reply to a mail of the same round
+    waits for that mail (so it threads to its ticket). Marked seen once stored; returns how many."""
+    mails = await asyncio.to_thread(unseen, box)
+    limit = asyncio.Semaphore(CONCURRENCY)
+    by_id: dict[str, asyncio.Task] = {}
+
+    async def one(uid: str, raw: bytes, before: list[asyncio.Task]) -> str | None:
+        if before:
+            await asyncio.gather(*before, return_exceptions=True)
+        async with limit:
+            try:
+                await inbound.receive(db, settings, mailbox, raw, categorize=categorize)
+            except Exception as exc:  # left unseen: tried again next round
+                logger.warning("mailbox %s: mail uid %s not stored (%s); it stays unseen", mailbox["address"], uid,
+                               getattr(exc, "message", type(exc).__name__))
+                return None
+        return uid
+
+    tasks = []
+    for uid, raw in mails:
+        own, answers = _thread_ids(raw)
+        # After the mails it answers, and after an earlier copy of itself (then it is a duplicate).
+        waits = answers | {own} if own else answers
+        task = asyncio.create_task(one(uid, raw, [by_id[a] for a in waits if a in by_id]))
+        if own:
+            by_id.setdefault(own, task)
+        tasks.append(task)
+    stored = [uid for uid in await asyncio.gather(*tasks) if uid is not None]
+    await asyncio.to_thread(mark_seen, box, stored)
+    return len(stored)
 
 
 async def watch(db: Database, settings, mailbox: dict, categorize, stop: asyncio.Event) -> None:
