@@ -61,8 +61,8 @@ class Mailbox:
 
 
 def make_mailbox(db, *, smtp_url: str = "smtp://127.0.0.1:1", imap_url: str | None = None,
-                 address: str | None = None) -> Mailbox:
-    tenant = make_tenant(db)
+                 address: str | None = None, ai: bool = False) -> Mailbox:
+    tenant = make_tenant(db, ai=ai)
     address = address or f"support-{tenant.id[4:]}@acme.example"
 
     def unit(conn):

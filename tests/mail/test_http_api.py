@@ -151,3 +151,13 @@ def test_the_same_mail_posted_at_once_is_one_message(mail_http, mailbox, db, mai
     assert len({a.json()["ticketId"] for a in answers}) == 1
     assert sum(a.json()["created"] for a in answers) == 1
     assert count(db, "SELECT count(*) FROM ticket_messages WHERE organization_id = :o", o=mailbox.tenant.id) == 1
+
+
+def test_a_new_email_ticket_is_categorized_by_the_ai_like_create_ticket(mail_http, db):
+    from tests.mail.conftest import make_mailbox
+
+    box = make_mailbox(db, ai=True)
+    answer = box.post(mail_http, mail("new_plain.eml"))
+    t = ticket(mail_http, box, answer.json()["ticketId"])
+    assert t["categoryCandidates"] and t["categorySource"] in ("ai", "none")  # the AI was asked
+    assert t["categoryCandidates"][0]["category"] == "Connectivity"  # subject and body speak of WiFi
