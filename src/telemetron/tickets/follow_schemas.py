@@ -139,7 +139,7 @@ class AddMessageRequest(BaseModel):
 UPDATE_FIELDS = ("status", "priority", "category", "assigneeId")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TicketQuery:
     """A validated queryTickets request: lists sorted and deduplicated, the email normalized, times in UTC."""
 
@@ -154,7 +154,7 @@ class TicketQuery:
     cursor: str | None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TicketUpdate:
     """A validated updateTicket request; ``changes`` holds only the fields the client sent."""
 

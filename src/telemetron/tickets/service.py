@@ -68,15 +68,6 @@ def _resolve_customer(scoped: Scoped, request: CreateTicketRequest) -> tuple[dic
     return customers.get_or_create_by_email(scoped, email)
 
 
-class NeedsCategorizer(Exception):
-    """Raised before anything is written when the ticket needs the AI and no prediction was given:
-    the caller gets one (batched, off the event loop: ``triage.runtime``) and runs the unit again."""
-
-    def __init__(self, request) -> None:
-        super().__init__("the ticket needs the categorizer")
-        self.request = request  # triage.runtime.Request
-
-
 def categorizer_request(org_id: str, config: OrgConfig, request: CreateTicketRequest):
     """What the categorizer is asked for this ticket (``triage.runtime.Request``), or None when the
     ticket names one of the organization's active categories or no category is open to the AI."""
@@ -141,11 +132,8 @@ def create_ticket(
     category_source = "provided" if category is not None else "none"
     confidence = candidates = None
     if category is None and config.ai_categories:
-        if prediction is None:
-            ask = categorizer_request(scoped.org_id, config, request)
-            if not categorize_inline:
-                raise NeedsCategorizer(ask)
-            prediction = _categorize_now(scoped, ask)
+        if prediction is None and categorize_inline:
+            prediction = _categorize_now(scoped, categorizer_request(scoped.org_id, config, request))
         if prediction is not None:
             known = config.ai_categories
             confidence = round(prediction.confidence, 4)
