@@ -58,7 +58,7 @@ async def _raw_body(request: Request, limit: int) -> bytes:
 
 @ext_v1.post("/api/inbound/email", summary="Receive a raw email (forwarders)", tag="email", openapi=INBOUND_OPENAPI)
 async def inbound_email(request: Request) -> Response:
-    from telemetron.api.tickets import _categorize
+    from telemetron.mail.imap_poll import server_categorizer
 
     ctx = request.app.state.ctx
     mailbox = await ctx.db.run(by_inbound_secret, _bearer(request))
@@ -76,5 +76,5 @@ async def inbound_email(request: Request) -> Response:
         raise InvalidRequest("The body is not a raw mail: it must start with headers (From:, Subject:, ...)",
                              code="invalid_mail")
     result = await inbound.receive(ctx.db, ctx.settings, mailbox, raw,
-                                   categorize=lambda ask: _categorize(ctx, ctx.llm, ask))
+                                   categorize=server_categorizer(ctx.db, ctx))
     return Response(orjson.dumps(result), media_type="application/json")

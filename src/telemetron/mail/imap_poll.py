@@ -209,14 +209,14 @@ def _version(row: dict) -> str:
 
 
 def server_categorizer(db: Database, ctx=None):
-    """``categorize(ask)`` for new email tickets: the API's own path (LLM if configured, else the
+    """``categorize(question)`` for new email tickets: createTicket's own (LLM if configured, else the
     batched offline categorizer); a ``telemetron worker`` without the API gets a categorizer of its own."""
     from types import SimpleNamespace
 
-    from telemetron.api.tickets import _categorize
+    from telemetron.tickets.intake import categorize
 
     if ctx is None:
         from telemetron.triage.runtime import Categorizer
 
         ctx = SimpleNamespace(categorizer=Categorizer(db), http=lambda: None, llm=None)
-    return lambda ask: _categorize(ctx, ctx.llm, ask)
+    return lambda question: categorize(ctx, question)

@@ -30,7 +30,7 @@ from telemetron.orgs import config as org_config
 from telemetron.mail.thread_match import Candidates, match_thread, reply_token, subject_numbers, tokens_of
 from telemetron.tickets import changes
 from telemetron.tickets.schemas import parse_create_ticket, utf8_size_over
-from telemetron.tickets.service import NeedsCategorizer, create_ticket
+from telemetron.tickets.service import categorizer_request, create_ticket
 
 logger = logging.getLogger("telemetron.mail")
 UNREADABLE = "(This mail could not be read: {problem}. Its original is attached to the ticket.)"
@@ -76,8 +76,8 @@ async def receive(db: Database, settings, mailbox: dict, raw: bytes, *, categori
             try:
                 result = await db.run(store, db, settings, mailbox["id"], mail, source, files, prediction)
                 break
-            except NeedsCategorizer as need:
-                prediction = await categorize(need.request)
+            except NeedsPrediction as need:  # a new ticket the AI categorizes, asked outside the unit
+                prediction = await categorize(need.question)
             except IntegrityError:  # the same mail stored meanwhile by another request: now a duplicate
                 if attempt == 2:
                     raise
@@ -86,6 +86,15 @@ async def receive(db: Database, settings, mailbox: dict, raw: bytes, *, categori
             await asyncio.to_thread(shutil.rmtree, target, True)
     result.pop("stored", None)
     return result
+
+
+class NeedsPrediction(Exception):
+    """Raised by ``store`` before it writes anything, when the new ticket needs the categorizer:
+    ``receive`` asks it off the event loop (as createTicket does) and runs the unit again."""
+
+    def __init__(self, question) -> None:
+        super().__init__("the new ticket needs the categorizer")
+        self.question = question
 
 
 def store(conn, db: Database, settings, mailbox_id: str, mail: ParsedMail, source: str,
@@ -120,6 +129,8 @@ def store(conn, db: Database, settings, mailbox_id: str, mail: ParsedMail, sourc
         {"title": _title(mail.subject), "description": content, "customerEmail": sender,
          "messages": [{"role": "customer", "content": content}]}, max_text=settings.max_text_bytes)
     config = org_config.cache.get(scoped, mailbox["config_version"])
+    if prediction is None and (question := categorizer_request(scoped.org_id, config, request)) is not None:
+        raise NeedsPrediction(question)
     created = create_ticket(scoped, request, config=config, prediction=prediction)
     scoped.execute(_SET_MAILBOX, {"tid": created.id, "mbx": mailbox["id"]})
     first = scoped.execute(_FIRST_MESSAGE, {"tid": created.id, "mid": mail.message_id, "reason": match.reason,
