@@ -31,11 +31,11 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "mail"))
 
-from telemetron.db.engine import Database  # noqa: E402
-from telemetron.db.migrate import upgrade  # noqa: E402
-from telemetron.db.scoped import Scoped  # noqa: E402
-from telemetron.mail.mailboxes import add_mailbox  # noqa: E402
-from telemetron.orgs.service import create_organization  # noqa: E402
+from telemetron.db.engine import Database
+from telemetron.db.migrate import upgrade
+from telemetron.db.scoped import Scoped
+from telemetron.mail.mailboxes import add_mailbox
+from telemetron.orgs.service import create_organization
 
 BODY = ("Hello,\r\n\r\nsince the firmware update my thermostat no longer joins the WiFi.\r\n"
         "I tried restarting the router twice.\r\n\r\nThanks,\r\nAnna\r\n")

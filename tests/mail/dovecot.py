@@ -12,7 +12,6 @@ import subprocess
 import time
 from pathlib import Path
 
-
 CONFIG = """protocols = imap
 listen = 127.0.0.1
 base_dir = {dir}/run

@@ -17,7 +17,7 @@ from conftest import count
 from telemetron.config import Settings
 from telemetron.db.engine import Database
 from telemetron.mail.imap_poll import poll_forever
-from tests.mail.conftest import make_mailbox, mail
+from tests.mail.conftest import mail, make_mailbox
 from tests.mail.dovecot import Dovecot
 
 USERS = [f"box{n}@acme.example" for n in range(8)]

@@ -7,7 +7,7 @@ input, out of the shell's history) and never printed back, only scheme, user and
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,9 +15,9 @@ from telemetron.cli_support import JsonOption, OrgOption, echo_json, scoped_read
 
 mailbox_app = typer.Typer(help="Mailboxes: email in (forwarders, IMAP) and out (SMTP).", no_args_is_help=True)
 
-SmtpOption = Annotated[Optional[str], typer.Option(
+SmtpOption = Annotated[str | None, typer.Option(
     "--smtp-url", help="smtp://, smtp+starttls:// or smtps://user:password@host:port ('-': read from stdin).")]
-ImapOption = Annotated[Optional[str], typer.Option(
+ImapOption = Annotated[str | None, typer.Option(
     "--imap-url", help="imap:// or imaps://user:password@host:port/FOLDER to poll ('-': read from stdin).")]
 
 

@@ -26,8 +26,8 @@ from telemetron.errors import InvalidRequest
 from telemetron.mail import attachments, outbound
 from telemetron.mail.noise import noise_reason
 from telemetron.mail.parse import ParsedMail, parse
-from telemetron.orgs import config as org_config
 from telemetron.mail.thread_match import Candidates, match_thread, reply_token, subject_numbers, tokens_of
+from telemetron.orgs import config as org_config
 from telemetron.tickets import changes
 from telemetron.tickets.schemas import parse_create_ticket, utf8_size_over
 from telemetron.tickets.service import categorizer_request, create_ticket

@@ -14,7 +14,7 @@ import html
 import logging
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime
+from email.utils import format_datetime, formataddr
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import bindparam, select

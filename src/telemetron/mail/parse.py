@@ -14,8 +14,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage
 from email.headerregistry import HeaderRegistry
+from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
@@ -231,8 +231,8 @@ def _read_report(msg: EmailMessage, mail: ParsedMail) -> None:
         ctype = part.get_content_type()
         if ctype == "message/delivery-status":
             text = "\n".join(str(block) for block in part.get_payload()) if part.is_multipart() else part.as_string()
-            reason = re.search(r"^Diagnostic-Code:\s*(.+)$", text, re.M | re.I) or re.search(
-                r"^Status:\s*(.+)$", text, re.M | re.I)
+            reason = re.search(r"^Diagnostic-Code:\s*(.+)$", text, re.MULTILINE | re.IGNORECASE) or re.search(
+                r"^Status:\s*(.+)$", text, re.MULTILINE | re.IGNORECASE)
             if reason:
                 mail.bounce_reason = " ".join(reason.group(1).split())[:300]
         elif ctype in ("message/rfc822", "text/rfc822-headers"):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from telemetron.mail.parse import ParsedMail
 
-_TOKEN_IN_ID = re.compile(r"^tlm\.[0-9a-z]+\.([0-9a-f]{32})@", re.I)
-_TOKEN_IN_ADDRESS = re.compile(r"\+tlm-([0-9a-f]{32})@", re.I)
+_TOKEN_IN_ID = re.compile(r"^tlm\.[0-9a-z]+\.([0-9a-f]{32})@", re.IGNORECASE)
+_TOKEN_IN_ADDRESS = re.compile(r"\+tlm-([0-9a-f]{32})@", re.IGNORECASE)
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,9})\]")
 
 
