@@ -90,7 +90,7 @@ def test_reply_goes_out_threaded_and_the_answer_comes_back(mail_http, db, smtp, 
     assert count(db, "SELECT count(*) FROM ticket_messages WHERE ticket_id = :t", t=ticket_id) == 4
 
 
-def test_a_refused_recipient_and_a_bounce_show_on_the_message(mail_http, db, smtp, worker):
+def test_a_refused_recipient_and_a_bounce_show_on_the_message(mail_http, db, smtp, worker, cli):
     box = make_mailbox(db, smtp_url=smtp.url)
     smtp.inbox.refuse.add("anna@customer.example")
     ticket_id = box.post(mail_http, mail("new_plain.eml")).json()["ticketId"]
@@ -98,6 +98,8 @@ def test_a_refused_recipient_and_a_bounce_show_on_the_message(mail_http, db, smt
     refused = add(mail_http, box, ticket_id, role="agent", content="Hello?")
     failed = wait_state(mail_http, box, ticket_id, refused["messageId"], "failed")
     assert "550" in failed["delivery"]["error"]
+    listed = cli("outbox", "list", "--org", box.tenant.id, "--status", "failed")
+    assert "email" in listed.output and "ticket.agent_replied" in listed.output and "550" in listed.output
 
     smtp.inbox.refuse.clear()
     accepted = add(mail_http, box, ticket_id, role="agent", content="Second try")

@@ -66,15 +66,16 @@ def upgrade() -> None:
 
 
 def _number_existing_tickets() -> None:
-    """Existing tickets get numbers 1, 2, ... per organization in creation order."""
-    conn = op.get_bind()
-    rows = conn.execute(sa.text("SELECT id, organization_id FROM tickets ORDER BY organization_id, created_at, id")).all()
-    last: dict[str, int] = {}
-    for ticket_id, org_id in rows:
-        last[org_id] = last.get(org_id, 0) + 1
-        conn.execute(sa.text("UPDATE tickets SET number = :n WHERE id = :id"), {"n": last[org_id], "id": ticket_id})
-    for org_id, number in last.items():
-        conn.execute(sa.text("UPDATE organizations SET last_ticket_number = :n WHERE id = :id"), {"n": number, "id": org_id})
+    """Existing tickets get numbers 1, 2, ... per organization in creation order (one statement:
+    UPDATE ... FROM, SQLite 3.33+ and PostgreSQL)."""
+    op.execute(
+        "UPDATE tickets SET number = n.rn FROM (SELECT id, ROW_NUMBER() OVER "
+        "(PARTITION BY organization_id ORDER BY created_at, id) AS rn FROM tickets) AS n WHERE n.id = tickets.id"
+    )
+    op.execute(
+        "UPDATE organizations SET last_ticket_number = "
+        "(SELECT COALESCE(MAX(number), 0) FROM tickets WHERE tickets.organization_id = organizations.id)"
+    )
 
 
 def downgrade() -> None:
