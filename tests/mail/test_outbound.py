@@ -110,3 +110,20 @@ def test_a_refused_recipient_and_a_bounce_show_on_the_message(mail_http, db, smt
     bounced = next(m for m in get(mail_http, box, ticket_id)["messages"] if m["id"] == accepted["messageId"])
     assert bounced["delivery"]["state"] == "failed"
     assert bounced["delivery"]["error"].startswith("bounced: smtp; 550 5.1.1")
+
+
+def test_an_unreachable_smtp_server_is_retried_and_says_why(mail_http, db, worker):
+    box = make_mailbox(db, smtp_url="smtp://127.0.0.1:1")  # nothing listens there
+    ticket_id = box.post(mail_http, mail("new_plain.eml")).json()["ticketId"]
+    worker()
+    reply = add(mail_http, box, ticket_id, role="agent", content="Are you there?")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        message = next(m for m in get(mail_http, box, ticket_id)["messages"] if m["id"] == reply["messageId"])
+        if message["delivery"]["error"]:
+            break
+        time.sleep(0.1)
+    assert message["delivery"]["state"] == "pending"  # retried with backoff, not given up
+    assert message["delivery"]["error"].startswith("cannot reach the SMTP server")
+    assert count(db, "SELECT count(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.message_id "
+                     "WHERE o.ticket_id = :t AND a.outcome = 'retry'", t=ticket_id) >= 1
