@@ -339,8 +339,8 @@ def test_the_ai_auto_resolves_only_when_it_is_quite_sure(db, confidence, resolve
 
     def unit(conn):
         scoped = Scoped(db, conn, tenant.id)
-        label = next(label for label, (name, *_rest) in org_config.load(scoped).ai_categories.items()
-                     if name == "Password reset")
+        label = next(label for label, category in org_config.load(scoped).ai_categories.items()
+                     if category.name == "Password reset")
         guess = Prediction(label, confidence, [(label, confidence)], threshold=0.5)
         request = parse_create_ticket({"title": "Operating in Seattle?", "customerEmail": "ann@example.com"})[0]
         return create_ticket(scoped, request, prediction=guess)

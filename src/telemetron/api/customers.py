@@ -18,7 +18,6 @@ from telemetron.api.routing import ext_v1
 from telemetron.customers import records
 from telemetron.customers.schemas import CustomerChanges, parse_create_or_update, parse_customer_id, parse_query
 
-
 # --- actions (run inside the unit of work) -------------------------------------------------------
 
 

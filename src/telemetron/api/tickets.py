@@ -23,7 +23,12 @@ from telemetron.api.tickets_openapi import (
 from telemetron.config import Settings
 from telemetron.errors import AppError, InvalidRequest
 from telemetron.tickets import intake
-from telemetron.tickets.follow_schemas import AddMessageRequest, parse_add_message, parse_query_tickets, parse_update_ticket
+from telemetron.tickets.follow_schemas import (
+    AddMessageRequest,
+    parse_add_message,
+    parse_query_tickets,
+    parse_update_ticket,
+)
 from telemetron.tickets.operations import (
     add_message_action,
     get_ticket_action,

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import (
     Scoped,
     tenant_select,

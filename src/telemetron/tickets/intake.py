@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import aiohttp
 from sqlalchemy import Connection, bindparam, func, select
 
 from telemetron.api.pipeline import Action, Call, Caller, Endpoint, Parsed, authorize
@@ -33,10 +34,19 @@ from telemetron.tickets.schemas import CreateTicketRequest, parse_create_ticket
 from telemetron.tickets.service import CreatedTicket, categorizer_request, create_ticket
 from telemetron.triage import llm as llm_engine
 from telemetron.triage.classifier import Prediction
+from telemetron.triage.llm import LLMSettings
+from telemetron.triage.runtime import Categorizer
 from telemetron.triage.runtime import Request as Question
 
-if TYPE_CHECKING:
-    from telemetron.app import AppContext
+
+class AppContext(Protocol):
+    """What the steps use of the application's context (``telemetron.app.AppContext``)."""
+
+    db: Database
+    categorizer: Categorizer
+    llm: LLMSettings | None
+
+    def http(self) -> aiohttp.ClientSession: ...
 
 logger = logging.getLogger("telemetron.api")
 # What a ticket gets when the categorizer cannot answer: uncategorized, waiting for triage.
@@ -67,7 +77,7 @@ def cached_question(call: Call) -> tuple[bool, Question | None]:
     """
     org_id = recent_organization(call.api_key)
     config = org_config.cache.latest(org_id) if org_id is not None else None
-    if config is None or call.parsed is None:
+    if org_id is None or config is None or call.parsed is None:
         return False, None
     question = categorizer_request(org_id, config, call.parsed.value)
     return question is None, None

@@ -3,10 +3,11 @@ transaction, after it authenticated the caller. Everything an endpoint writes co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telemetron.api.pipeline import Caller, Parsed
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.tickets import changes
 from telemetron.tickets.follow_schemas import AddMessageRequest, TicketQuery, TicketUpdate
 from telemetron.tickets.queries import query_tickets
@@ -24,7 +25,7 @@ def query_tickets_action(caller: Caller, query: Parsed[TicketQuery]) -> dict[str
 
 
 # Each field of updateTicket, applied by its function in ``tickets.changes``, in this order.
-_CHANGERS = (
+_CHANGERS: tuple[tuple[str, Callable[..., bool]], ...] = (
     ("status", changes.change_status),
     ("priority", changes.change_priority),
     ("category", changes.change_category),
