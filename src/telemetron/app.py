@@ -23,7 +23,6 @@ from starlette.staticfiles import StaticFiles
 
 from telemetron import __version__, web
 from telemetron.api import customers, devices, tickets  # noqa: F401  (they register their operations)
-from telemetron.mail import http_api as _mail_http_api  # noqa: F401  (POST /api/inbound/email)
 from telemetron.api.docs import extend_openapi
 from telemetron.api.middleware import RequestContextMiddleware
 from telemetron.api.routing import FastLane, ext_v1
@@ -32,6 +31,7 @@ from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
+from telemetron.mail import http_api as _mail_http_api  # noqa: F401  (POST /api/inbound/email)
 from telemetron.outbox.repository import PURGE_CHUNK, purge_finished
 from telemetron.outbox.worker import worker_from_settings
 from telemetron.triage.llm import LLMSettings

@@ -126,7 +126,7 @@ async def watch(db: Database, settings, mailbox: dict, categorize, stop: asyncio
     while not stop.is_set():
         box = None
         try:
-            box = await asyncio.to_thread(connect, target_of(connection_url(mailbox, "imap_url")))
+            box = await asyncio.to_thread(connect, target_of(connection_url(mailbox, "imap_url") or ""))
             failures = 0
             idle = b"IDLE" in {c.encode() if isinstance(c, str) else c for c in box.client.capabilities}
             while not stop.is_set():
@@ -180,7 +180,7 @@ async def poll_forever(db: Database, settings, stop: asyncio.Event, categorize) 
                 _follow(db, settings, rows, watching, categorize)
             await _sleep(stop, max(1.0, min(settings.mail_poll_seconds, 30.0)))
     finally:
-        for _version, task, task_stop in watching.values():
+        for _version, _task, task_stop in watching.values():
             task_stop.set()
         for _version, task, _stop in watching.values():
             try:

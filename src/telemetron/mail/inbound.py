@@ -177,12 +177,12 @@ def candidates(scoped: Scoped, mail: ParsedMail) -> Candidates:
         found.by_token = {reply_token(tid): tid for tid in rows}
     ids = list(dict.fromkeys([*mail.in_reply_to, *mail.references]))[-50:]
     if ids:
-        rows = scoped.execute(_MESSAGES_BY_EMAIL_ID, {"mids": ids}).all()
-        found.by_message_id = {mid: tid for mid, tid in rows}
+        pairs = scoped.execute(_MESSAGES_BY_EMAIL_ID, {"mids": ids}).all()
+        found.by_message_id = {mid: tid for mid, tid in pairs}
     numbers = subject_numbers(mail.subject)
     if numbers:
-        rows = scoped.execute(_TICKETS_BY_NUMBER, {"numbers": numbers}).all()
-        found.by_number = {n: (tid, email) for n, tid, email in rows}
+        numbered = scoped.execute(_TICKETS_BY_NUMBER, {"numbers": numbers}).all()
+        found.by_number = {n: (tid, email) for n, tid, email in numbered}
     return found
 
 

@@ -31,17 +31,15 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def check_url(url: str | None, schemes: tuple[str, ...], *, field: str) -> str | None:
+def check_url(url: str, schemes: tuple[str, ...], *, field: str) -> str:
     """The URL if it names one of ``schemes`` and a host; a 400 naming the field otherwise (the
     URL itself is never repeated in the message: it holds a password)."""
-    if url is None:
-        return None
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in schemes or not parts.hostname:
         raise InvalidRequest(f"{field} must look like {schemes[0]}://user:password@host:port "
                              f"(schemes: {', '.join(schemes)})", field=field, code="invalid_url")
     try:
-        parts.port
+        _ = parts.port  # raises on a port that is not a number
     except ValueError:
         raise InvalidRequest(f"{field} has an invalid port", field=field, code="invalid_url") from None
     return url.strip()
@@ -66,7 +64,7 @@ def add_mailbox(scoped: Scoped, *, address: str, smtp_url: str, imap_url: str | 
     """Add a mailbox; the answer holds the inbound secret, which is never shown again."""
     address = normalize_email(address, field="address")
     smtp_url = check_url(smtp_url, SMTP_SCHEMES, field="smtp-url")
-    imap_url = check_url(imap_url, IMAP_SCHEMES, field="imap-url")
+    imap_url = check_url(imap_url, IMAP_SCHEMES, field="imap-url") if imap_url is not None else None
     if scoped.conn.execute(select(_m.id).where(_m.address == address)).first() is not None:
         raise Conflict(f"the mailbox {address} already exists", field="address", code="mailbox_exists")
     secret = "tlm_in_" + secrets.token_urlsafe(32)

@@ -41,6 +41,7 @@ def deliver_agent_reply(scoped: Scoped, ticket_id: str, message_id: int, content
     from telemetron.tickets.views import find_ticket_row, summary_json
 
     row = find_ticket_row(scoped, ticket_id)
+    assert row is not None  # locked by the caller
     author = None
     if author_member_id is not None:
         name = scoped.execute(tenant_select(members, members.c.name).where(members.c.id == bindparam("mem")),
@@ -156,6 +157,8 @@ def destination(scoped: Scoped, message, timeout: float):
         url = connection_url(dict(row), "smtp_url")
     except (secrets_box.SecretKeyMissing, secrets_box.SecretUnreadable) as exc:
         return Outcome.failed(None, exc.message)
+    if not url:
+        return Outcome.failed(None, "the mailbox has no SMTP URL")
     return SmtpSend(url, message.payload, timeout)
 
 

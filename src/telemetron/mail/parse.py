@@ -236,8 +236,9 @@ def _read_report(msg: EmailMessage, mail: ParsedMail) -> None:
             if reason:
                 mail.bounce_reason = " ".join(reason.group(1).split())[:300]
         elif ctype in ("message/rfc822", "text/rfc822-headers"):
+            payload = None if part.is_multipart() else part.get_payload(decode=True)
             inner = part.get_payload(0) if part.is_multipart() else BytesParser(policy=POLICY).parsebytes(
-                part.get_payload(decode=True) or b"", headersonly=True)
+                payload if isinstance(payload, bytes) else b"", headersonly=True)
             ids = message_ids(_header(inner, "Message-ID"))
             if ids:
                 mail.bounce_of = ids[0]
