@@ -20,7 +20,7 @@ from sqlalchemy import bindparam
 from telemetron import ids
 from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select
-from telemetron.db.tables import attachments
+from telemetron.db.tables import attachments, ticket_messages
 from telemetron.errors import NotFound
 
 _a = attachments.c
@@ -116,3 +116,14 @@ def open_path(root: Path, relative: str) -> Path:
     if os.path.commonpath([path, root.resolve()]) != str(root.resolve()):
         raise NotFound("Attachment not found", field="attachmentId", code="attachment_not_found")
     return path
+
+
+_tm = ticket_messages.c
+
+
+def message_originals(scoped: Scoped, ticket_id: str) -> dict[int, dict]:
+    """The whole text and raw mail of each email message, for the ticket page."""
+    rows = scoped.execute(
+        tenant_select(ticket_messages, _tm.id, _tm.original_content, _tm.email_source)
+        .where(_tm.ticket_id == bindparam("ticket_id"), _tm.email_source.is_not(None)), {"ticket_id": ticket_id})
+    return {r.id: {"text": r.original_content, "raw": bool(r.email_source)} for r in rows}

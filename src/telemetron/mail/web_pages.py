@@ -89,14 +89,6 @@ async def ticket_note(web: Web) -> Response:
     return web.redirect(f"/tickets/{ticket_id}?done=noted#note")
 
 
-def message_originals(scoped: Scoped, ticket_id: str) -> dict[int, dict]:
-    """The whole text and raw mail of each email message, for the ticket page."""
-    rows = scoped.execute(
-        tenant_select(ticket_messages, _m.id, _m.original_content, _m.email_source)
-        .where(_m.ticket_id == bindparam("ticket_id"), _m.email_source.is_not(None)), {"ticket_id": ticket_id})
-    return {r.id: {"text": r.original_content, "raw": bool(r.email_source)} for r in rows}
-
-
 def _mailboxes(scoped: Scoped, member) -> dict:
     from telemetron.mail.mailboxes import list_mailboxes
 

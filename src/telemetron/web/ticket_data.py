@@ -142,7 +142,7 @@ def ticket_page(scoped: Scoped, member: SignedIn, raw_id: str) -> dict[str, Any]
 
     404 ``ticket_not_found`` for anything that is not one of this organization's tickets.
     """
-    from telemetron.mail.web_pages import message_originals
+    from telemetron.mail.attachments import message_originals
 
     ticket = get_ticket(scoped, canonical_ticket_id(raw_id))
     details = scoped.execute(_DETAILS, {"ticket_id": ticket["id"]}).mappings().one()
