@@ -29,6 +29,7 @@ from telemetron.mail.parse import message_ids
 logger = logging.getLogger("telemetron.mail")
 MAX_PER_ROUND = 200  # mails read per round: a huge backlog is read in slices, each committed
 CONCURRENCY = 8  # mails stored at once (each is its own transaction)
+IDLE_SECONDS = 5.0  # one IDLE lasts at most this: a stopping worker waits for it
 _UID = re.compile(rb"UID (\d+)")
 _HEADERS = BytesParser(policy=compat32)
 
@@ -131,8 +132,8 @@ async def watch(db: Database, settings, mailbox: dict, categorize, stop: asyncio
             idle = b"IDLE" in {c.encode() if isinstance(c, str) else c for c in box.client.capabilities}
             while not stop.is_set():
                 await poll_once(db, settings, box, mailbox, categorize)
-                if idle:  # woken by the server as mail arrives; renewed at least every poll interval
-                    await asyncio.to_thread(box.idle.wait, settings.mail_poll_seconds)
+                if idle:  # woken by the server as mail arrives; renewed every few seconds so a stop is prompt
+                    await asyncio.to_thread(box.idle.wait, min(settings.mail_poll_seconds, IDLE_SECONDS))
                 else:
                     await _sleep(stop, settings.mail_poll_seconds)
         except asyncio.CancelledError:
@@ -184,7 +185,7 @@ async def poll_forever(db: Database, settings, stop: asyncio.Event, categorize) 
             task_stop.set()
         for _version, task, _stop in watching.values():
             try:
-                await asyncio.wait_for(task, timeout=settings.mail_poll_seconds + 5)
+                await asyncio.wait_for(task, timeout=IDLE_SECONDS + 5)
             except (TimeoutError, asyncio.CancelledError, Exception):
                 task.cancel()
 
