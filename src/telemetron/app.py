@@ -34,6 +34,7 @@ from telemetron.idempotency.service import purge_expired
 from telemetron.observability.http import ObservedApp, configure_access_log
 from telemetron.observability.metrics import metrics_endpoint
 from telemetron.observability.readiness import readiness_endpoint
+from telemetron.mail import http_api as _mail_http_api  # noqa: F401  (POST /api/inbound/email)
 from telemetron.outbox.repository import PURGE_CHUNK, purge_finished
 from telemetron.outbox.worker import worker_from_settings
 from telemetron.ratelimit.limiter import KeyLimiter
@@ -131,11 +132,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         warm_up = asyncio.create_task(ctx.categorizer.warm_up(load_model=settings.triage_preload))
         retrainer = asyncio.create_task(ctx.categorizer.retrain_forever())
         stop_worker = asyncio.Event()
-        worker_task = None
+        worker_task = imap_task = None
         if settings.run_worker:
             worker = worker_from_settings(db, settings)
             worker_task = asyncio.create_task(worker.run(stop_worker))
             logger.info("delivering notifications in this process as worker %s", worker.name)
+            from telemetron.mail.imap_poll import poll_forever, server_categorizer
+
+            imap_task = asyncio.create_task(poll_forever(db, settings, stop_worker, server_categorizer(db, ctx)))
         try:
             yield
         finally:
@@ -148,6 +152,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if worker_task is not None:
                 stop_worker.set()
                 await worker_task
+            if imap_task is not None:
+                await imap_task
             if owns_db:
                 db.dispose()
 

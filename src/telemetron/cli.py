@@ -429,3 +429,12 @@ def _mount_domain_commands() -> None:
 
 
 _mount_domain_commands()
+
+
+def _mount_mail_commands() -> None:
+    from telemetron.mail.cli import mailbox_app
+
+    app.add_typer(mailbox_app, name="mailbox")
+
+
+_mount_mail_commands()

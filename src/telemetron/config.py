@@ -86,6 +86,19 @@ class Settings(BaseSettings):
         except Exception as exc:  # an AppError: pydantic wants a ValueError to report it
             raise ValueError(str(exc)) from None
         return value
+    # Encrypts mailbox credentials at rest (telemetron.mail.secrets_box); required to add a mailbox.
+    secret_key: str | None = None
+    # Email attachments and raw mails are files under this folder (default: "attachments" beside
+    # the SQLite database, or in the working directory for PostgreSQL).
+    attachments_dir: str | None = None
+    # A raw mail past this size is refused (413); an attachment past the other is listed as
+    # dropped, not stored.
+    mail_max_message_bytes: int = 25 * 1024 * 1024
+    mail_max_attachment_bytes: int = 10 * 1024 * 1024
+    # New tickets one sender may open by email per hour (a loop or a flood stops there).
+    mail_new_tickets_per_sender_per_hour: int = 20
+    # IMAP mailboxes are polled this often when the server offers no IDLE (and IDLE is renewed).
+    mail_poll_seconds: float = 30
 
 
 @lru_cache

@@ -270,12 +270,14 @@ def test_customer_reply_and_status_change_are_announced(http, db, tenant, receiv
         assert response.status_code == 200, response.text
 
     post("updateTicket", {"status": "resolved"})
-    post("addMessage", {"role": "agent", "content": "Fixed on our side."})  # agents' messages: no notification
+    # An agent's reply goes to the webhooks (the app that opened the ticket delivers it), not to Slack.
+    post("addMessage", {"role": "agent", "content": "Fixed on our side."})
+    post("addMessage", {"role": "agent", "content": "Checking the logs.", "internal": True})  # a note: nothing
     post("addMessage", {"role": "customer", "content": "Still broken, sorry!"})  # reopens: one notification
 
-    requests = receiver.wait_for(6)
+    requests = receiver.wait_for(7)
     time.sleep(0.5)
-    assert len(receiver.requests) == 6
+    assert len(receiver.requests) == 7
     # Deliveries run in parallel: no order is promised (webhook events carry occurredAt).
     slack = {r.json()["text"].split(" [")[0]: r.json() for r in requests[2:] if r.path == "/hook"}
     hooks = {r.headers["x-telemetron-event"]: r for r in requests[2:] if r.path == "/webhook"}
@@ -285,8 +287,11 @@ def test_customer_reply_and_status_change_are_announced(http, db, tenant, receiv
     assert slack["Customer replied and reopened the ticket"]["blocks"][2]["text"]["text"] == "> Still broken, sorry!"
     # In the fallback too, what the customer wrote is a quote of its own, not run on after the email.
     assert "(john.doe@example.com)\n> Still broken, sorry!" in slack["Customer replied and reopened the ticket"]["text"]
-    assert set(hooks) == {"ticket.status_changed", "ticket.customer_replied"}
+    assert set(hooks) == {"ticket.status_changed", "ticket.agent_replied", "ticket.customer_replied"}
     assert hooks["ticket.status_changed"].json()["detail"] == {"from": "open", "to": "resolved"}
+    answered = hooks["ticket.agent_replied"].json()["detail"]
+    assert answered["content"] == "Fixed on our side." and answered["author"] is None
+    assert isinstance(answered["messageId"], int)
     reply = hooks["ticket.customer_replied"].json()
     assert reply["detail"]["content"] == "Still broken, sorry!" and reply["detail"]["reopened"] is True
     assert reply["ticket"]["status"] == "open"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -107,6 +108,8 @@ organizations = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # The organization's own API rate limit (`limits` notation, or "off"); NULL: the server's.
     Column("rate_limit", String(200)),
+    # The last per-organization ticket number given ([#N] in email subjects, shown in the web app).
+    Column("last_ticket_number", Integer, nullable=False, default=0, server_default="0"),
 )
 
 api_keys = Table(
@@ -264,6 +267,11 @@ tickets = Table(
     # Keyset pagination of queryTickets: (organization, time, id) in order, for both time filters.
     Index("ix_tickets_organization_id_created_at", "organization_id", "created_at", "id"),
     Index("ix_tickets_organization_id_updated_at", "organization_id", "updated_at", "id"),
+    # The organization's own ticket number (1, 2, ...): [#N] in email subjects.
+    Column("number", Integer),
+    # The mailbox an email ticket came in by: agents' public replies go out through it.
+    Column("mailbox_id", String(32), ForeignKey("mailboxes.id")),
+    Index("ix_tickets_organization_id_number", "organization_id", "number", unique=True),
 )
 
 ticket_messages = Table(
@@ -279,6 +287,22 @@ ticket_messages = Table(
     Column("author_member_id", String(32), ForeignKey("members.id")),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("ticket_id", "position", name="uq_ticket_messages_ticket_id_position"),
+    # public | internal (an agents' note: never emailed, never in a webhook or Slack message).
+    Column("visibility", String(16), nullable=False, default="public", server_default="public"),
+    # api | email | web: how the message came in (or, for an agent's reply, where it was written).
+    Column("channel", String(16), nullable=False, default="api", server_default="api"),
+    # The RFC 5322 Message-ID of the mail it came in as or went out as (threading, duplicates).
+    Column("email_message_id", String(998)),
+    # pending | sent | failed: the outgoing mail of an agent's reply (NULL: nothing to send).
+    Column("delivery_state", String(16)),
+    Column("delivery_error", Text),
+    # How an incoming mail was matched to its ticket, in words an agent can read.
+    Column("thread_reason", Text),
+    # An incoming mail's whole text, quotes and signature included (content is the trimmed reply).
+    Column("original_content", Text),
+    # The raw mail as received, a file under the attachments folder.
+    Column("email_source", Text),
+    Index("ix_ticket_messages_organization_id_email_message_id", "organization_id", "email_message_id", unique=True),
 )
 
 idempotency_keys = Table(
@@ -474,4 +498,45 @@ member_recovery_codes = Table(
     Column("member_id", String(32), ForeignKey("members.id"), nullable=False, index=True),
     Column("code_hash", String(64), nullable=False),
     Column("used_at", UTCDateTime()),
+)
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    # Stored lower-cased; one mailbox belongs to one organization.
+    Column("address", String(320), nullable=False),
+    # smtp(s):// and imap(s):// URLs with credentials, encrypted (Fernet, TELEMETRON_SECRET_KEY).
+    Column("smtp_url", Text, nullable=False),
+    Column("imap_url", Text),
+    # SHA-256 of the secret forwarders send as a Bearer token to /api/inbound/email.
+    Column("inbound_secret_hash", String(64), nullable=False),
+    # Where IMAP polling stopped: a UID is only meaningful within its UIDVALIDITY.
+    Column("imap_uidvalidity", BigInteger),
+    Column("imap_last_uid", BigInteger),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("address", name="uq_mailboxes_address"),
+    UniqueConstraint("inbound_secret_hash", name="uq_mailboxes_inbound_secret_hash"),
+    Index("ix_mailboxes_organization_id", "organization_id"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("ticket_id", String(36), ForeignKey("tickets.id"), nullable=False),
+    Column("message_id", Integer, ForeignKey("ticket_messages.id"), nullable=False),
+    # Sanitized: no path, no control characters.
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", Integer, nullable=False),
+    # Relative to the attachments folder (TELEMETRON_ATTACHMENTS_DIR).
+    Column("path", Text, nullable=False),
+    # An image shown inside the mail's HTML (Content-ID): listed like any attachment.
+    Column("inline", Boolean, nullable=False, default=False, server_default=text("false")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_attachments_ticket_id", "ticket_id"),
 )

@@ -29,6 +29,9 @@ from telemetron.outbox.repository import EVENT, enqueue
 TICKET_CREATED = "ticket.created"
 CUSTOMER_REPLIED = "ticket.customer_replied"
 STATUS_CHANGED = "ticket.status_changed"
+# An agent's public reply, for the app or chatbot that opened the ticket to deliver (webhooks only:
+# the team's Slack channel does not need its own replies).
+AGENT_REPLIED = "ticket.agent_replied"
 
 
 def ticket_link(public_url: str | None, ticket_id: str) -> str | None:
@@ -37,7 +40,7 @@ def ticket_link(public_url: str | None, ticket_id: str) -> str | None:
 
 def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel: str | None = None,
             detail: dict[str, Any] | None = None, destinations=None, now: datetime | None = None,
-            occurred_at: str | None = None) -> int:
+            occurred_at: str | None = None, to_slack: bool = True) -> int:
     """Enqueue ``event`` about ``ticket`` (a ticket summary); returns how many deliveries it will make.
 
     ``destinations`` is the organization's ``OrgConfig`` when the caller has it; else it is read.
@@ -49,6 +52,8 @@ def publish(scoped: Scoped, event: str, ticket: dict[str, Any], *, slack_channel
     else:
         slack_url, public_url = settings.get_settings(scoped)
         endpoint_ids = settings.enabled_endpoint_ids(scoped)
+    if not to_slack:
+        slack_url = None
     if not slack_url and not endpoint_ids:
         return 0
     if now is None:

@@ -93,9 +93,13 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         w = worker_from_settings(db, settings, name=name, beside_api=False)
         logging.getLogger("telemetron.outbox").info("worker %s delivering", w.name)
+        from telemetron.mail.imap_poll import poll_forever, server_categorizer
+
+        imap = asyncio.create_task(poll_forever(db, settings, stop, server_categorizer(db)))  # mailboxes with IMAP
         try:
             await w.run(stop)
         finally:
+            await imap
             db.dispose()
 
     asyncio.run(main())

@@ -252,6 +252,8 @@ class OutboxWorker:
     async def _send(client: aiohttp.ClientSession, message: repository.Claimed, destination) -> Outcome:
         if isinstance(destination, Outcome):
             return destination
+        if callable(destination):  # a channel that is not HTTP (email: mail.outbound.SmtpSend)
+            return await destination()
         url, prepare, classify = destination
         try:
             body, headers = prepare()
@@ -328,7 +330,11 @@ def _unpreparable(message: repository.Claimed, exc: Exception) -> Outcome:
 
 
 def _record_all(conn, batch: list[tuple], *, worker: str, retry_base: float) -> list[str]:
-    return repository.record_many(conn, batch, worker=worker, retry_base=retry_base)
+    from telemetron.mail.outbound import settle
+
+    states = repository.record_many(conn, batch, worker=worker, retry_base=retry_base)
+    settle(conn, batch, states)  # an email's delivery state shows on its ticket message
+    return states
 
 
 def _lookup(lookups: dict, key: tuple, read):
@@ -368,6 +374,10 @@ def _destination(conn, db: Database, message: repository.Claimed, lookups: dict)
             return Outcome.failed(None, "the webhook endpoint is disabled")
         sign_with = (endpoint["secret"], rotation.previous_secret(endpoint))
         return endpoint["url"], functools.partial(_webhook_request, message, *sign_with), webhooks.classify
+    if message.channel == "email":
+        from telemetron.mail.outbound import destination
+
+        return destination(scoped, message, timeout=30.0)
     return Outcome.failed(None, f"unknown channel {message.channel}")
 
 

@@ -196,18 +196,24 @@ def change_assignee(scoped: Scoped, ticket: TicketState, assignee_id: str | None
 
 
 def add_message(scoped: Scoped, ticket: TicketState, role: str, content: str, *, now: datetime,
-                author_member_id: str | None = None) -> AddedMessage:
+                author_member_id: str | None = None, internal: bool = False, channel: str = "api",
+                email: dict | None = None) -> AddedMessage:
     """Append a message (customer | agent | bot) at the ticket's next position.
 
     ``author_member_id``: the team member who wrote it (the web app knows; an API key does not).
     A customer writing on a resolved ticket reopens it (status ``open``, ``resolved_at`` cleared,
     through ``change_status``). Publishes ``ticket.customer_replied`` for customer messages.
+    ``internal``: an agents' note, which notifies nobody and is never sent to the customer.
+    An agent's public reply is announced as ``ticket.agent_replied`` (webhooks, so that the app
+    that opened the ticket can deliver it) and, on an email ticket, emailed (``mail.outbound``).
+    ``channel`` (api | email | web) and ``email`` (the mail's columns) say how it came in.
     """
     position = scoped.execute(_NEXT_POSITION, {"ticket_id": ticket.id}).scalar_one()
     result = scoped.execute(
         _INSERT_MESSAGE,
         {"ticket_id": ticket.id, "position": position, "role": role, "content": content,
-         "author_member_id": author_member_id, "created_at": now},
+         "author_member_id": author_member_id, "created_at": now,
+         "visibility": "internal" if internal else "public", "channel": channel, **(email or {})},
     )
     reopened = (
         role == "customer" and ticket.status == RESOLVED and change_status(scoped, ticket, "open", now=now, notify=False)
@@ -215,8 +221,14 @@ def add_message(scoped: Scoped, ticket: TicketState, role: str, content: str, *,
     if not reopened:
         scoped.execute(_TOUCH, {"ticket_id": ticket.id, "now": now})
     message_id = result.inserted_primary_key[0]
+    if internal:
+        return AddedMessage(id=message_id, position=position, reopened=False)
     if role == "customer":
         from telemetron.notifications.events import CUSTOMER_REPLIED
 
         _publish(scoped, CUSTOMER_REPLIED, ticket.id, {"content": content, "messageId": message_id, "reopened": reopened})
+    elif role == "agent":
+        from telemetron.mail.outbound import deliver_agent_reply
+
+        deliver_agent_reply(scoped, ticket.id, message_id, content, author_member_id=author_member_id, now=now)
     return AddedMessage(id=message_id, position=position, reopened=reopened)

@@ -134,6 +134,9 @@ class AddMessageRequest(BaseModel):
     ticketId: str = Field(description=_TICKET_ID)
     role: MessageRoleField = Field(description="Who wrote it: customer, agent or bot.")
     content: Annotated[str, Field(min_length=1, description="The message text (at most 64 KiB).")]
+    internal: bool = Field(default=False, description=(
+        "true: an agents' note (role agent or bot), shown to agents only: never emailed, never in a "
+        "webhook event or a Slack message."))
 
 
 UPDATE_FIELDS = ("status", "priority", "category", "assigneeId")
@@ -317,6 +320,9 @@ def parse_add_message(body: Any, *, max_text: int = MAX_TEXT) -> tuple[AddMessag
     except ValidationError as exc:
         raise _invalid(exc, body, _MESSAGE_KNOWN) from None
     _not_blank("content", request.content)
+    if request.internal and request.role == "customer":
+        raise InvalidRequest("internal notes are written by agents or bots: a customer message cannot be internal",
+                             field="internal", code="invalid_internal")
     check_utf8_size(request.content, max_text, "content")
     return request, unknown_field_warnings(body, _MESSAGE_KNOWN)
 
@@ -335,6 +341,11 @@ class MessageAuthor(BaseModel):
     name: str
 
 
+class MessageDelivery(BaseModel):
+    state: Literal["pending", "sent", "failed"]
+    error: str | None = Field(description="Why it failed, or the last error while it is retried.")
+
+
 class TicketMessageOut(BaseModel):
     id: int = Field(description="The message's id.")
     position: int = Field(description="0 for the first message, then 1, 2, ...")
@@ -344,6 +355,11 @@ class TicketMessageOut(BaseModel):
         description="The team member who wrote this agent message in the web app; null for messages sent through the API."
     )
     createdAt: str = Field(description="ISO 8601, UTC.")
+    internal: bool = Field(description="An agents' note: never sent to the customer nor in webhooks.")
+    channel: Literal["api", "email", "web"] = Field(description="How the message came in or was written.")
+    delivery: MessageDelivery | None = Field(
+        description="The email sent for an agent's reply on an email ticket; null when nothing is sent.")
+    threading: str | None = Field(description="How an incoming email was matched to this ticket.")
 
 
 class TicketSummary(BaseModel):
@@ -364,6 +380,17 @@ class TicketSummary(BaseModel):
     createdAt: str = Field(description="ISO 8601, UTC, with microseconds.")
     updatedAt: str = Field(description="ISO 8601: the last change of status, priority, category, assignee or messages.")
     resolvedAt: str | None = Field(description="ISO 8601 when resolved; null while not resolved.")
+    number: int | None = Field(description="The organization's own ticket number: [#N] in email subjects.")
+    channel: Literal["api", "email"] = Field(description="email when the ticket came in by email (replies are emailed).")
+
+
+class TicketAttachment(BaseModel):
+    id: str
+    messageId: int = Field(description="The message it came with.")
+    filename: str
+    contentType: str
+    size: int
+    inline: bool = Field(description="An image shown inside the mail's HTML.")
 
 
 class TicketDetail(TicketSummary):
@@ -372,6 +399,7 @@ class TicketDetail(TicketSummary):
     )
     routing: TicketRouting = Field(description="The routing decision made when the ticket was created.")
     messages: list[TicketMessageOut] = Field(description="The conversation, in order.")
+    attachments: list[TicketAttachment] = Field(description="Files that came with the ticket's emails.")
 
 
 class GetTicketResponse(BaseModel):
@@ -403,4 +431,5 @@ class AddMessageResponse(BaseModel):
     position: int = Field(description="The message's position in the conversation (0-based).")
     ticketStatus: Status = Field(description="The ticket's status after the message.")
     reopened: bool = Field(description="True when this customer message reopened a resolved ticket.")
+    internal: bool = Field(description="True when the message is an agents' note.")
     warnings: list[str] = Field(default_factory=list)

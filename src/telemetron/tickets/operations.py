@@ -51,7 +51,8 @@ def update_ticket_action(caller: Caller, update: Parsed[TicketUpdate]) -> dict[s
 def add_message_action(caller: Caller, message: Parsed[AddMessageRequest]) -> dict[str, Any]:
     request = message.value
     ticket = changes.lock_ticket(caller.scoped, canonical_ticket_id(request.ticketId))
-    added = changes.add_message(caller.scoped, ticket, request.role, request.content, now=utcnow())
+    added = changes.add_message(caller.scoped, ticket, request.role, request.content, now=utcnow(),
+                                internal=request.internal)
     return {
         "success": True,
         "message": "Message added successfully",
@@ -59,5 +60,6 @@ def add_message_action(caller: Caller, message: Parsed[AddMessageRequest]) -> di
         "position": added.position,
         "ticketStatus": ticket.status,
         "reopened": added.reopened,
+        "internal": request.internal,
         "warnings": list(message.warnings),
     }

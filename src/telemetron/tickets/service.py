@@ -28,6 +28,7 @@ from telemetron.orgs.config import OrgConfig
 from telemetron.routing import service as routing
 from telemetron.routing.rules import TicketFacts
 from telemetron.tickets.description import describe_conversation, first_customer_message
+from telemetron.tickets.numbers import next_number
 from telemetron.tickets.schemas import CreateTicketRequest
 from telemetron.triage import ticket_text
 from telemetron.triage.classifier import Prediction
@@ -202,6 +203,7 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
         "assignee_id": decision.assignee["id"] if decision.assignee else None,
         "routed_by_rule_id": decision.rule_id, "routing_reason": decision.reason,
         "slack_channel": decision.slack_channel, "tags": decision.tags, "created_at": now, "updated_at": now,
+        "number": next_number(scoped),
     })
     messages = ticket.request.messages
     if messages:

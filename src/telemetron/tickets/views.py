@@ -40,6 +40,8 @@ SUMMARY_COLUMNS = (
     _t.created_at,
     _t.updated_at,
     _t.resolved_at,
+    _t.number,
+    _t.mailbox_id,
 )
 TICKET_JOINS = (
     tickets.join(
@@ -67,7 +69,9 @@ _m = ticket_messages.c
 _author = members.alias("author")
 _MESSAGES = (
     tenant_select(ticket_messages, _m.id, _m.position, _m.role, _m.content, _m.created_at,
-                  _author.c.id.label("author_id"), _author.c.name.label("author_name"))
+                  _author.c.id.label("author_id"), _author.c.name.label("author_name"),
+                  _m.visibility, _m.channel, _m.delivery_state, _m.delivery_error, _m.thread_reason,
+                  _m.original_content, _m.email_message_id)
     .select_from(
         ticket_messages.outerjoin(
             _author, and_(_author.c.id == _m.author_member_id, _author.c.organization_id == _m.organization_id)
@@ -121,6 +125,10 @@ def summary_json(row: Any) -> dict[str, Any]:
         "createdAt": iso(row.created_at),
         "updatedAt": iso(row.updated_at),
         "resolvedAt": iso(row.resolved_at),
+        # The organization's own number for the ticket ([#N] in email subjects).
+        "number": row.number,
+        # email when the ticket came in by email (agents' replies are then emailed), else api.
+        "channel": "email" if row.mailbox_id is not None else "api",
     }
 
 
@@ -133,6 +141,13 @@ def message_json(row: Any) -> dict[str, Any]:
         # Who wrote an agent message in the web app; null for messages sent through the API.
         "author": {"id": row.author_id, "name": row.author_name} if row.author_id is not None else None,
         "createdAt": iso(row.created_at),
+        # An agents' note: never emailed, never in a webhook or Slack message.
+        "internal": row.visibility == "internal",
+        "channel": row.channel,
+        # The mail sent for an agent's reply on an email ticket: pending | sent | failed (null: none).
+        "delivery": {"state": row.delivery_state, "error": row.delivery_error} if row.delivery_state else None,
+        # How an incoming mail was matched to this ticket (null for other messages).
+        "threading": row.thread_reason,
     }
 
 
@@ -154,4 +169,7 @@ def get_ticket(scoped: Scoped, ticket_id: str | None) -> dict[str, Any]:
     ticket["categoryCandidates"] = row.category_candidates
     ticket["routing"] = {"ruleId": row.routed_by_rule_id, "reason": row.routing_reason}  # as createTicket has it
     ticket["messages"] = [message_json(m) for m in scoped.execute(_MESSAGES, {"ticket_id": row.id})]
+    from telemetron.mail.attachments import ticket_attachments
+
+    ticket["attachments"] = ticket_attachments(scoped, row.id)
     return ticket

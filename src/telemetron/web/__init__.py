@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 
 def routes() -> list[BaseRoute]:
+    from telemetron.mail import web_pages as mail_pages
     from telemetron.web import account, admin, admin_notifications, audit, signin, tickets, twofactor
     from telemetron.web.pages import STATIC
 
@@ -26,6 +27,9 @@ def routes() -> list[BaseRoute]:
         Route("/tickets/{ticket_id}", tickets.ticket, methods=get),
         Route("/tickets/{ticket_id}/reply", tickets.ticket_reply, methods=post),
         Route("/tickets/{ticket_id}/update", tickets.ticket_update, methods=post),
+        Route("/tickets/{ticket_id}/note", mail_pages.ticket_note, methods=post),
+        Route("/tickets/{ticket_id}/attachments/{attachment_id}", mail_pages.attachment_download, methods=get),
+        Route("/tickets/{ticket_id}/messages/{message_id}/original.eml", mail_pages.original_download, methods=get),
         Route("/admin", admin.admin_home, methods=get),
         Route("/admin/categories", admin.category_list, methods=get),
         Route("/admin/categories", admin.category_add, methods=post),
@@ -53,6 +57,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/notifications/slack/remove", admin_notifications.slack_remove, methods=post),
         Route("/admin/notifications/webhooks/{endpoint_id}/rotate", admin_notifications.webhook_rotate, methods=post),
         Route("/admin/notifications/webhooks/{endpoint_id}/remove", admin_notifications.webhook_remove, methods=post),
+        Route("/admin/mailboxes", mail_pages.mailbox_list, methods=get),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
     ]
 

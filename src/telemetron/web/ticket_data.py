@@ -142,9 +142,12 @@ def ticket_page(scoped: Scoped, member: SignedIn, raw_id: str) -> dict[str, Any]
 
     404 ``ticket_not_found`` for anything that is not one of this organization's tickets.
     """
+    from telemetron.mail.attachments import message_originals
+
     ticket = get_ticket(scoped, canonical_ticket_id(raw_id))
     details = scoped.execute(_DETAILS, {"ticket_id": ticket["id"]}).mappings().one()
     return {
+        "originals": message_originals(scoped, ticket["id"]),
         "ticket": ticket,
         "details": dict(details),
         "categories": [c for c in categories.list_categories(scoped) if c["active"] or c["id"] == details["category_id"]],
@@ -181,7 +184,7 @@ def reply(scoped: Scoped, member: SignedIn, raw_id: str, *, content: str, status
                                   request_hash="form") is not None:
         return ticket.id, False
     now = utcnow()
-    changes.add_message(scoped, ticket, "agent", content, now=now, author_member_id=member.member_id)
+    changes.add_message(scoped, ticket, "agent", content, now=now, author_member_id=member.member_id, channel="web")
     if status:
         changes.change_status(scoped, ticket, status, now=now)
     return ticket.id, True

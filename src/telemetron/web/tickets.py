@@ -16,6 +16,7 @@ from telemetron.web.pages import Web, page
 # Fixed messages after a change (the URL carries a code, never text that a link could forge).
 DONE = {
     "replied": "Your reply was added.",
+    "noted": "Your internal note was added (agents only: it is not sent to the customer).",
     "replied-before": "This reply was sent before (a second click or a re-sent form): it was added once.",
     "updated": "The ticket was updated.",
     "unchanged": "Nothing was changed.",

@@ -1,0 +1,7 @@
+"""The email channel: mailboxes, inbound mail (HTTP forwarders and IMAP polling), threading,
+loop protection, and agents' replies sent by SMTP through the outbox.
+
+Only this package knows about MIME. Inbound mail becomes the same calls the API makes
+(``tickets.service.create_ticket``, ``tickets.changes.add_message``); outbound mail is an outbox
+delivery of channel ``email`` (``mail.outbound``), sent by the delivery worker.
+"""
