@@ -39,7 +39,20 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api-keys/{key_id}/revoke", admin.apikey_revoke, methods=post),
         Route("/admin/routing", admin.routing_rules, methods=get),
         Route("/admin/notifications", admin.notifications, methods=get),
+        *workspace_routes(),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
+    ]
+
+
+def workspace_routes() -> list[BaseRoute]:
+    """The agents' workspace: bulk actions, saved views, macros, customers, live updates, settings."""
+    from telemetron.web import bulk, saved_views
+
+    get, post = ["GET"], ["POST"]
+    return [
+        Route("/tickets/bulk", bulk.bulk_update, methods=post),
+        Route("/views", saved_views.view_save, methods=post),
+        Route("/views/{view_id}/delete", saved_views.view_delete, methods=post),
     ]
 
 

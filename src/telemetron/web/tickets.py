@@ -11,7 +11,7 @@ from starlette.responses import Response
 from telemetron.errors import AppError
 from telemetron.tickets.follow_schemas import STATUSES
 from telemetron.tickets.schemas import PRIORITIES
-from telemetron.web import ticket_data
+from telemetron.web import bulk, ticket_data, workspace
 from telemetron.web.pages import Web, page
 
 # Fixed messages after a change (the URL carries a code, never text that a link could forge).
@@ -28,7 +28,7 @@ DONE = {
 async def ticket_list(web: Web) -> Response:
     filters = ticket_data.ListFilters.from_query(web.request.query_params)
     try:
-        data = await web.run(ticket_data.list_page, filters)
+        data = await web.run(workspace.list_page, filters)
     except AppError as exc:
         if exc.code not in ("invalid_cursor", "cursor_mismatch"):
             raise
@@ -39,7 +39,8 @@ async def ticket_list(web: Web) -> Response:
     expired = "That page of results had expired (the filters changed, or the link was old): here is the first page."
     return web.render("tickets.html", filters=filters, statuses=STATUSES, priorities=PRIORITIES,
                       next_url=next_url, first_url=first_url,
-                      done=expired if web.request.query_params.get("expired") == "1" else None, **data)
+                      list_query=urlencode(filters.query()), max_bulk=bulk.MAX_BULK,
+                      done=expired if web.request.query_params.get("expired") == "1" else bulk.done(web), **data)
 
 
 async def _show(web: Web, status: int = 200, *, error: str | None = None, draft: str = "") -> Response:
