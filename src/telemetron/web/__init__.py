@@ -46,13 +46,19 @@ def routes() -> list[BaseRoute]:
 
 def workspace_routes() -> list[BaseRoute]:
     """The agents' workspace: bulk actions, saved views, macros, customers, live updates, settings."""
-    from telemetron.web import bulk, saved_views
+    from telemetron.web import admin_macros, bulk, customer_pages, saved_views
 
     get, post = ["GET"], ["POST"]
     return [
         Route("/tickets/bulk", bulk.bulk_update, methods=post),
         Route("/views", saved_views.view_save, methods=post),
         Route("/views/{view_id}/delete", saved_views.view_delete, methods=post),
+        Route("/customers/{customer_id}", customer_pages.customer, methods=get),
+        Route("/admin/macros", admin_macros.macro_list, methods=get),
+        Route("/admin/macros", admin_macros.macro_add, methods=post),
+        Route("/admin/macros/{macro_id}", admin_macros.macro_edit, methods=get),
+        Route("/admin/macros/{macro_id}", admin_macros.macro_save, methods=post),
+        Route("/admin/macros/{macro_id}/delete", admin_macros.macro_delete, methods=post),
     ]
 
 
