@@ -37,7 +37,6 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api-keys", admin.apikey_list, methods=get),
         Route("/admin/api-keys", admin.apikey_create, methods=post),
         Route("/admin/api-keys/{key_id}/revoke", admin.apikey_revoke, methods=post),
-        Route("/admin/routing", admin.routing_rules, methods=get),
         Route("/admin/notifications", admin.notifications, methods=get),
         *workspace_routes(),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
@@ -46,7 +45,7 @@ def routes() -> list[BaseRoute]:
 
 def workspace_routes() -> list[BaseRoute]:
     """The agents' workspace: bulk actions, saved views, macros, customers, live updates, settings."""
-    from telemetron.web import admin_macros, bulk, customer_pages, saved_views
+    from telemetron.web import admin_macros, admin_routing, bulk, customer_pages, saved_views
 
     get, post = ["GET"], ["POST"]
     return [
@@ -59,6 +58,16 @@ def workspace_routes() -> list[BaseRoute]:
         Route("/admin/macros/{macro_id}", admin_macros.macro_edit, methods=get),
         Route("/admin/macros/{macro_id}", admin_macros.macro_save, methods=post),
         Route("/admin/macros/{macro_id}/delete", admin_macros.macro_delete, methods=post),
+        Route("/admin/routing", admin_routing.rules_page, methods=get),
+        Route("/admin/routing/rules", admin_routing.rule_add, methods=post),
+        Route("/admin/routing/rules/{rule_id}", admin_routing.rule_edit, methods=get),
+        Route("/admin/routing/rules/{rule_id}", admin_routing.rule_save, methods=post),
+        Route("/admin/routing/rules/{rule_id}/move", admin_routing.rule_move, methods=post),
+        Route("/admin/routing/rules/{rule_id}/enabled", admin_routing.rule_enable, methods=post),
+        Route("/admin/routing/dry-run", admin_routing.dry_run, methods=post),
+        Route("/admin/teams", admin_routing.teams_page, methods=get),
+        Route("/admin/teams", admin_routing.team_add, methods=post),
+        Route("/admin/teams/{team_id}", admin_routing.team_save, methods=post),
     ]
 
 

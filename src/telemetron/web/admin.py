@@ -1,6 +1,7 @@
-"""The admins' pages: categories, members, API keys, and read-only routing and notifications.
+"""The admins' pages: categories, members, API keys, and read-only notifications (routing and
+teams: ``admin_routing``; macros: ``admin_macros``).
 
-Each calls the service the CLI calls (``categories``, ``members``, ``orgs.apikeys``, ``routing``,
+Each calls the service the CLI calls (``categories``, ``members``, ``orgs.apikeys``,
 ``notifications.settings``). A form that fails re-renders its page with the error and a 4xx.
 Agents get a 403 page (``page(admin_only=True)``).
 """
@@ -20,8 +21,6 @@ from telemetron.members import auth
 from telemetron.members import service as members
 from telemetron.notifications import settings as notification_settings
 from telemetron.orgs import apikeys
-from telemetron.routing import service as routing
-from telemetron.routing.rules import CONDITION_LABELS
 from telemetron.web.pages import Web, page
 
 admin_page = page(admin_only=True)
@@ -192,18 +191,6 @@ async def apikey_revoke(web: Web) -> Response:
 
 
 # --- read-only settings ---------------------------------------------------------------------------
-
-
-def _routing(scoped, member) -> dict:
-    people = {m["id"]: m["name"] for m in members.list_members(scoped)}
-    teams = routing.list_teams(scoped)
-    return {"rules": routing.list_rules(scoped), "teams": teams, "people": people,
-            "team_names": {t["id"]: t["name"] for t in teams}}
-
-
-@admin_page
-async def routing_rules(web: Web) -> Response:
-    return web.render("admin/routing.html", condition_labels=CONDITION_LABELS, **await web.run(_routing))
 
 
 def _notifications(scoped, member) -> dict:
