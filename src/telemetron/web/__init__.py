@@ -45,7 +45,7 @@ def routes() -> list[BaseRoute]:
 
 def workspace_routes() -> list[BaseRoute]:
     """The agents' workspace: bulk actions, saved views, macros, customers, live updates, settings."""
-    from telemetron.web import admin_macros, admin_routing, bulk, customer_pages, saved_views
+    from telemetron.web import admin_macros, admin_routing, bulk, customer_pages, live, saved_views
 
     get, post = ["GET"], ["POST"]
     return [
@@ -53,6 +53,8 @@ def workspace_routes() -> list[BaseRoute]:
         Route("/views", saved_views.view_save, methods=post),
         Route("/views/{view_id}/delete", saved_views.view_delete, methods=post),
         Route("/customers/{customer_id}", customer_pages.customer, methods=get),
+        Route("/live/tickets", live.live_list, methods=get),
+        Route("/live/tickets/{ticket_id}", live.live_ticket, methods=get),
         Route("/admin/macros", admin_macros.macro_list, methods=get),
         Route("/admin/macros", admin_macros.macro_add, methods=post),
         Route("/admin/macros/{macro_id}", admin_macros.macro_edit, methods=get),
@@ -71,8 +73,8 @@ def workspace_routes() -> list[BaseRoute]:
     ]
 
 
-def not_found_page(request):
+async def not_found_page(request):
     """The web app's 404 page, for a browser that asked for an unknown path (app.py's 404 handler)."""
     from telemetron.web.pages import not_found_page as page
 
-    return page(request)
+    return await page(request)

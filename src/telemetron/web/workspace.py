@@ -10,7 +10,7 @@ from telemetron.macros import service as macros
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
 from telemetron.tickets.changes import clean_tags
-from telemetron.web import customer_data, saved_views, ticket_data
+from telemetron.web import customer_data, live, saved_views, ticket_data
 
 
 def list_page(scoped: Scoped, member: SignedIn, filters: ticket_data.ListFilters) -> dict[str, Any]:
@@ -19,6 +19,7 @@ def list_page(scoped: Scoped, member: SignedIn, filters: ticket_data.ListFilters
     data = ticket_data.list_page(scoped, member, filters)
     data["members"] = members.list_members(scoped)
     data["views"] = saved_views.list_views(scoped, member)
+    data["live_token"] = live.list_state(scoped, member)["token"]
     return data
 
 
@@ -30,6 +31,7 @@ def ticket_page(scoped: Scoped, member: SignedIn, raw_id: str, macro_id: str = "
     ticket = data["ticket"]
     data.update(customer_data.sidebar(scoped, ticket["customer"]["id"], ticket["id"]))
     data["macros"] = macros.list_macros(scoped)
+    data["presence"] = live.ticket_state(scoped, member, ticket["id"], heartbeat=True, replying=False)["others"]
     data["form"] = {"status": ticket["status"], "priority": ticket["priority"],
                     "category_id": data["details"]["category_id"] or "",
                     "assignee_id": ticket["assignee"]["id"] if ticket["assignee"] else "",
