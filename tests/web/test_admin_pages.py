@@ -191,3 +191,14 @@ def test_sending_the_create_key_form_again_creates_no_second_key(admin, org, db)
     fresh = re.search(r'name="once" value="([^"]+)"', again.text).group(1)
     assert fresh != form["once"]  # the page it shows creates a new key
     assert admin.post("/admin/api-keys", data={**form, "once": fresh}).status_code == 201
+
+
+def test_the_auto_resolve_wording_matches_what_happens_to_a_ticket_naming_the_category(admin, org, http):
+    page = admin.get("/admin/categories")
+    assert "whether the AI chose it (at 80% confidence or more) or the request named it" in page.text
+    added = admin.submit("/admin/categories", "/admin/categories", {
+        "name": "Already answered", "description": "Questions the FAQ answers", "ai_enabled": "on",
+        "auto_resolve": "on"})
+    assert added.status_code == 303
+    named = create_ticket(http, org.tenant, title="Where is the FAQ?", category="Already answered")
+    assert named["status"] == "resolved"  # named by the request: resolved too, as the words say

@@ -53,3 +53,23 @@ def test_a_ticket_token_moves_on_a_customer_reply_and_other_agents_are_seen(clie
 def test_signed_out_polls_get_no_data(client, org, http):
     response = client.get("/live/tickets")
     assert response.status_code == 303 and "/signin" in response.headers["location"]
+
+
+def test_a_closed_page_stops_being_shown_after_its_heartbeats_stop(client, org, http, db, live_server):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from telemetron.db.engine import utcnow
+    from telemetron.web.live import PRESENCE_SECONDS
+
+    ticket_id = create_ticket(http, org.tenant, title="Left open")["ticketId"]
+    client.sign_in(org.agent.email)
+    with Browser(base_url=live_server.url, follow_redirects=False) as ada:
+        ada.sign_in(org.admin.email)
+        ada.get(f"/live/tickets/{ticket_id}?heartbeat=1")
+    assert client.get(f"/live/tickets/{ticket_id}").json()["others"] == [{"name": "Ada Admin", "replying": False}]
+    old = utcnow() - timedelta(seconds=PRESENCE_SECONDS + 1)
+    db.run_sync(lambda conn: conn.execute(text("update ticket_presence set seen_at = :t where ticket_id = :i"),
+                                          {"t": old.replace(tzinfo=None) if db.is_sqlite else old, "i": ticket_id}))
+    assert client.get(f"/live/tickets/{ticket_id}").json()["others"] == []
