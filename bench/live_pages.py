@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,11 +50,10 @@ async def sign_in(base: str, email: str) -> str:
         return c.cookies["telemetron_session"]
 
 
-async def open_page(base: str, cookie: str, ticket_id: str | None, until: float, stats: dict,
-                    transport: httpx.AsyncHTTPTransport) -> None:
-    # One connection pool for all pages (a client's SSL setup alone would take seconds for 200);
-    # the clients are not closed one by one, as that would close the shared pool.
-    c = httpx.AsyncClient(base_url=base, cookies={"telemetron_session": cookie}, timeout=30, transport=transport)
+async def open_page(base: str, cookie: str, ticket_id: str | None, until: float, stats: dict) -> None:
+    # Its own connection, as a browser tab; verify=False: plain HTTP here, and loading the CA
+    # bundle for each of 200 clients would take seconds of the phase.
+    c = httpx.AsyncClient(base_url=base, cookies={"telemetron_session": cookie}, timeout=30, verify=False)
     token, beats = None, 0
     await asyncio.sleep(random.uniform(0, POLL))  # pages were opened at different times
     while time.monotonic() < until:
@@ -83,25 +83,44 @@ async def new_tickets(base: str, key: str, until: float, every: float) -> None:
             await asyncio.sleep(every)
 
 
+def probe(base: str, cookie: str, stop: threading.Event, seen: list[float]) -> None:
+    """One more page polling twice a second from its own thread: the server's answer time, apart
+    from the 200 simulated pages' client (one Python process, which lags on a busy machine)."""
+    with httpx.Client(base_url=base, cookies={"telemetron_session": cookie}, timeout=30) as c:
+        while not stop.is_set():
+            started = time.perf_counter()
+            c.get("/live/tickets")
+            seen.append(time.perf_counter() - started)
+            stop.wait(0.5)
+
+
 async def phase(base: str, cookies: list[str], tickets: list[str], key: str, seconds: int, busy: bool,
                 pids: list[int]) -> dict:
     stats: dict = {"poll": [], "refetch": [], "errors": 0}
-    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=PAGES, max_keepalive_connections=PAGES))
+    probed: list[float] = []
+    stop = threading.Event()
+    prober = threading.Thread(target=probe, args=(base, cookies[0], stop, probed))
+    prober.start()
+    client_cpu = time.process_time()
     until = time.monotonic() + seconds
     cpu_before, started = cpu_seconds(pids), time.monotonic()
-    tasks = [open_page(base, cookies[i % AGENTS], tickets[i % len(tickets)] if i < TICKET_PAGES else None, until, stats,
-                       transport) for i in range(PAGES)]
+    tasks = [open_page(base, cookies[i % AGENTS], tickets[i % len(tickets)] if i < TICKET_PAGES else None, until, stats)
+             for i in range(PAGES)]
     if busy:
         tasks.append(new_tickets(base, key, until, 2.0))
     await asyncio.gather(*tasks)
-    await transport.aclose()
+    stop.set()
+    prober.join()
     elapsed = time.monotonic() - started
+    client_cpu = time.process_time() - client_cpu
     cpu = cpu_seconds(pids) - cpu_before
     return {"phase": "busy" if busy else "idle", "seconds": round(elapsed, 1),
             "polls_per_s": round(len(stats["poll"]) / elapsed, 1), "refetches_per_s": round(len(stats["refetch"]) / elapsed, 1),
             "server_cpu_percent": round(100 * cpu / elapsed, 1),
             "server_cpu_ms_per_request": round(1000 * cpu / max(1, len(stats["poll"]) + len(stats["refetch"])), 2),
             "load_average": open("/proc/loadavg").read().split()[0],
+            "bench_client_cpu_percent": round(100 * client_cpu / elapsed, 1),
+            "probe_ms": {"p50": pct(probed, .5), "p95": pct(probed, .95), "p99": pct(probed, .99)},
             "poll_ms": {"p50": pct(stats["poll"], .5), "p95": pct(stats["poll"], .95), "p99": pct(stats["poll"], .99)},
             "refetch_ms": {"p50": pct(stats["refetch"], .5), "p95": pct(stats["refetch"], .95)},
             "errors": stats["errors"]}
