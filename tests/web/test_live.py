@@ -60,7 +60,7 @@ def test_a_closed_page_stops_being_shown_after_its_heartbeats_stop(client, org, 
 
     from sqlalchemy import text
 
-    from telemetron.db.engine import utcnow
+    from telemetron.clock import utcnow
     from telemetron.web.live import PRESENCE_SECONDS
 
     ticket_id = create_ticket(http, org.tenant, title="Left open")["ticketId"]

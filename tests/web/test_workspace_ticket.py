@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from conftest import count
-from sqlalchemy import text
 
 from web.conftest import create_ticket, csrf_of, get_ticket
 
@@ -116,7 +115,7 @@ def test_macro_admin_refuses_bad_input_and_agents(client, org, other_org, http, 
 
 def test_the_customer_page_and_the_sidebar_show_the_customers_context(agent, org, other_org, http, db):
     first = create_ticket(http, org.tenant, title="First problem", customerEmail="lea@example.com")
-    second = create_ticket(http, org.tenant, title="Second problem", customerEmail="lea@example.com")
+    create_ticket(http, org.tenant, title="Second problem", customerEmail="lea@example.com")
     solved = create_ticket(http, org.tenant, title="Old solved problem", customerEmail="lea@example.com")
     http.post("/api/ext-v1/ticket/updateTicket", headers=org.tenant.headers,
               json={"ticketId": solved["ticketId"], "status": "resolved"})

@@ -15,15 +15,14 @@ from sqlalchemy import bindparam
 
 from telemetron import ids
 from telemetron.categories import service as categories
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import macros
+from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.errors import Conflict, InvalidRequest, NotFound
 from telemetron.members import service as members
 from telemetron.orgs.service import check_name
 from telemetron.tickets.changes import clean_tags
-from telemetron.tickets.follow_schemas import STATUSES
-from telemetron.tickets.schemas import PRIORITIES
 
 PLACEHOLDERS = {
     "customer_name": "the customer's name",

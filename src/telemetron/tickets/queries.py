@@ -28,7 +28,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import orjson
@@ -63,7 +63,7 @@ class _Shape:
     cursor: bool
 
 
-@lru_cache(maxsize=None)
+@cache
 def _statement(shape: _Shape) -> Select:
     stmt = SUMMARIES
     if shape.statuses:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from telemetron.categories import service as categories
+from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.errors import AppError
 from telemetron.macros import service as macros
 from telemetron.members import service as members
-from telemetron.tickets.follow_schemas import STATUSES
-from telemetron.tickets.schemas import PRIORITIES
 from telemetron.web.pages import Form, Web, page
 
 admin_page = page(admin_only=True)

@@ -9,11 +9,11 @@ from typing import Any
 from starlette.responses import Response
 
 from telemetron.categories import service as categories
+from telemetron.enums import PRIORITIES
 from telemetron.errors import AppError
 from telemetron.members import service as members
 from telemetron.routing import service as routing
 from telemetron.routing.rules import CONDITION_LABELS, CONDITIONS
-from telemetron.tickets.schemas import PRIORITIES
 from telemetron.web.pages import Form, Web, page
 
 admin_page = page(admin_only=True)
@@ -135,10 +135,11 @@ async def teams_page(web: Web) -> Response:
 
 @admin_page
 async def team_add(web: Web) -> Response:
-    typed = {"name": web.form.get("name"), "strategy": web.form.get("strategy", "round_robin"),
-             "member_ids": web.form.getlist("member")}
+    name, strategy, member_ids = web.form.get("name"), web.form.get("strategy", "round_robin"), web.form.getlist("member")
+    typed = {"name": name, "strategy": strategy, "member_ids": member_ids}
     try:
-        await web.run(lambda scoped, member: routing.add_team(scoped, **typed))
+        await web.run(lambda scoped, member: routing.add_team(scoped, name=name, strategy=strategy,
+                                                              member_ids=member_ids))
     except AppError as exc:
         return await _render(web, "admin/teams.html", status=exc.status, error=exc.message, typed=typed)
     return web.redirect("/admin/teams?done=team-added")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func
 from starlette.responses import JSONResponse, Response
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import ORG, PerDialect, Scoped, tenant_select
 from telemetron.db.tables import members, ticket_presence, tickets
 from telemetron.members.auth import SignedIn

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, or_
 from starlette.responses import Response
 
 from telemetron import ids
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_insert, tenant_select
 from telemetron.db.tables import saved_views
 from telemetron.errors import NotFound

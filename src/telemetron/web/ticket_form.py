@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped
 from telemetron.members.auth import SignedIn
 from telemetron.tickets import changes
