@@ -195,7 +195,7 @@ def test_sending_the_create_key_form_again_creates_no_second_key(admin, org, db)
 
 def test_the_auto_resolve_wording_matches_what_happens_to_a_ticket_naming_the_category(admin, org, http):
     page = admin.get("/admin/categories")
-    assert "whether the AI chose it (at 80% confidence or more) or the request named it" in page.text
+    assert "whether the AI chose it (at 80% confidence or more) or the request asked for it" in page.text
     added = admin.submit("/admin/categories", "/admin/categories", {
         "name": "Already answered", "description": "Questions the FAQ answers", "ai_enabled": "on",
         "auto_resolve": "on"})
