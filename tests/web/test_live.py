@@ -3,6 +3,8 @@ the database (so several server processes agree)."""
 
 from __future__ import annotations
 
+from conftest import count
+
 from web.conftest import Browser, create_ticket
 
 
@@ -73,3 +75,8 @@ def test_a_closed_page_stops_being_shown_after_its_heartbeats_stop(client, org, 
     db.run_sync(lambda conn: conn.execute(text("update ticket_presence set seen_at = :t where ticket_id = :i"),
                                           {"t": old.replace(tzinfo=None) if db.is_sqlite else old, "i": ticket_id}))
     assert client.get(f"/live/tickets/{ticket_id}").json()["others"] == []
+    # Ada's next heartbeat, on another ticket, deletes the row of the page she closed.
+    with Browser(base_url=live_server.url, follow_redirects=False) as ada:
+        ada.sign_in(org.admin.email)
+        ada.get(f"/live/tickets/{create_ticket(http, org.tenant, title='Next')['ticketId']}?heartbeat=1")
+    assert count(db, "select count(*) from ticket_presence where ticket_id = :i", i=ticket_id) == 0

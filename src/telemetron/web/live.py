@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, func
 from starlette.responses import JSONResponse, Response
 
 from telemetron.clock import utcnow
-from telemetron.db.scoped import ORG, PerDialect, Scoped, tenant_select
+from telemetron.db.scoped import ORG, PerDialect, Scoped, tenant_delete, tenant_select
 from telemetron.db.tables import members, ticket_presence, tickets
 from telemetron.members.auth import SignedIn
 from telemetron.tickets.views import canonical_ticket_id, iso, ticket_not_found
@@ -48,6 +48,10 @@ def _upsert(dialect_insert):
 
 
 _HEARTBEAT = PerDialect(_upsert)
+# A member's rows for pages closed since: deleted at the member's next heartbeat, so the table
+# holds about one row per open ticket page, never one per ticket ever viewed.
+_FORGET_CLOSED = tenant_delete(ticket_presence).where(_p.member_id == bindparam("member_id"),
+                                                      _p.seen_at < bindparam("since"))
 
 
 def list_state(scoped: Scoped, member: SignedIn) -> dict[str, Any]:
@@ -63,6 +67,8 @@ def ticket_state(scoped: Scoped, member: SignedIn, raw_id: str, *, heartbeat: bo
         raise ticket_not_found()
     now = utcnow()
     if heartbeat:
+        scoped.execute(_FORGET_CLOSED, {"member_id": member.member_id,
+                                        "since": now - timedelta(seconds=PRESENCE_SECONDS)})
         scoped.execute(_HEARTBEAT, {"ticket_id": ticket_id, "member_id": member.member_id, "replying": replying,
                                     "seen_at": now})
     others = scoped.execute(_OTHERS, {"ticket_id": ticket_id, "member_id": member.member_id,
