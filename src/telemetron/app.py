@@ -74,7 +74,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if exc.status_code == 404 and not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", ""
     ):  # a person in a browser, not an API client: the web app's page
-        return web.not_found_page(request)
+        return await web.not_found_page(request)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
     if exc.status_code == 404 and message == "Not Found":

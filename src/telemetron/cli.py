@@ -419,6 +419,9 @@ def _mount_domain_commands() -> None:
     app.add_typer(webhook_app, name="webhook")
     app.add_typer(outbox_app, name="outbox")
     app.command("worker")(worker)
+    from telemetron.macros.cli import macro_app
+
+    app.add_typer(macro_app, name="macro")
 
     from telemetron.audit.cli import audit_app
 

@@ -11,7 +11,7 @@ from conftest import count
 from web.conftest import PASSWORD, Browser, create_ticket, csrf_of
 
 ADMIN_PAGES = ["/admin", "/admin/categories", "/admin/members", "/admin/api-keys", "/admin/routing",
-               "/admin/notifications"]
+               "/admin/notifications", "/admin/teams", "/admin/macros"]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
@@ -175,7 +175,8 @@ def test_routing_and_notifications_are_shown(admin, org, db, cli):
     page = admin.get("/admin/routing")
     assert page.status_code == 200
     assert "WiFi to Sam" in page.text and "assign to Sam Agent" in page.text and "network" in page.text
-    assert "ticket category: Connectivity" in page.text and "ticketCategory" not in page.text  # words, not keys
+    rules = page.text[page.text.index('id="rules"'):page.text.index("</table>")]
+    assert "ticket category: Connectivity" in rules and "ticketCategory" not in rules  # words, not keys
     page = admin.get("/admin/notifications")
     assert page.status_code == 200
     assert "https://help.example.com" in page.text
@@ -194,3 +195,14 @@ def test_sending_the_create_key_form_again_creates_no_second_key(admin, org, db)
     fresh = re.search(r'name="once" value="([^"]+)"', again.text).group(1)
     assert fresh != form["once"]  # the page it shows creates a new key
     assert admin.post("/admin/api-keys", data={**form, "once": fresh}).status_code == 201
+
+
+def test_the_auto_resolve_wording_matches_what_happens_to_a_ticket_naming_the_category(admin, org, http):
+    page = admin.get("/admin/categories")
+    assert "whether the AI chose it (at 80% confidence or more) or the request asked for it" in page.text
+    added = admin.submit("/admin/categories", "/admin/categories", {
+        "name": "Already answered", "description": "Questions the FAQ answers", "ai_enabled": "on",
+        "auto_resolve": "on"})
+    assert added.status_code == 303
+    named = create_ticket(http, org.tenant, title="Where is the FAQ?", category="Already answered")
+    assert named["status"] == "resolved"  # named by the request: resolved too, as the words say

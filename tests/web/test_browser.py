@@ -38,7 +38,7 @@ def test_an_agent_works_a_ticket_from_sign_in_to_sign_out(page, org, http):
     row = page.get_by_role("row").filter(has_text="Hub loses WiFi every hour")
     expect(row).to_contain_text("Needs triage")
     expect(row).to_contain_text("john.doe@example.com")
-    page.get_by_label("Category").select_option(label="Needs triage (none)")
+    page.get_by_role("search").get_by_label("Category").select_option(label="Needs triage (none)")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("link", name="Hub loses WiFi every hour")).to_be_visible()
 
@@ -120,7 +120,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page, org, http):
     sign_in(page, org.agent.email)
     page.goto(f"/tickets/{ticket_id}")
     # As a forged form would: the same form, without the token the page put in it.
-    page.locator("#update input[name=csrf]").evaluate("input => input.remove()")
+    page.locator("#reply input[name=csrf]").evaluate("input => input.remove()")
     page.locator("#update").get_by_label("Status").select_option(label="Resolved")
     page.locator("#update").get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("alert")).to_contain_text("did not come from this site")

@@ -249,7 +249,7 @@ def test_saving_a_page_opened_before_a_colleagues_change_keeps_that_change(agent
     ticket_id = create_ticket(http, org.tenant, title="Screen cracked on arrival", priority="urgent")["ticketId"]
     page = agent.get(f"/tickets/{ticket_id}")  # the agent opens the ticket ...
     shown = dict(re.findall(r'name="shown_(\w+)" value="([^"]*)"', page.text))
-    assert shown == {"status": "open", "priority": "urgent", "category": "", "assignee": ""}
+    assert shown == {"status": "open", "priority": "urgent", "category": "", "assignee": "", "tags": ""}
     # ... a colleague lowers the priority and takes the ticket meanwhile ...
     response = http.post("/api/ext-v1/ticket/updateTicket", headers=org.tenant.headers,
                          json={"ticketId": ticket_id, "priority": "low", "assigneeId": org.admin.id})

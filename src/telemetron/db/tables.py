@@ -540,3 +540,48 @@ attachments = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_attachments_ticket_id", "ticket_id"),
 )
+
+
+# --- the agents' workspace: canned replies and macros, saved views, who is on a ticket ---------
+
+macros = Table(
+    "macros",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    # The reply, with {{customer_name}}, {{ticket_number}}, {{agent_name}} placeholders ("" : none).
+    Column("content", Text, nullable=False, default=""),
+    # Field changes: {"status", "priority", "category", "assignee" ("me" or a member id), "tags"}.
+    Column("actions", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "name", name="uq_macros_organization_id_name"),
+)
+
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("member_id", String(32), ForeignKey("members.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    # The list's query string (filters only, no page cursor): new filters need no schema change.
+    Column("query", Text, nullable=False),
+    # Shared views are offered to the whole organization, personal ones to their owner only.
+    Column("shared", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_saved_views_organization_id_member_id", "organization_id", "member_id"),
+)
+
+ticket_presence = Table(
+    "ticket_presence",
+    metadata,
+    # Who has a ticket open, and whether they are writing: in the database so that every API
+    # process sees every agent. A row older than a few polls is gone (the page was closed).
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("ticket_id", String(36), primary_key=True),
+    Column("member_id", String(32), ForeignKey("members.id"), primary_key=True),
+    Column("replying", Boolean, nullable=False, default=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)

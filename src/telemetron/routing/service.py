@@ -22,7 +22,7 @@ from telemetron import audit, ids
 from telemetron.categories import service as category_service
 from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
-from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
+from telemetron.db.scoped import Scoped, tenant_delete, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import (
     categories,
     customers,
@@ -192,8 +192,8 @@ def _pick_from_team(scoped: Scoped, team_id: str) -> tuple[dict | None, str]:
 
 # --- administration ----------------------------------------------------------------------------
 
-def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: dict[str, Any],
-             position: int | None = None, continue_matching: bool = False) -> dict:
+def _checked_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: dict[str, Any]) -> dict:
+    """Name, conditions and actions made valid for this organization (400/404 with the field)."""
     name = check_name(name, what="The rule name")
     conditions = validate_conditions(conditions)
     actions = validate_actions(actions)
@@ -207,10 +207,16 @@ def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: 
         member_service.get_member(scoped, actions["assignMember"])  # 404 if not this organization's
     if "assignTeam" in actions and scoped.execute(_TEAM, {"team_id": actions["assignTeam"]}).first() is None:
         raise NotFound(f"Team {actions['assignTeam']} not found in this organization", code="team_not_found")
+    return {"name": name, "conditions": conditions, "actions": actions}
+
+
+def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: dict[str, Any],
+             position: int | None = None, continue_matching: bool = False) -> dict:
+    checked = _checked_rule(scoped, name=name, conditions=conditions, actions=actions)
     if position is None:
         position = (scoped.execute(_MAX_POSITION).scalar() or 0) + 10
-    row = {"id": ids.prefixed("rule"), "name": name, "position": position, "enabled": True, "conditions": conditions,
-           "actions": actions, "continue_matching": continue_matching, "created_at": utcnow()}
+    row = {"id": ids.prefixed("rule"), **checked, "position": position, "enabled": True,
+           "continue_matching": continue_matching, "created_at": utcnow()}
     scoped.execute(_INSERT_RULE, row)
     bump_config_version(scoped)
     audit.record_scoped(scoped, "routing_rule.added", {
@@ -249,3 +255,71 @@ def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member
 
 def list_teams(scoped: Scoped) -> list[dict]:
     return [dict(r) for r in scoped.execute(_ALL_TEAMS).mappings()]
+
+
+# --- editing rules and teams (the web app's settings pages) --------------------------------------
+
+_ONE_RULE = tenant_select(routing_rules).where(_r.id == bindparam("rule_id"))
+_UPDATE_RULE = tenant_update(routing_rules).where(_r.id == bindparam("rule_id"))
+_SET_RULE = _UPDATE_RULE.values(name=bindparam("new_name"), conditions=bindparam("new_conditions"),
+                                actions=bindparam("new_actions"), continue_matching=bindparam("new_continue"))
+_SET_ENABLED = _UPDATE_RULE.values(enabled=bindparam("new_enabled"))
+_SET_POSITION = _UPDATE_RULE.values(position=bindparam("new_position"))
+_TEAM_MEMBER_IDS = tenant_select(team_members, team_members.c.member_id).where(
+    team_members.c.team_id == bindparam("team_id")).order_by(team_members.c.member_id)
+_DELETE_TEAM_MEMBERS = tenant_delete(team_members).where(team_members.c.team_id == bindparam("team_id"))
+_SET_STRATEGY = tenant_update(teams).where(teams.c.id == bindparam("team_id")).values(strategy=bindparam("new_strategy"))
+STRATEGIES = ("round_robin", "least_open")
+
+
+def get_rule(scoped: Scoped, rule_id: str) -> dict:
+    row = scoped.execute(_ONE_RULE, {"rule_id": rule_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"Rule {rule_id} not found in this organization", code="rule_not_found")
+    return {**dict(row), "conditions": _json(row["conditions"]), "actions": _json(row["actions"])}
+
+
+def update_rule(scoped: Scoped, rule_id: str, *, name: str, conditions: dict[str, Any], actions: dict[str, Any],
+                continue_matching: bool = False) -> dict:
+    get_rule(scoped, rule_id)
+    checked = _checked_rule(scoped, name=name, conditions=conditions, actions=actions)
+    scoped.execute(_SET_RULE, {"rule_id": rule_id, "new_name": checked["name"], "new_conditions": checked["conditions"],
+                               "new_actions": checked["actions"], "new_continue": continue_matching})
+    bump_config_version(scoped)
+    return get_rule(scoped, rule_id)
+
+
+def set_rule_enabled(scoped: Scoped, rule_id: str, enabled: bool) -> None:
+    if scoped.execute(_SET_ENABLED, {"rule_id": rule_id, "new_enabled": enabled}).rowcount == 0:
+        raise NotFound(f"Rule {rule_id} not found in this organization", code="rule_not_found")
+    bump_config_version(scoped)
+
+
+def move_rule(scoped: Scoped, rule_id: str, steps: int) -> None:
+    """Move a rule ``steps`` places earlier (negative) or later in the order, renumbering every
+    rule 10, 20, 30... so that positions stay distinct and room is left for ``--position``."""
+    ordered = [r["id"] for r in list_rules(scoped)]
+    if rule_id not in ordered:
+        raise NotFound(f"Rule {rule_id} not found in this organization", code="rule_not_found")
+    at = ordered.index(rule_id)
+    ordered.insert(max(0, min(len(ordered) - 1, at + steps)), ordered.pop(at))
+    for index, each in enumerate(ordered):
+        scoped.execute(_SET_POSITION, {"rule_id": each, "new_position": (index + 1) * 10})
+    bump_config_version(scoped)
+
+
+def team_member_ids(scoped: Scoped, team_id: str) -> list[str]:
+    return [r[0] for r in scoped.execute(_TEAM_MEMBER_IDS, {"team_id": team_id})]
+
+
+def update_team(scoped: Scoped, team_id: str, *, strategy: str, member_ids: list[str]) -> None:
+    """Set the team's strategy and its members (replacing them)."""
+    if strategy not in STRATEGIES:
+        raise InvalidRequest("strategy is round_robin or least_open", field="strategy")
+    if scoped.execute(_TEAM, {"team_id": team_id}).first() is None:
+        raise NotFound(f"Team {team_id} not found in this organization", code="team_not_found")
+    scoped.execute(_SET_STRATEGY, {"team_id": team_id, "new_strategy": strategy})
+    scoped.execute(_DELETE_TEAM_MEMBERS, {"team_id": team_id})
+    for member_id in dict.fromkeys(member_ids):
+        member_service.get_member(scoped, member_id)  # 404 if not this organization's
+        scoped.execute(_INSERT_TEAM_MEMBER, {"team_id": team_id, "member_id": member_id})

@@ -232,3 +232,28 @@ def add_message(scoped: Scoped, ticket: TicketState, role: str, content: str, *,
 
         deliver_agent_reply(scoped, ticket.id, message_id, content, author_member_id=author_member_id, now=now)
     return AddedMessage(id=message_id, position=position, reopened=reopened)
+
+
+_TAGS = tenant_select(tickets, _t.tags).where(_t.id == bindparam("ticket_id"))
+_SET_TAGS = _BY_ID.values(tags=bindparam("new_tags"), updated_at=bindparam("now"))
+MAX_TAGS, MAX_TAG = 50, 64
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    """Trimmed, each once (first spelling kept, ignoring case); 400 when too many or too long."""
+    kept: dict[str, str] = {}
+    for tag in (t.strip() for t in tags):
+        if tag:
+            kept.setdefault(tag.lower(), tag)
+    if len(kept) > MAX_TAGS or any(len(t) > MAX_TAG for t in kept.values()):
+        raise InvalidRequest(f"At most {MAX_TAGS} tags of at most {MAX_TAG} characters", field="tags")
+    return list(kept.values())
+
+
+def change_tags(scoped: Scoped, ticket: TicketState, tags: list[str], *, now: datetime) -> bool:
+    """Replace the ticket's tags (an agent's edit or a macro); False when they are the same."""
+    tags = clean_tags(tags)
+    if list(scoped.execute(_TAGS, {"ticket_id": ticket.id}).scalar_one() or []) == tags:
+        return False
+    scoped.execute(_SET_TAGS, {"ticket_id": ticket.id, "new_tags": tags, "now": now})
+    return True

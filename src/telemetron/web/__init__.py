@@ -41,7 +41,6 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api-keys", admin.apikey_list, methods=get),
         Route("/admin/api-keys", admin.apikey_create, methods=post),
         Route("/admin/api-keys/{key_id}/revoke", admin.apikey_revoke, methods=post),
-        Route("/admin/routing", admin.routing_rules, methods=get),
         Route("/admin/audit", audit.audit_log, methods=get),
         Route("/signin/code", twofactor.code_form, methods=get),
         Route("/signin/code", twofactor.code, methods=post),
@@ -58,12 +57,43 @@ def routes() -> list[BaseRoute]:
         Route("/admin/notifications/webhooks/{endpoint_id}/rotate", admin_notifications.webhook_rotate, methods=post),
         Route("/admin/notifications/webhooks/{endpoint_id}/remove", admin_notifications.webhook_remove, methods=post),
         Route("/admin/mailboxes", mail_pages.mailbox_list, methods=get),
+        *workspace_routes(),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
     ]
 
 
-def not_found_page(request):
+def workspace_routes() -> list[BaseRoute]:
+    """The agents' workspace: bulk actions, saved views, macros, customers, live updates, settings."""
+    from telemetron.web import admin_macros, admin_routing, bulk, customer_pages, live, saved_views
+
+    get, post = ["GET"], ["POST"]
+    return [
+        Route("/tickets/bulk", bulk.bulk_update, methods=post),
+        Route("/views", saved_views.view_save, methods=post),
+        Route("/views/{view_id}/delete", saved_views.view_delete, methods=post),
+        Route("/customers/{customer_id}", customer_pages.customer, methods=get),
+        Route("/live/tickets", live.live_list, methods=get),
+        Route("/live/tickets/{ticket_id}", live.live_ticket, methods=get),
+        Route("/admin/macros", admin_macros.macro_list, methods=get),
+        Route("/admin/macros", admin_macros.macro_add, methods=post),
+        Route("/admin/macros/{macro_id}", admin_macros.macro_edit, methods=get),
+        Route("/admin/macros/{macro_id}", admin_macros.macro_save, methods=post),
+        Route("/admin/macros/{macro_id}/delete", admin_macros.macro_delete, methods=post),
+        Route("/admin/routing", admin_routing.rules_page, methods=get),
+        Route("/admin/routing/rules", admin_routing.rule_add, methods=post),
+        Route("/admin/routing/rules/{rule_id}", admin_routing.rule_edit, methods=get),
+        Route("/admin/routing/rules/{rule_id}", admin_routing.rule_save, methods=post),
+        Route("/admin/routing/rules/{rule_id}/move", admin_routing.rule_move, methods=post),
+        Route("/admin/routing/rules/{rule_id}/enabled", admin_routing.rule_enable, methods=post),
+        Route("/admin/routing/dry-run", admin_routing.dry_run, methods=post),
+        Route("/admin/teams", admin_routing.teams_page, methods=get),
+        Route("/admin/teams", admin_routing.team_add, methods=post),
+        Route("/admin/teams/{team_id}", admin_routing.team_save, methods=post),
+    ]
+
+
+async def not_found_page(request):
     """The web app's 404 page, for a browser that asked for an unknown path (app.py's 404 handler)."""
     from telemetron.web.pages import not_found_page as page
 
-    return page(request)
+    return await page(request)

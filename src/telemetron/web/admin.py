@@ -1,6 +1,7 @@
-"""The admins' pages: categories, members, API keys, and read-only routing (notifications: admin_notifications).
+"""The admins' pages: categories, members and API keys (notifications: ``admin_notifications``;
+routing and teams: ``admin_routing``; macros: ``admin_macros``).
 
-Each calls the service the CLI calls (``categories``, ``members``, ``orgs.apikeys``, ``routing``).
+Each calls the service the CLI calls (``categories``, ``members``, ``orgs.apikeys``).
 A form that fails re-renders its page with the error and a 4xx.
 Agents get a 403 page (``page(admin_only=True)``).
 """
@@ -19,8 +20,6 @@ from telemetron.idempotency import service as idempotency
 from telemetron.members import auth, twofactor
 from telemetron.members import service as members
 from telemetron.orgs import apikeys
-from telemetron.routing import service as routing
-from telemetron.routing.rules import CONDITION_LABELS
 from telemetron.web.pages import Web, page
 
 admin_page = page(admin_only=True)
@@ -192,21 +191,6 @@ async def apikey_revoke(web: Web) -> Response:
     key_id = web.request.path_params["key_id"]
     await web.run(lambda scoped, member: apikeys.revoke_api_key(scoped, key_id))
     return web.redirect("/admin/api-keys?done=key-revoked")
-
-
-# --- read-only settings ---------------------------------------------------------------------------
-
-
-def _routing(scoped, member) -> dict:
-    people = {m["id"]: m["name"] for m in members.list_members(scoped)}
-    teams = routing.list_teams(scoped)
-    return {"rules": routing.list_rules(scoped), "teams": teams, "people": people,
-            "team_names": {t["id"]: t["name"] for t in teams}}
-
-
-@admin_page
-async def routing_rules(web: Web) -> Response:
-    return web.render("admin/routing.html", condition_labels=CONDITION_LABELS, **await web.run(_routing))
 
 
 @admin_page

@@ -103,6 +103,9 @@ class Form:
                 return value
         return default
 
+    def getlist(self, name: str) -> list[str]:
+        return [value for key, value in self._pairs if key == name]
+
     def has(self, name: str) -> bool:
         return any(key == name for key, _ in self._pairs)
 
@@ -284,6 +287,13 @@ def error_page(web: Web, status: int, message: str) -> HTMLResponse:
     return web.render("error.html", status=status, title=_TITLES.get(status, "Error"), message=message)
 
 
-def not_found_page(request: Request) -> HTMLResponse:
-    """A path the server does not know, asked for by a browser (the API's clients get JSON)."""
-    return error_page(Web(request, admin_only=False), 404, "There is no page at this address.")
+async def not_found_page(request: Request) -> HTMLResponse:
+    """A path the server does not know, asked for by a browser (the API's clients get JSON); a
+    signed-in member keeps the navigation, so the page is a step aside, not a dead end."""
+    web = Web(request, admin_only=False)
+    if web.token:
+        try:
+            web.member = await web.db.run(session_member, web.token)
+        except Exception:  # noqa: BLE001 - the 404 page must not fail; it is shown without the menu
+            logger.exception("404 page: the session could not be read")
+    return error_page(web, 404, "There is no page at this address.")

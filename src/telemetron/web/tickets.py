@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.errors import AppError
-from telemetron.web import ticket_data
+from telemetron.web import bulk, ticket_data, ticket_form, workspace
 from telemetron.web.pages import Web, page
 
 # Fixed messages after a change (the URL carries a code, never text that a link could forge).
@@ -28,7 +28,7 @@ DONE = {
 async def ticket_list(web: Web) -> Response:
     filters = ticket_data.ListFilters.from_query(web.request.query_params)
     try:
-        data = await web.run(ticket_data.list_page, filters)
+        data = await web.run(workspace.list_page, filters)
     except AppError as exc:
         if exc.code not in ("invalid_cursor", "cursor_mismatch"):
             raise
@@ -39,12 +39,16 @@ async def ticket_list(web: Web) -> Response:
     expired = "That page of results had expired (the filters changed, or the link was old): here is the first page."
     return web.render("tickets.html", filters=filters, statuses=STATUSES, priorities=PRIORITIES,
                       next_url=next_url, first_url=first_url,
-                      done=expired if web.request.query_params.get("expired") == "1" else None, **data)
+                      list_query=urlencode(filters.query()), max_bulk=bulk.MAX_BULK,
+                      done=expired if web.request.query_params.get("expired") == "1" else bulk.done(web), **data)
 
 
-async def _show(web: Web, status: int = 200, *, error: str | None = None, draft: str = "") -> Response:
-    data = await web.run(ticket_data.ticket_page, web.request.path_params["ticket_id"])
-    done = DONE.get(web.request.query_params.get("done", "")) if status == 200 else None
+async def _show(web: Web, status: int = 200, *, error: str | None = None, draft: str = "",
+                done: str | None = None) -> Response:
+    params = web.request.query_params
+    data = await web.run(workspace.ticket_page, web.request.path_params["ticket_id"], params.get("macro", ""))
+    done = done or (DONE.get(params.get("done", "")) if status == 200 else None)
+    draft = draft or data["form"]["draft"] or ""
     return web.render("ticket.html", status=status, statuses=STATUSES, priorities=PRIORITIES, error=error,
                       done=done, draft=draft, once=secrets.token_urlsafe(16), **data)
 
@@ -56,16 +60,23 @@ async def ticket(web: Web) -> Response:
 
 @page()
 async def ticket_reply(web: Web) -> Response:
+    """The ticket's one form: "Send reply" adds the reply and the sidebar's changes together; "Save
+    changes" and "Assign to me" save the changes and keep a draft reply on the page."""
     content = web.form.get("content")
+    with_reply = web.form.get("action", "reply") == "reply" and web.form.get("assign_me") != "1"
     try:
-        ticket_id, added = await web.run(ticket_data.reply, web.request.path_params["ticket_id"], content=content,
-                                         status=web.form.get("status"), max_text=web.settings.max_text_bytes,
-                                         once=(web.form.get("once") or "")[:64])
+        sent = await web.run(ticket_form.send, web.request.path_params["ticket_id"], form=web.form,
+                             with_reply=with_reply, max_text=web.settings.max_text_bytes)
     except AppError as exc:
-        if exc.status == 404:
+        if exc.status == 404 and exc.code == "ticket_not_found":
             raise
         return await _show(web, exc.status, error=exc.message, draft=content)
-    return web.redirect(f"/tickets/{ticket_id}?done={'replied' if added else 'replied-before'}#reply")
+    if sent.replied is None:
+        done = "updated" if sent.changed else "unchanged"
+        if content.strip():  # the draft stays on the page, unsent
+            return await _show(web, done=DONE[done] + " Your reply is not sent yet.", draft=content)
+        return web.redirect(f"/tickets/{sent.ticket_id}?done={done}")
+    return web.redirect(f"/tickets/{sent.ticket_id}?done={'replied' if sent.replied else 'replied-before'}#reply")
 
 
 @page()
