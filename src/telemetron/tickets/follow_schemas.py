@@ -36,7 +36,10 @@ MAX_LIMIT = 100
 # The category filter value that finds uncategorized tickets (any case).
 UNCATEGORIZED = "none"
 _TICKET_ID = "The ticket's id (a UUID), as createTicket returned it."
-_CHOICES = {"status": STATUSES, "priority": PRIORITIES}
+SORTS = ("updatedAt", "createdAt", "relevance")
+ORDERS = ("asc", "desc")
+MAX_QUERY = 500
+_CHOICES = {"status": STATUSES, "priority": PRIORITIES, "sort": SORTS, "order": ORDERS}
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -78,6 +81,27 @@ class QueryTicketsRequest(BaseModel):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size, 1 to 100 (more is a 400).")
     cursor: str | None = Field(
         None, description="`nextCursor` of the previous page, with the same filters. Leave out for the first page."
+    )
+    q: str | None = Field(
+        None,
+        description=(
+            "Full-text search in the title, description, messages (internal notes included) and the customer's "
+            "name and email. Every word must match, in any order; a word of two letters or more also matches "
+            "as a prefix (`refu` finds refund); `\"quoted words\"` match as a phrase; punctuation separates "
+            "words (`alice@example.com` is the phrase alice example com). At most 500 characters. "
+            "Combines with every other filter. Without `sort`, the best matches come first."
+        ),
+    )
+    sort: Literal["updatedAt", "createdAt", "relevance"] | None = Field(
+        None,
+        description=(
+            "`updatedAt` (last activity: a message or any change), `createdAt`, or `relevance` (with `q` only). "
+            "Default: `relevance` with `q`, else `updatedAt` with `updatedAfter`, else `createdAt`."
+        ),
+    )
+    order: Literal["asc", "desc"] | None = Field(
+        None,
+        description="`asc` or `desc` for `updatedAt` and `createdAt`. Default: `asc` with `updatedAfter`, else `desc`.",
     )
 
 
@@ -149,6 +173,9 @@ class TicketQuery:
     updated_after: datetime | None
     limit: int
     cursor: str | None
+    q: str | None = None
+    sort: str = "createdAt"
+    descending: bool = True
 
 
 @dataclass(slots=True)
@@ -264,7 +291,7 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
         request = QueryTicketsRequest.model_validate(rest)
     except ValidationError as exc:
         raise _invalid(exc, body, _QUERY_FIELDS) from None
-    for field in ("category", "customerId", "customerEmail", "cursor"):
+    for field in ("category", "customerId", "customerEmail", "cursor", "q"):
         value = getattr(request, field)
         _not_blank(field, value, "; send null or leave it out to not filter on it" if field != "cursor" else "")
     category = request.category.strip() if request.category is not None else None
@@ -279,7 +306,27 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
         limit=request.limit,
         cursor=request.cursor.strip() if request.cursor is not None else None,
     )
+    _sort_and_search(query, request)
     return query, unknown_field_warnings(body, _QUERY_FIELDS)
+
+
+def _sort_and_search(query: TicketQuery, request: QueryTicketsRequest) -> None:
+    if request.q is not None:
+        if len(request.q) > MAX_QUERY:
+            raise InvalidRequest(f"q is {len(request.q)} characters long; at most {MAX_QUERY}",
+                                 field="q", code="query_too_long")
+        query.q = request.q.strip()
+    sort = request.sort or ("relevance" if query.q else "updatedAt" if query.updated_after else "createdAt")
+    if sort == "relevance":
+        if query.q is None:
+            raise InvalidRequest("sort relevance needs q (the words to rank by); send q, or sort by updatedAt "
+                                 "or createdAt", field="sort", code="relevance_without_q")
+        if request.order is not None:
+            raise InvalidRequest("order does not apply to sort relevance (the best matches come first); "
+                                 "leave order out, or sort by updatedAt or createdAt", field="order",
+                                 code="invalid_order")
+    query.sort = sort
+    query.descending = (request.order or ("asc" if sort == "updatedAt" and query.updated_after else "desc")) == "desc"
 
 
 _UPDATE_KNOWN = frozenset(UpdateTicketRequest.model_fields)

@@ -23,6 +23,7 @@ from telemetron.orgs import config as org_config
 from telemetron.orgs.config import OrgConfig
 from telemetron.routing import service as routing
 from telemetron.routing.rules import TicketFacts
+from telemetron.tickets import search
 from telemetron.tickets.description import describe_conversation, first_customer_message
 from telemetron.tickets.schemas import CreateTicketRequest
 
@@ -209,6 +210,9 @@ def create_ticket(
             "tags": decision.tags,
             "created_at": now,
             "updated_at": now,
+            "last_customer_message_at": now if any(m.role == "customer" for m in messages) else None,
+            # A new ticket waits for an answer unless its conversation ends with one.
+            "waiting_since": None if messages and messages[-1].role != "customer" else now,
         },
     )
     if messages:
@@ -225,6 +229,7 @@ def create_ticket(
                 for position, message in enumerate(messages)
             ],
         )
+    search.index_new_ticket(scoped, ticket_id)
     if status != "resolved":  # auto-resolved tickets are not announced
         created_at = now.isoformat()
         events.publish(
