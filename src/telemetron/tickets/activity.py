@@ -14,7 +14,7 @@ from telemetron.db.scoped import Scoped, tenant_select, tenant_upsert_ignore, te
 from telemetron.db.tables import ticket_seen
 
 _s = ticket_seen.c
-_INSERT = tenant_upsert_ignore(ticket_seen, "member_id", "ticket_id")
+_INSERT = tenant_upsert_ignore(ticket_seen, "member_id", "ticket_id", returning=[_s.ticket_id])
 _MOVE = (
     tenant_update(ticket_seen)
     .where(_s.member_id == bindparam("m_id"), _s.ticket_id == bindparam("t_id"))
@@ -28,8 +28,8 @@ _SEEN = tenant_select(ticket_seen, _s.ticket_id, _s.seen_at).where(
 def mark_seen(scoped: Scoped, member_id: str, ticket_id: str, *, now: datetime | None = None) -> None:
     """The member has seen the ticket as it is now."""
     now = now or utcnow()
-    inserted = scoped.execute(_INSERT, {"member_id": member_id, "ticket_id": ticket_id, "seen_at": now}).rowcount
-    if not inserted:
+    inserted = scoped.execute(_INSERT, {"member_id": member_id, "ticket_id": ticket_id, "seen_at": now}).first()
+    if inserted is None:
         scoped.execute(_MOVE, {"m_id": member_id, "t_id": ticket_id, "now": now})
 
 

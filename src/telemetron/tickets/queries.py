@@ -192,6 +192,15 @@ def _offset(offset: str, _ticket_id: str) -> int:
     return int(offset)
 
 
+def peek_order(cursor: str) -> str:
+    """The order a cursor was made for, unchecked ("" for garbage: decoding it says what is wrong)."""
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor[:_MAX_CURSOR] + "=" * (-len(cursor) % 4)))
+        return raw[1] if isinstance(raw, list) and len(raw) > 1 and isinstance(raw[1], str) else ""
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        return ""
+
+
 def decode_cursor(cursor: str, *, order: str, fingerprint: str) -> tuple[datetime, str]:
     """(time, id) of the last ticket of the previous page; 400 for garbage or another query's cursor."""
     return _decoded(cursor, order=order, fingerprint=fingerprint, check=_time_and_id)

@@ -68,6 +68,28 @@ def _label(value: Any) -> str:
 
 
 templates.filters["when"] = _when
+
+
+def _ago(value: Any, now: Any = None) -> str:
+    """A time relative to now as agents read a queue: ``just now``, ``3 min ago``, ``5 h ago``,
+    ``2 days ago``; past a month, the date (the exact time goes in a ``title``, from ``when``)."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
+    for limit, unit, size in ((60, "", 1), (3600, "min", 60), (86400, "h", 3600), (31 * 86400, "day", 86400)):
+        if seconds < limit:
+            if not unit:
+                return "just now"
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return value.strftime("%Y-%m-%d")
+
+
+templates.filters["ago"] = _ago
 templates.filters["label"] = _label
 
 # No inline script or style anywhere: the policy forbids them, which defuses most injected markup.
