@@ -28,6 +28,7 @@ from telemetron.tickets.intake import IntakeRequest, create_ticket_response, dry
 from telemetron.tickets.operations import (
     PendingRequest,
     add_message_response,
+    authenticated,
     get_ticket_response,
     query_tickets_response,
     update_ticket_response,
@@ -181,7 +182,9 @@ async def get_ticket(request: Request) -> Response:
 async def query_tickets(request: Request) -> Response:
     ctx = request.app.state.ctx
     pending, _ = await _read(request, parse_query_tickets)
-    return _json(await ctx.db.run(query_tickets_response, ctx.db, pending))
+    org_id = await ctx.db.run(authenticated, ctx.db, pending)  # may note the key's use: a write
+    # A search or a filter may read many tickets: off the event loop, beside other requests.
+    return _json(await ctx.db.read(query_tickets_response, ctx.db, org_id, pending))
 
 
 @ext_v1.post(

@@ -426,8 +426,11 @@ class TicketSummary(BaseModel):
     assignee: TicketAssignee | None = Field(description="The team member the ticket is assigned to, or null.")
     tags: list[str] = Field(description="Tags, as routing rules added them.")
     createdAt: str = Field(description="ISO 8601, UTC, with microseconds.")
-    updatedAt: str = Field(description="ISO 8601: the last change of status, priority, category, assignee or messages.")
+    updatedAt: str = Field(description="ISO 8601: the last activity (a change of status, priority, category, assignee, or a message).")
     resolvedAt: str | None = Field(description="ISO 8601 when resolved; null while not resolved.")
+    lastCustomerMessageAt: str | None = Field(description="ISO 8601: the customer's last message; null if none.")
+    waitingOnUs: bool = Field(description="The customer wrote last (or nobody answered yet) and the ticket is not resolved.")
+    waitingSince: str | None = Field(description="ISO 8601: since when the customer has been waiting; null when not waiting.")
 
 
 class CategoryCandidate(BaseModel):

@@ -51,9 +51,14 @@ def get_ticket_response(conn: Connection, db: Database, pending: PendingRequest)
     return orjson.dumps({"success": True, "ticket": get_ticket(scoped, pending.request)})
 
 
-def query_tickets_response(conn: Connection, db: Database, pending: PendingRequest) -> bytes:
-    scoped = _scoped(conn, db, pending)
-    page, next_cursor, warnings = query_tickets(scoped, pending.request)
+def authenticated(conn: Connection, db: Database, pending: PendingRequest) -> str:
+    """The key's organization (401 otherwise), then the request's problem if it has one."""
+    return _scoped(conn, db, pending).org_id
+
+
+def query_tickets_response(conn: Connection, db: Database, org_id: str, pending: PendingRequest) -> bytes:
+    """Read-only (``Database.read``): the organization comes from ``authenticated``, run before."""
+    page, next_cursor, warnings = query_tickets(Scoped(db, conn, org_id), pending.request)
     return orjson.dumps(
         {"success": True, "tickets": page, "nextCursor": next_cursor, "warnings": pending.warnings + warnings}
     )

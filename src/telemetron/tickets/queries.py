@@ -113,7 +113,7 @@ def _statement(shape: _Shape) -> Select:
     if shape.updated_after:
         stmt = stmt.where(_t.updated_at > bindparam("updated_after"))
     if shape.order == BY_RELEVANCE:
-        stmt = stmt.order_by(*search.by_rank(shape.dialect)).offset(bindparam("offset"))
+        stmt = search.ranked(stmt, shape.dialect).offset(bindparam("offset"))
     else:
         stmt = keyset(stmt, shape.order, cursor=shape.cursor)
     return stmt.limit(bindparam("page_size"))

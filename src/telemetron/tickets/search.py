@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Select, column, literal_column, select, table, text
+from sqlalchemy import Connection, Select, bindparam, column, func, literal_column, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.selectable import Join
 
@@ -240,11 +240,24 @@ def searched(dialect: str, mode: str) -> Select:
             .where(tenant_filter(tickets), match))
 
 
-def by_rank(dialect: str) -> tuple:
-    """ORDER BY for ``BY_RANK``: the best first (title counts most, then the customer, then the rest)."""
+#: Relevance ranks the newest this many matches (a word in half the tickets would otherwise
+#: score every one of them for each page): enough for what a person reads of a ranking.
+RANKED = 2_000
+
+
+def ranked(stmt: Select, dialect: str) -> Select:
+    """``stmt`` (``searched(dialect, BY_RANK)`` with its filters) best first: a word in the title
+    counts most, then one in the customer's name or email, then the rest. Pages by OFFSET."""
     if dialect == "sqlite":
-        return text("bm25(ticket_search, 10.0, 5.0, 1.0)"), tickets.c.id
-    return text(f"ts_rank(ticket_search.document, {_PG_QUERY}) DESC"), tickets.c.id
+        score = literal_column("bm25(ticket_search, 10.0, 5.0, 1.0)")  # lower is better
+        newest = literal_column("ticket_search.rowid").desc()
+    else:
+        query = func.to_tsquery(literal_column("'simple'"), bindparam("fts"))
+        score = -func.ts_rank(literal_column("ticket_search.document"), query)
+        newest = tickets.c.created_at.desc()
+    candidates = stmt.add_columns(score.label("search_score")).order_by(newest).limit(RANKED).subquery()
+    shown = [c for c in candidates.c if c.key != "search_score"]
+    return select(*shown).order_by(candidates.c.search_score, candidates.c.id)
 
 
 _COUNT = {

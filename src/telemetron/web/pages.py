@@ -160,6 +160,12 @@ class Web:
         self.member = member
         return result
 
+    async def read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``run`` for a unit that only reads and may take long (the ticket list): the session is
+        checked in one transaction, then ``fn`` runs in a reader thread (``Database.read``)."""
+        await self.run(_nothing)
+        return await self.db.read(_read_as_member, self.db, self.member, fn, args, kwargs)
+
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = templates.get_template(template).render(
             member=self.member, request=self.request, path=self.request.url.path, **context
@@ -191,6 +197,18 @@ def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args
         return member, fn(Scoped(db, conn, member.organization_id), member, *args, **kwargs)
     except AppError as exc:
         exc.signed_in = member  # the error page still shows who is signed in (the transaction rolls back)
+        raise
+
+
+def _nothing(_scoped, _member) -> None:
+    return None
+
+
+def _read_as_member(conn, db: Database, member: SignedIn, fn, args, kwargs):
+    try:
+        return fn(Scoped(db, conn, member.organization_id), member, *args, **kwargs)
+    except AppError as exc:
+        exc.signed_in = member
         raise
 
 
