@@ -154,3 +154,18 @@ def test_waiting_on_us_follows_who_wrote_last(http, tenant, tickets):
 ])
 def test_bad_search_or_sort_is_a_clear_400(http, tenant, body, code, field):
     assert_error(post(http, QUERY, tenant, body), 400, code, field)
+
+
+@pytest.mark.parametrize("few, dense", [(0, 10**9), (0, 0)])
+def test_every_way_of_reading_the_matches_finds_the_same_tickets(http, tenant, tickets, monkeypatch, few, dense):
+    """Reading the matches first (few), listing them (many), checking each ticket (dense, SQLite)."""
+    from telemetron.tickets import search
+
+    def every(q):
+        return {"q": q, "sort": "updatedAt", "limit": 100}
+
+    wanted = {q: titles(http, tenant, **every(q)) for q in ("the", "tw", "firmware", '"same month"', "the fjord")}
+    monkeypatch.setattr(search, "FEW", few)
+    monkeypatch.setattr(search, "DENSE", dense)
+    for q, expected in wanted.items():
+        assert titles(http, tenant, **every(q)) == expected, q

@@ -225,9 +225,11 @@ def query_tickets(scoped: Scoped, query: TicketQuery) -> tuple[list[dict[str, An
         terms = search.parse(query.q)
         if not terms:
             return [], None, [f"q {shown(query.q)} holds no word to search for (letters or digits)"]
-        params["fts"] = search.match_param(scoped.conn, terms)
         dialect = scoped.conn.dialect.name
-        mode = search.BY_RANK if order == BY_RELEVANCE else search.mode_for(scoped, params["fts"])
+        if order == BY_RELEVANCE:
+            mode, params["fts"] = search.BY_RANK, search.match_param(scoped.conn, terms)
+        else:
+            mode, params["fts"] = search.plan(scoped, terms)
     search.custom_plans(scoped)
 
     category = None

@@ -119,8 +119,8 @@ def list_page(scoped: Scoped, member: SignedIn, filters: ListFilters) -> dict[st
     terms = search.parse(filters.search) if filters.search else None
     if terms != []:  # a search of punctuation alone finds nothing
         if terms:
-            params["fts"] = search.match_param(scoped.conn, terms)
-            base = search.searched(scoped.conn.dialect.name, search.mode_for(scoped, params["fts"]))
+            mode, params["fts"] = search.plan(scoped, terms)
+            base = search.searched(scoped.conn.dialect.name, mode)
         search.custom_plans(scoped)
         base = base.where(*_conditions(filters, member, params))
         fingerprint = filters.fingerprint(member.member_id)

@@ -64,6 +64,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS ticket_search_vocab")
     op.execute("DROP TABLE ticket_search")
     op.drop_table("ticket_seen")
     for name, _columns, _where in reversed(_INDEXES):
