@@ -227,7 +227,7 @@ def query_tickets(scoped: Scoped, query: TicketQuery) -> tuple[list[dict[str, An
             return [], None, [f"q {shown(query.q)} holds no word to search for (letters or digits)"]
         dialect = scoped.conn.dialect.name
         if order == BY_RELEVANCE:
-            mode, params["fts"] = search.BY_RANK, search.match_param(scoped.conn, terms)
+            mode, params["fts"] = search.plan_ranked(scoped, terms)
         else:
             mode, params["fts"] = search.plan(scoped, terms)
     search.custom_plans(scoped)

@@ -197,6 +197,7 @@ CREATE_INDEX = {
 # --- reading ---------------------------------------------------------------------------------------
 
 FEW_MATCHES, MANY_MATCHES, DENSE_MATCHES, BY_RANK = "few", "many", "dense", "rank"
+FEW_BY_RANK = "rank-few"  # PostgreSQL: the matches are few, read them first
 #: Up to this many matches, a search reads its matches and sorts them; past it, it walks its
 #: order's index and checks each ticket (a page of a common word is found in the first few hundred).
 FEW = 5_000
@@ -220,9 +221,22 @@ def _cross_join(element, compiler, **kw):
     return f"{left} CROSS JOIN {right} ON {compiler.process(element.onclause, **kw)}"
 
 
-def _from_index(dialect: str):
+_PG_MATCHES = (
+    # MATERIALIZED: read from the GIN index first, whatever the planner guesses of a prefix
+    # (it cannot estimate one, and then walks every ticket in order looking for a rare word). Named
+    # as the table, so the statements around it read ``ticket_search.document`` either way.
+    select(_fts_pg.c.ticket_id, _fts_pg.c.document)
+    .where(text(f"ticket_search.organization_id = :org_id AND ticket_search.document @@ {_PG_QUERY}"))
+    .cte("ticket_search")
+    .prefix_with("MATERIALIZED")
+)
+
+
+def _from_index(dialect: str, mode: str):
     if dialect == "sqlite":
         return CrossJoin(_fts_sqlite, tickets, literal_column("tickets.rowid") == _fts_sqlite.c.rowid)
+    if mode in (FEW_MATCHES, FEW_BY_RANK):
+        return _PG_MATCHES.join(tickets, _PG_MATCHES.c.ticket_id == tickets.c.id)
     return _fts_pg.join(tickets, _fts_pg.c.ticket_id == tickets.c.id)
 
 
@@ -242,9 +256,12 @@ def searched(dialect: str, mode: str) -> Select:
             member = text("EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search.ticket_id = tickets.id "
                           f"AND ticket_search.document @@ {_PG_QUERY})")
         return SUMMARIES.where(member)
-    match = text("ticket_search MATCH :fts" if dialect == "sqlite" else f"ticket_search.document @@ {_PG_QUERY}")
-    return (select(*SUMMARY_COLUMNS).select_from(with_ticket_joins(_from_index(dialect)))
-            .where(tenant_filter(tickets), match))
+    stmt = select(*SUMMARY_COLUMNS).select_from(with_ticket_joins(_from_index(dialect, mode))).where(tenant_filter(tickets))
+    if dialect == "sqlite":
+        return stmt.where(text("ticket_search MATCH :fts"))
+    if mode in (FEW_MATCHES, FEW_BY_RANK):
+        return stmt  # matched in _PG_MATCHES
+    return stmt.where(text(f"ticket_search.document @@ {_PG_QUERY}"))
 
 
 #: Relevance ranks the newest this many matches (a word in half the tickets would otherwise
@@ -268,10 +285,6 @@ def ranked(stmt: Select, dialect: str) -> Select:
 
 
 _COUNT = {
-    "sqlite": text(
-        "SELECT count(*) FROM (SELECT 1 FROM ticket_search CROSS JOIN tickets ON tickets.rowid = ticket_search.rowid "
-        "WHERE ticket_search MATCH :fts AND tickets.organization_id = :org_id LIMIT :few)"
-    ),
     "postgresql": text(
         "SELECT count(*) FROM (SELECT 1 FROM ticket_search WHERE organization_id = :org_id "
         f"AND document @@ {_PG_QUERY} LIMIT :few) AS m"
@@ -287,17 +300,30 @@ _COUNT_ANY = text("SELECT count(*) FROM (SELECT 1 FROM ticket_search WHERE ticke
 _VOCAB = text("SELECT term FROM ticket_search_vocab WHERE term >= :lo AND term < :hi LIMIT :most")
 
 
+def plan_ranked(scoped: Scoped, terms: list[Term]) -> tuple[str, str]:
+    """``plan`` for relevance: on PostgreSQL, few matches are read from the index first."""
+    fts = match_param(scoped.conn, terms)
+    if scoped.conn.dialect.name == "sqlite":
+        return BY_RANK, fts
+    found = scoped.execute(_COUNT["postgresql"], {"fts": fts, "few": FEW + 1}).scalar_one()
+    return (FEW_BY_RANK if found <= FEW else BY_RANK), fts
+
+
 def plan(scoped: Scoped, terms: list[Term]) -> tuple[str, str]:
     """(mode for ``searched``, the ``:fts`` value for it): read the few matches, list the many, or
     check each ticket against the very many (SQLite, when the words are exact or their prefixes
-    stand for a few words; a check for a prefix would expand it again for every ticket)."""
+    stand for a few words; a check for a prefix would expand it again for every ticket).
+
+    On SQLite the matches are counted in the index alone (every organization's: looking each up
+    to count only this one's costs more than the search), up to ``DENSE``."""
     fts = match_param(scoped.conn, terms)
-    dialect = scoped.conn.dialect.name
-    if scoped.execute(_COUNT[dialect], {"fts": fts, "few": FEW + 1}).scalar_one() <= FEW:
+    if scoped.conn.dialect.name != "sqlite":
+        found = scoped.execute(_COUNT["postgresql"], {"fts": fts, "few": FEW + 1}).scalar_one()
+        return (FEW_MATCHES if found <= FEW else MANY_MATCHES), fts
+    found = scoped.execute(_COUNT_ANY, {"fts": fts, "dense": DENSE + 1}).scalar_one()
+    if found <= FEW:
         return FEW_MATCHES, fts
-    if dialect != "sqlite" or scoped.execute(_COUNT_ANY, {"fts": fts, "dense": DENSE + 1}).scalar_one() <= DENSE:
-        return MANY_MATCHES, fts
-    exact = _exact_words(scoped, terms)
+    exact = _exact_words(scoped, terms) if found > DENSE else None
     return (DENSE_MATCHES, exact) if exact else (MANY_MATCHES, fts)
 
 
