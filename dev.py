@@ -3,6 +3,7 @@
 
     python3 dev.py run     # install, create the SQLite database and a demo organization, serve on :8000
     python3 dev.py test    # install with test dependencies, run the whole test suite (extra args go to pytest)
+    python3 dev.py lint    # install, then ruff and mypy on src/ (settings in pyproject.toml)
 
 Everything is installed into .venv beside this file, at the versions of constraints.txt; the
 install is redone only when pyproject.toml or constraints.txt changes.
@@ -73,8 +74,14 @@ def test(args: list[str]) -> int:
     return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
 
 
+def lint(args: list[str]) -> int:
+    ensure_installed()
+    checks = ([str(BIN / "ruff"), "check", "src", *args], [str(BIN / "mypy")])
+    return max(subprocess.run(check, cwd=ROOT).returncode for check in checks)
+
+
 def main() -> int:
-    commands = {"run": run, "test": test}
+    commands = {"run": run, "test": test, "lint": lint}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

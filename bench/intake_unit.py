@@ -19,8 +19,9 @@ from telemetron.db.migrate import upgrade
 from telemetron.db.scoped import Scoped
 from telemetron.orgs.apikeys import create_api_key
 from telemetron.orgs.service import create_organization
-from telemetron.tickets.intake import IntakeRequest, create_ticket_response
-from telemetron.tickets.schemas import parse_create_ticket
+from telemetron.api.pipeline import Call, unit
+from telemetron.tickets.intake import CREATE_TICKET, Prepared, create_action, parse
+from telemetron.config import Settings
 
 kind = sys.argv[1]
 if kind == "pg":
@@ -41,13 +42,14 @@ key = db.run_sync(setup)
 def intake(i):
     body = {"title": "Device not connecting to WiFi", "description": "fails after update", "priority": "high",
             "customerEmail": f"customer{i % 1000}@example.com", "category": "Connectivity"}
-    req, warnings = parse_create_ticket(body, max_messages=1000, max_text=65536)
-    return IntakeRequest(key, req, warnings, None, None, None)
+    return Call(CREATE_TICKET, key, parse(body, SETTINGS), None, None)
+SETTINGS = Settings(max_messages=1000, max_text_bytes=65536)
+ACTION = create_action(Prepared())
 BATCH = 20
 def run(n):
     conn = db.engine.connect()
     for b in range(n // BATCH):
-        batch = [(None, create_ticket_response, (db, intake(b * BATCH + j)), {}) for j in range(BATCH)]
+        batch = [(None, unit, (db, intake(b * BATCH + j), ACTION), {}) for j in range(BATCH)]
         with conn.begin():
             out = run_units(conn, batch, combine_statements=(kind == "pg"))
             assert all(e is None for _, _, e in out), out

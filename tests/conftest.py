@@ -221,7 +221,7 @@ def failed_readably(result, *words: str) -> str:
     return message
 
 
-# --- what a client sees: JSON bodies in, Telemetron's bodies out ---------------------------------------
+# --- what a client sees: JSON bodies in, the ext-v1 specification's bodies out ---------------------------------------
 
 
 def post(http, path, tenant=None, body=None, *, content=None, headers=None):

@@ -246,3 +246,24 @@ def test_missing_api_key_with_idempotency_key_is_401(http, db, tenant):
     assert response.status_code == 401
     assert response.json()["code"] == "missing_api_key"
     assert "idempotent-replayed" not in response.headers
+
+
+def test_a_key_stored_under_the_endpoints_url_path_still_replays(http, db, tenant):
+    """Customers and devices once bound a key to the URL path ("/api/ext-v1/customer/..."); such a
+    stored key is the same endpoint's, so a retry gets its stored answer, not a 422."""
+    from sqlalchemy import text
+
+    key = new_key()
+    customer = {"email": "legacy@example.com", "name": "Lee"}
+    url = "/api/ext-v1/customer/createOrUpdateCustomer"
+    headers = {**tenant.headers, "Idempotency-Key": key}
+    first = http.post(url, json=customer, headers=headers)
+    assert first.status_code == 200, first.text
+    db.run_sync(lambda conn: conn.execute(
+        text("update idempotency_keys set endpoint = :e where key = :k"), {"e": url, "k": key}))
+    again = http.post(url, json=customer, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    other = http.post("/api/ext-v1/customer/queryCustomer", json={"email": "legacy@example.com"}, headers=headers)
+    assert other.status_code == 422 and "(customer/createOrUpdateCustomer)" in other.json()["error"]

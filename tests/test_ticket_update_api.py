@@ -187,7 +187,7 @@ def test_category_set_by_name_ignoring_case_becomes_provided(http, db, tenant):
 
 def test_an_agent_correcting_the_ai_makes_the_category_provided(http, db, tenant):
     ticket_id = create(http, tenant, category="Battery")
-    with db.engine.begin() as conn:  # as the AI categorizer (issue 3) will leave it
+    with db.engine.begin() as conn:  # as the AI categorizer leaves it
         conn.execute(
             text("update tickets set category_source = 'ai', category_confidence = 0.62 where id = :t"), {"t": ticket_id}
         )

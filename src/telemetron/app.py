@@ -1,4 +1,4 @@
-"""The ASGI application: routers, middleware, and the handlers that turn errors into Telemetron's error body."""
+"""The ASGI application: routers, middleware, and the handlers that turn errors into the ext-v1 specification's error body."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from telemetron.api import customers, devices, tickets  # noqa: F401  (they regi
 from telemetron.api.docs import extend_openapi
 from telemetron.api.middleware import RequestContextMiddleware
 from telemetron.api.routing import FastLane, ext_v1
+from telemetron.clock import utcnow
 from telemetron.config import Settings, get_settings
-from telemetron.db.engine import Database, utcnow
+from telemetron.db.engine import Database
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
 from telemetron.outbox.repository import PURGE_CHUNK, purge_finished
@@ -104,6 +105,8 @@ class TelemetronAPI(FastAPI):
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    # Long by design: the one list of what the application is made of (context, routes, handlers,
+    # lifespan), where each feature adds its line; the parts themselves live in their modules.
     settings = settings or get_settings()
     owns_db = db is None
     db = db or Database(settings.database_url, pool_size=settings.db_pool_size)
@@ -145,7 +148,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = TelemetronAPI(
         title="Telemetron",
         version=__version__,
-        summary="Self-hosted support ticketing, compatible with Telemetron's ext-v1 API.",
+        summary="Self-hosted support ticketing, compatible with the ext-v1 specification.",
         lifespan=lifespan,
         # /docs is served below with Swagger UI's files from a package, not a CDN: the service
         # must work on a machine without internet. (ReDoc fetches its logo from a CDN: off.)

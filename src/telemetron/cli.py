@@ -14,6 +14,7 @@ import typer
 from telemetron.cli_support import JsonOption, OrgOption, fail, read, run, scoped_read, scoped_run
 from telemetron.config import get_settings
 from telemetron.db.scoped import Scoped
+from telemetron.enums import MEMBER_ROLES
 
 app = typer.Typer(help="Telemetron: self-hosted support ticketing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -264,7 +265,7 @@ def member_add(
     org: OrgOption,
     email: Annotated[str, typer.Argument(help="The member's email (unique in the organization, ignoring case).")],
     name: Annotated[Optional[str], typer.Option(help="Display name (default: the part of the email before @).")] = None,
-    role: Annotated[str, typer.Option(help="agent or admin (admins manage the organization in the web app).")] = "agent",
+    role: Annotated[str, typer.Option(help=f"{' or '.join(MEMBER_ROLES)} (admins manage the organization in the web app).")] = "agent",
     password: Annotated[bool, typer.Option("--password", help="Prompt for a web app password.")] = False,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the web app password from standard input.")] = False,
     as_json: JsonOption = False,

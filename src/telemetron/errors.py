@@ -1,6 +1,6 @@
 """Errors that carry their HTTP status, a stable machine-readable code, and a message for people.
 
-Services raise these; the API renders them as Telemetron's error body
+Services raise these; the API renders them as the ext-v1 specification's error body
 ``{"error": message, "code": code, "field": field?}``. Anything else that escapes is a bug and
 becomes a 500 whose cause is logged under the request id (see ``telemetron.api.middleware``).
 """

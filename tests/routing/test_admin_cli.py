@@ -1,4 +1,4 @@
-"""The admin commands of issue 4: rules (and their dry run), teams, Slack, webhooks and the outbox.
+"""The routing admin commands: rules (and their dry run), teams, Slack, webhooks and the outbox.
 
 Driven in-process with Typer's CliRunner against the test database; their effect is checked on
 what a client then sees over HTTP and on what is stored.

@@ -86,7 +86,7 @@ def test_a_model_stored_with_a_lower_gate_damps_as_a_new_one_would():
     from telemetron.triage.classifier import MIN_NOVELTY_GATE
 
     model = train(train_examples(), engine="embedding+lexical")
-    model.novelty_gate = 0.2  # as calibrated before session 6
+    model.novelty_gate = 0.2  # as an older stored model was calibrated
     assert Model.from_bytes(model.to_bytes()).novelty_gate == MIN_NOVELTY_GATE
 
 

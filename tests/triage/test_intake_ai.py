@@ -195,17 +195,17 @@ def test_a_broken_categorizer_never_costs_a_ticket(http, db, live_server, monkey
 
 
 def _count_units(monkeypatch) -> list[bool]:
-    """Each createTicket unit of work from now on: whether it came with a prediction."""
-    import telemetron.api.tickets as api
+    """Each createTicket unit of work that writes from now on: whether it came with a prediction."""
+    from telemetron.tickets import intake
 
     units: list[bool] = []
-    real = api.create_ticket_response
+    real = intake.create_action
 
-    def counted(conn, database, intake):
-        units.append(intake.prediction is not None)
-        return real(conn, database, intake)
+    def counted(prepared):
+        units.append(prepared.prediction is not None)
+        return real(prepared)
 
-    monkeypatch.setattr(api, "create_ticket_response", counted)
+    monkeypatch.setattr(intake, "create_action", counted)
     return units
 
 
@@ -229,10 +229,10 @@ def test_a_known_key_has_its_ticket_categorized_first_and_written_in_one_unit(ht
     units = _count_units(monkeypatch)
     body = create(http, tenant, title="I got charged twice on this month's invoice")
     assert body["category"] == "Billing" and body["categorySource"] == "ai"
-    assert units == [True]  # not a unit stopped for the categorizer and a second one
+    assert units == [True]  # categorized before the one unit that writes it
 
 
-def test_an_early_answer_to_an_outdated_question_is_asked_again(http, db, monkeypatch):
+def test_a_changed_configuration_is_asked_its_own_question(http, db, monkeypatch):
     from telemetron.categories.service import find_by_name, update_category
 
     tenant = ai_tenant(db)
@@ -249,7 +249,7 @@ def test_an_early_answer_to_an_outdated_question_is_asked_again(http, db, monkey
     body = create(http, tenant, title="I got charged twice on this month's invoice")
     assert body["category"] != "Billing"
     assert "Billing" not in [c["category"] for c in body["categoryCandidates"]]
-    assert units == [True, True]  # the early answer dropped, the ticket asked again with the current categories
+    assert units == [True]  # asked once, with the categories committed now
 
 
 def test_a_category_added_while_the_server_runs_is_chosen_from_the_next_ticket(http, db):
@@ -339,8 +339,8 @@ def test_the_ai_auto_resolves_only_when_it_is_quite_sure(db, confidence, resolve
 
     def unit(conn):
         scoped = Scoped(db, conn, tenant.id)
-        label = next(label for label, (name, *_rest) in org_config.load(scoped).ai_categories.items()
-                     if name == "Password reset")
+        label = next(label for label, category in org_config.load(scoped).ai_categories.items()
+                     if category.name == "Password reset")
         guess = Prediction(label, confidence, [(label, confidence)], threshold=0.5)
         request = parse_create_ticket({"title": "Operating in Seattle?", "customerEmail": "ann@example.com"})[0]
         return create_ticket(scoped, request, prediction=guess)

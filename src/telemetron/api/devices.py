@@ -1,17 +1,14 @@
-"""ext-v1 devices endpoints (issue 5). Handlers only read the request, call one unit of work, and answer.
-
-Devices (``/device``, ``/device/bulk-metadata``) and device assignment (``/deviceAssignment/...``);
-the request pattern is ``api.customers.serve``.
-"""
+"""ext-v1 devices (``/device``, ``/device/bulk-metadata``) and device assignment
+(``/deviceAssignment/...``) endpoints: each names its parser and its action to ``api.pipeline``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from telemetron.api.customers import serve
 from telemetron.api.devices_openapi import (
     ASSIGN_DEVICE_TO_OWNERS_OPENAPI,
     ASSIGN_DEVICES_TO_OWNER_OPENAPI,
@@ -20,6 +17,7 @@ from telemetron.api.devices_openapi import (
     UNASSIGN_DEVICE_FROM_OWNER_OPENAPI,
     UNASSIGN_DEVICES_FROM_OWNER_OPENAPI,
 )
+from telemetron.api.pipeline import Caller, Endpoint, Parsed, body_parser, serve
 from telemetron.api.routing import ext_v1
 from telemetron.db.scoped import Scoped
 from telemetron.devices import assignment
@@ -37,8 +35,8 @@ from telemetron.devices.schemas import (
 # --- actions (run inside the unit of work) -------------------------------------------------------
 
 
-def _save_device(scoped: Scoped, changes: DeviceChanges) -> dict[str, Any]:
-    device = devices.save(scoped, changes)
+def _save_device(caller: Caller, changes: Parsed[DeviceChanges]) -> dict[str, Any]:
+    device = devices.save(caller.scoped, changes.value)
     return {
         "success": True,
         "message": "Device created successfully" if device.created else "Device updated successfully",
@@ -50,8 +48,8 @@ def _save_device(scoped: Scoped, changes: DeviceChanges) -> dict[str, Any]:
     }
 
 
-def _bulk_metadata(scoped: Scoped, pairs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    results = devices.replace_metadata(scoped, pairs)
+def _bulk_metadata(caller: Caller, pairs: Parsed[list[tuple[str, dict[str, Any]]]]) -> dict[str, Any]:
+    results = devices.replace_metadata(caller.scoped, pairs.value)
     updated = sum(r["status"] == "updated" for r in results)
     not_found = len(results) - updated
     return {
@@ -63,9 +61,35 @@ def _bulk_metadata(scoped: Scoped, pairs: list[tuple[str, dict[str, Any]]]) -> d
     }
 
 
-def _unassign_device(scoped: Scoped, parsed: tuple[str, str]) -> dict[str, Any]:
-    email, identifier = parsed
-    return assignment.unassign_device_from_owner(scoped, email, identifier)
+def _unassign_device(caller: Caller, parsed: Parsed[tuple[str, str]]) -> dict[str, Any]:
+    email, identifier = parsed.value
+    return assignment.unassign_device_from_owner(caller.scoped, email, identifier)
+
+
+def _on_scoped(action: Callable[[Scoped, Any], dict[str, Any]]) -> Callable[[Caller, Parsed[Any]], dict[str, Any]]:
+    return lambda caller, parsed: action(caller.scoped, parsed.value)
+
+
+DEVICE = Endpoint("device", body_parser(parse_device), _save_device)
+BULK_METADATA = Endpoint("device/bulk-metadata", body_parser(parse_bulk_metadata), _bulk_metadata)
+ASSIGN_DEVICE_TO_OWNERS = Endpoint(
+    "deviceAssignment/assignDeviceToOwners",
+    body_parser(parse_assign_device_to_owners),
+    _on_scoped(assignment.assign_device_to_owners),
+)
+ASSIGN_DEVICES_TO_OWNER = Endpoint(
+    "deviceAssignment/assignDevicesToOwner",
+    body_parser(parse_assign_devices_to_owner),
+    _on_scoped(assignment.assign_devices_to_owner),
+)
+UNASSIGN_DEVICE_FROM_OWNER = Endpoint(
+    "deviceAssignment/unassignDeviceFromOwner", body_parser(parse_unassign_device), _unassign_device
+)
+UNASSIGN_DEVICES_FROM_OWNER = Endpoint(
+    "deviceAssignment/unassignDevicesFromOwner",
+    body_parser(parse_unassign_devices),
+    _on_scoped(assignment.unassign_devices_from_owner),
+)
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -73,7 +97,7 @@ def _unassign_device(scoped: Scoped, parsed: tuple[str, str]) -> dict[str, Any]:
 
 @ext_v1.post("/api/ext-v1/device", summary="Create or update a device", tag="devices", openapi=DEVICE_OPENAPI)
 async def create_or_update_device(request: Request) -> Response:
-    return await serve(request, _save_device, parse_device)
+    return await serve(request, DEVICE)
 
 
 @ext_v1.post(
@@ -83,7 +107,7 @@ async def create_or_update_device(request: Request) -> Response:
     openapi=BULK_METADATA_OPENAPI,
 )
 async def bulk_update_device_metadata(request: Request) -> Response:
-    return await serve(request, _bulk_metadata, parse_bulk_metadata)
+    return await serve(request, BULK_METADATA)
 
 
 @ext_v1.post(
@@ -93,7 +117,7 @@ async def bulk_update_device_metadata(request: Request) -> Response:
     openapi=ASSIGN_DEVICE_TO_OWNERS_OPENAPI,
 )
 async def assign_device_to_owners(request: Request) -> Response:
-    return await serve(request, assignment.assign_device_to_owners, parse_assign_device_to_owners)
+    return await serve(request, ASSIGN_DEVICE_TO_OWNERS)
 
 
 @ext_v1.post(
@@ -103,7 +127,7 @@ async def assign_device_to_owners(request: Request) -> Response:
     openapi=ASSIGN_DEVICES_TO_OWNER_OPENAPI,
 )
 async def assign_devices_to_owner(request: Request) -> Response:
-    return await serve(request, assignment.assign_devices_to_owner, parse_assign_devices_to_owner)
+    return await serve(request, ASSIGN_DEVICES_TO_OWNER)
 
 
 @ext_v1.post(
@@ -113,7 +137,7 @@ async def assign_devices_to_owner(request: Request) -> Response:
     openapi=UNASSIGN_DEVICE_FROM_OWNER_OPENAPI,
 )
 async def unassign_device_from_owner(request: Request) -> Response:
-    return await serve(request, _unassign_device, parse_unassign_device)
+    return await serve(request, UNASSIGN_DEVICE_FROM_OWNER)
 
 
 @ext_v1.post(
@@ -123,4 +147,4 @@ async def unassign_device_from_owner(request: Request) -> Response:
     openapi=UNASSIGN_DEVICES_FROM_OWNER_OPENAPI,
 )
 async def unassign_devices_from_owner(request: Request) -> Response:
-    return await serve(request, assignment.unassign_devices_from_owner, parse_unassign_devices)
+    return await serve(request, UNASSIGN_DEVICES_FROM_OWNER)

@@ -16,7 +16,7 @@ from telemetron.tickets.schemas import ErrorResponse
 _REF = "#/components/schemas/{model}"
 _models: list[type[BaseModel]] = [ErrorResponse]
 
-SECURITY = [{"ApiKeyHeader": []}, {"BearerKey": []}]
+SECURITY: list[dict[str, list[str]]] = [{"ApiKeyHeader": []}, {"BearerKey": []}]
 
 
 def schema_ref(model: type[BaseModel]) -> dict[str, str]:
@@ -38,6 +38,14 @@ def ok(description: str, model: type[BaseModel], example: dict[str, Any]) -> dic
     return {
         "description": description,
         "content": {"application/json": {"schema": schema_ref(model), "example": example}},
+    }
+
+
+def one_of(description: str, models: list[type[BaseModel]], example: dict[str, Any]) -> dict[str, Any]:
+    """A response that is one of ``models`` (createTicket: the ticket, or a dry run's answer)."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"oneOf": [schema_ref(m) for m in models]}, "example": example}},
     }
 
 

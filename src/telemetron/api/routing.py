@@ -83,8 +83,7 @@ class FastLane:
 
     FastAPI puts six layers between the server and a route (server errors, telemetry, body limit,
     user middleware, exceptions, exit stack), each wrapping the request and every message sent:
-    ~7% of createTicket's CPU in-process here (0.181 → 0.168 ms, means of three runs of
-    bench/intake_inprocess.py each). What those layers do for an ext-v1
+    ~7% of createTicket's CPU in-process (bench/README.md). What those layers do for an ext-v1
     endpoint is kept: ``RequestContextMiddleware`` (request id, a logged 500 without a stack trace
     in the body) and an ``AppError`` answered with its JSON body by ``app_error``. A method the path
     does not serve, or any other path, takes the usual way (405, 404, pages, docs).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telemetron.api.docs import SECURITY, error, json_body, ok
+from telemetron.api.docs import SECURITY, error, json_body, ok, one_of
 from telemetron.tickets.follow_schemas import (
     AddMessageRequest,
     AddMessageResponse,
@@ -18,7 +18,7 @@ from telemetron.tickets.follow_schemas import (
     UpdateTicketRequest,
     UpdateTicketResponse,
 )
-from telemetron.tickets.schemas import CreateTicketRequest, CreateTicketResponse
+from telemetron.tickets.schemas import CreateTicketRequest, CreateTicketResponse, DryRunResponse
 
 CREATE_TICKET_OPENAPI: dict[str, Any] = {
     "description": (
@@ -29,9 +29,9 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = {
         "the first response and create nothing more."
     ),
     "responses": {
-        "200": ok(
-            "Ticket created successfully",
-            CreateTicketResponse,
+        "200": one_of(
+            "Ticket created successfully; with `dryRun=true`, what would happen (nothing is stored)",
+            [CreateTicketResponse, DryRunResponse],
             {
                 "success": True,
                 "ticketId": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
@@ -40,8 +40,12 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = {
                 "customerCreated": False,
                 "category": "Connectivity",
                 "categorySource": "provided",
+                "categoryConfidence": None,
+                "categoryCandidates": None,
                 "status": "open",
                 "descriptionGenerated": False,
+                "assignee": None,
+                "routing": {"ruleId": None, "reason": None},
                 "warnings": [],
             },
         ),

@@ -12,12 +12,13 @@ from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
 from telemetron import ids
-from telemetron.db.engine import utcnow
+from telemetron.categories.values import AiCategory, CategoryRef
+from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import categories
 from telemetron.errors import Conflict, InvalidRequest, NotFound
-from telemetron.orgs import config as org_config
+from telemetron.orgs.config_version import bump as bump_config_version
 
 _BY_NAME = tenant_select(categories).where(categories.c.name_key == bindparam("name_key"))
 _ACTIVE_BY_NAME = _BY_NAME.where(categories.c.active.is_(True))
@@ -74,8 +75,8 @@ def add_category(
         with scoped.conn.begin_nested():
             scoped.execute(_INSERT, row)
     except IntegrityError:  # a concurrent add of the same name
-        raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists")
-    org_config.bump(scoped)  # the AI may choose it from the next ticket on
+        raise Conflict(f"A category named '{name}' already exists", field="name", code="category_exists") from None
+    bump_config_version(scoped)  # the AI may choose it from the next ticket on
     return {"organization_id": scoped.org_id, **row}
 
 
@@ -107,9 +108,9 @@ _AI = tenant_select(
 ).order_by(categories.c.name_key)
 
 
-def ai_categories(scoped: Scoped) -> dict[str, tuple[str, bool, str]]:
-    """The categories the AI may choose now: id -> (name, auto_resolve, description)."""
-    return {r.id: (r.name, bool(r.auto_resolve), r.description or "") for r in scoped.execute(_AI)}
+def ai_categories(scoped: Scoped) -> dict[str, AiCategory]:
+    """The categories the AI may choose now, by id."""
+    return {r.id: AiCategory(r.id, r.name, bool(r.auto_resolve), r.description or "") for r in scoped.execute(_AI)}
 
 
 _ACTIVE = tenant_select(categories, categories.c.id, categories.c.name, categories.c.name_key).where(
@@ -117,9 +118,9 @@ _ACTIVE = tenant_select(categories, categories.c.id, categories.c.name, categori
 )
 
 
-def active_by_key(scoped: Scoped) -> dict[str, tuple[str, str]]:
-    """The active categories by ``name_key``: (id, name). Cached with the organization's configuration."""
-    return {r.name_key: (r.id, r.name) for r in scoped.execute(_ACTIVE)}
+def active_by_key(scoped: Scoped) -> dict[str, CategoryRef]:
+    """The active categories by ``name_key``. Cached with the organization's configuration."""
+    return {r.name_key: CategoryRef(r.id, r.name) for r in scoped.execute(_ACTIVE)}
 
 
 def match_active(scoped: Scoped, name: str) -> tuple[str, str] | None:
@@ -191,5 +192,5 @@ def update_category(
     values = {"description": description, "examples": examples, "active": bool(active),
               "ai_enabled": bool(ai_enabled), "auto_resolve": bool(auto_resolve)}
     scoped.execute(_UPDATE, {"category_id": category_id, "now": now, **{f"new_{k}": v for k, v in values.items()}})
-    org_config.bump(scoped)
+    bump_config_version(scoped)
     return {**category, **values, "updated_at": now}

@@ -28,9 +28,9 @@ from sqlalchemy.exc import IntegrityError
 
 from telemetron import ids
 from telemetron.categories import service as categories_service
+from telemetron.clock import utcnow
 from telemetron.customers.schemas import CustomerChanges
 from telemetron.customers.service import default_name, find_by_email
-from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update, tenant_upsert_ignore
 from telemetron.db.tables import categories, customers, device_owners, devices
 from telemetron.errors import Conflict, InvalidRequest, NotFound

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam
 
 from telemetron import ids
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_select, tenant_upsert_ignore
 from telemetron.db.tables import customers

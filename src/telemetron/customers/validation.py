@@ -2,8 +2,7 @@
 
 Shared by the customer, device and device-assignment endpoints. Validation is Pydantic's, strict
 (a number is not a string, ``"true"`` is not a boolean), unknown fields are ignored, and the
-first error is rewritten into Telemetron's error body: a message that names the field and says
-what would be right, a stable ``code`` and the ``field``.
+first error is rewritten into the API's error body by ``telemetron.validation``.
 
 Two things PostgreSQL would otherwise turn into a 500 are refused here, on every database alike:
 NUL characters in strings (PostgreSQL text cannot hold U+0000) and strings longer than their
@@ -20,19 +19,11 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from telemetron.errors import InvalidRequest, json_type
+from telemetron.validation import Messages, invalid_request
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_JSON_DEPTH = 32
-
-_TYPE_NAMES = {
-    "string_type": "a string",
-    "list_type": "an array",
-    "dict_type": "an object",
-    "model_type": "an object",
-    "model_attributes_type": "an object",
-    "bool_type": "a boolean",
-}
 
 
 def _no_nul(value: str) -> str:
@@ -72,56 +63,11 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
-def field_path(loc: tuple[Any, ...]) -> str:
-    """``("customerEmails", 2)`` -> ``customerEmails[2]``; ``("devices", "a")`` -> ``devices.a``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _kind(error: dict[str, Any]) -> str:
-    """Pydantic's error type, except that null sent for a required value counts as missing."""
-    if error["type"] in _TYPE_NAMES and error.get("input", ...) is None:
-        return "missing"
-    return error["type"]
-
-
-def _message_for(error: dict[str, Any], field: str) -> tuple[str, str]:
-    """(message, code) for one Pydantic error."""
-    kind = _kind(error)
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return f"{field} is required", "missing_field"
-    if kind in _TYPE_NAMES:
-        return f"{field} must be {_TYPE_NAMES[kind]}, got {json_type(error['input'])}", "invalid_type"
-    if kind == "string_too_long" or (kind == "too_long" and isinstance(error["input"], str)):
-        return (
-            f"{field} must be at most {ctx.get('max_length')} characters (got {len(error['input'])})",
-            "field_too_long",
-        )
-    if kind == "too_short":
-        return f"{field} must not be empty", "empty_field"
-    if kind == "too_long":
-        return (
-            f"{field} may hold at most {ctx.get('max_length')} items (got {ctx.get('actual_length')})",
-            "too_many_items",
-        )
-    if kind == "nul_character":
-        return f"{field} must not contain NUL (U+0000) characters", "invalid_character"
-    if kind == "too_deep":
-        return f"{field} is nested too deeply (at most {MAX_JSON_DEPTH} levels of objects and arrays)", "too_deep"
-    return f"{field}: {error['msg']}", "invalid_value"
-
-
 def parse_body(
     model: type[M],
     body: Any,
     *,
-    messages: dict[tuple[str, str], tuple[str, str]] | None = None,
+    messages: Messages | None = None,
     prefix: str = "",
 ) -> M:
     """Validate a decoded JSON body against ``model``; raise one 400 naming the first problem.
@@ -137,10 +83,8 @@ def parse_body(
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = field_path(first["loc"])
-        message, code = (messages or {}).get((field, _kind(first))) or _message_for(first, field)
-        raise InvalidRequest(prefix + message, field=field or None, code=code) from None
+        raise invalid_request(exc, messages=messages, null_is_missing=True, prefix=prefix,
+                              max_depth=MAX_JSON_DEPTH) from None
 
 
 def trimmed(value: str | None) -> str | None:

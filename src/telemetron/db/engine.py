@@ -12,9 +12,9 @@ its savepoint and leaves its neighbours alone; no caller hears "committed" befor
 - SQLite: the units run in the event loop's own thread (statements take microseconds, and
   SQLite admits one writer at a time anyway); only the commit's fsync goes to a helper thread.
 - PostgreSQL: each statement is a network round trip, so the batch runs in one helper thread
-  while the loop goes on with HTTP. A thread per request (the first version) cost ~0.95 ms of
-  server CPU a ticket in GIL hand-offs against ~0.6 ms with a hand-off per batch; SQLAlchemy's
-  asyncio mode was slower still (a greenlet switch and a future per statement). A unit must not
+  while the loop goes on with HTTP: a hand-off per batch costs far less GIL traffic than a thread
+  per request, and SQLAlchemy's asyncio mode costs a greenlet switch and a future per statement
+  (both measured: bench/README.md). A unit must not
   hold up the batches behind it waiting for another transaction's lock (another process's
   batch, a CLI command): the batch connection has a short ``lock_timeout``, and a unit that
   hits it runs again alone in a pool thread. The same pool runs ``run_in_thread`` (long
@@ -35,23 +35,19 @@ import contextlib
 import functools
 import logging
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from telemetron.clock import utcnow  # noqa: F401  (re-exported for code that imports it from here)
 from telemetron.db.checkpoints import Checkpointer
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalize_url(url: str) -> str:
@@ -86,10 +82,6 @@ class Database:
         self._committer: GroupCommitter | None = None
         self._readers: ThreadPoolExecutor | None = None
         event.listen(self.engine, "before_cursor_execute", _note_write)
-
-    def insert(self, table):
-        """An INSERT that supports ``on_conflict_do_nothing`` on the current database."""
-        return sqlite.insert(table) if self.is_sqlite else postgresql.insert(table)
 
     def run_sync(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(conn, *args, **kwargs)`` in one transaction, in the calling thread."""
@@ -144,7 +136,7 @@ class Database:
 READERS = 4
 
 # Batches this small commit in the loop's thread: at low load the hand-off to the commit thread
-# costs more latency than the fsync it overlaps (p99 at 200 requests/s: 7.7 ms -> 3.9 ms here).
+# costs more latency than the fsync it overlaps (p99 at 200 requests/s: bench/README.md).
 _INLINE_COMMIT_MAX = 2
 # How long a unit in a batch may wait for another transaction's lock before it gives way and
 # runs alone in a pool thread (PostgreSQL): the batch behind it waits meanwhile. Longer than a

@@ -160,7 +160,7 @@ categories = Table(
 members = Table(
     "members",
     metadata,
-    # Team members (agents). Issue 4 adds teams and routing; tickets can already be assigned.
+    # Team members (agents): tickets are assigned to them, by hand or by routing rules.
     Column("id", String(32), primary_key=True),
     Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
     Column("email", String(320), nullable=False),
@@ -330,7 +330,7 @@ routing_rules = Table(
     Column("id", String(32), primary_key=True),
     Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
     Column("name", String(255), nullable=False),
-    # Lower runs first (Telemetron's "priority" of a rule).
+    # Lower runs first (a rule's "priority" in the ext-v1 specification).
     Column("position", Integer, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     # {"ticketCategory": [...], "customerCategory": [...], "deviceCategory": [...], "priority": [...],

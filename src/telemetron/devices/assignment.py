@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import bindparam
 
+from telemetron.clock import utcnow
 from telemetron.customers import service as customers
 from telemetron.customers.records import devices_of
-from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_upsert_ignore
 from telemetron.db.tables import device_owners
 from telemetron.devices import service as devices

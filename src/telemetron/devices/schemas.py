@@ -21,7 +21,7 @@ MAX_IDENTIFIER = 255  # devices.identifier
 MAX_TYPE = 255  # devices.type
 MAX_CATEGORY = 255
 MAX_EMAIL = 320
-MAX_DEVICES = 1000  # per bulk request, as Telemetron's bulk-metadata
+MAX_DEVICES = 1000  # per bulk request, as the ext-v1 specification's bulk-metadata
 MAX_EMAILS = 1000
 
 INVALID_JSON = "Invalid JSON payload"

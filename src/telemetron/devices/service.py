@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import bindparam
 
 from telemetron import ids
+from telemetron.clock import utcnow
 from telemetron.customers.records import category_id_for
-from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update, tenant_upsert_ignore
 from telemetron.db.tables import categories, devices
 from telemetron.devices.schemas import DeviceChanges

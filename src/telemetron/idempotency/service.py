@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import (
     Scoped,
     tenant_select,
@@ -79,8 +79,9 @@ def claim(scoped: Scoped, *, key: str, endpoint: str, request_hash: str) -> Stor
     if inserted is not None:
         return None
     row = scoped.execute(_BY_KEY, {"key": key}).mappings().one()
-    if row["endpoint"] != endpoint or row["request_hash"] != request_hash:
-        what = (f"for another call ({row['endpoint']})" if row["endpoint"] != endpoint
+    stored_endpoint = endpoint_name(row["endpoint"])
+    if stored_endpoint != endpoint or row["request_hash"] != request_hash:
+        what = (f"for another call ({stored_endpoint})" if stored_endpoint != endpoint
                 else "with a different request body")
         raise Unprocessable(
             f"This Idempotency-Key was already used {what}; use a new key for a new request",
@@ -88,6 +89,18 @@ def claim(scoped: Scoped, *, key: str, endpoint: str, request_hash: str) -> Stor
             code="idempotency_key_reused",
         )
     return StoredResponse(status=row["response_status"], body=row["response_body"].encode())
+
+
+_LEGACY_PREFIX = "/api/ext-v1/"
+
+
+def endpoint_name(stored: str) -> str:
+    """The endpoint a stored key is bound to, by its ext-v1 name ("customer/queryCustomer").
+
+    Rows written while customers and devices keyed by URL path ("/api/ext-v1/customer/...") are
+    read as that name, so such a key replays instead of being refused as another call's.
+    """
+    return stored[len(_LEGACY_PREFIX):] if stored.startswith(_LEGACY_PREFIX) else stored
 
 
 def store(scoped: Scoped, *, key: str, status: int, body: bytes) -> None:

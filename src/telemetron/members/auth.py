@@ -30,12 +30,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete
 from telemetron.db.tables import member_sessions, members, organizations
+from telemetron.enums import MEMBER_ROLES
 from telemetron.errors import InvalidRequest
 
-ROLES = ("agent", "admin")
+ROLES = MEMBER_ROLES  # the name members.service and the web app use
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1

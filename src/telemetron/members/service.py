@@ -2,7 +2,7 @@
 
 One member per (organization, email); emails are stored trimmed and lower-cased, as customers'
 are, so "Ann@Example.com" and "ann@example.com" are the same member. ``available`` is for routing
-(issue 4: unavailable members are skipped by routing rules); a ticket can still be assigned to an
+(unavailable members are skipped by routing rules); a ticket can still be assigned to an
 unavailable member by hand.
 
 ``role`` (agent | admin) and the password are for the web app (``members.auth``, ``telemetron.web``):
@@ -15,8 +15,8 @@ from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
 from telemetron import ids
+from telemetron.clock import utcnow
 from telemetron.customers.service import default_name, normalize_email
-from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import members
 from telemetron.errors import Conflict, InvalidRequest, NotFound

@@ -13,7 +13,7 @@ configuration that the ticket's own transaction saw): an endpoint added later do
 older events, one removed or disabled later fails its delivery with that reason. Where they are
 (Slack's URL, an endpoint's URL and secret, whether it is still enabled) is read at delivery time,
 as before. What is sent is always the snapshot taken at event time.
-Auto-resolved tickets are not announced (Telemetron's rule); callers decide that.
+Auto-resolved tickets are not announced (the ext-v1 specification's rule); callers decide that.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped
 from telemetron.notifications import settings, slack
 from telemetron.outbox.repository import EVENT, enqueue

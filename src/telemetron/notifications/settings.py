@@ -7,13 +7,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import bindparam
 
 from telemetron import ids
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update, tenant_upsert_ignore
 from telemetron.db.tables import notification_settings, webhook_endpoints
 from telemetron.errors import InvalidRequest, NotFound
 from telemetron.notifications.webhooks import new_secret
-from telemetron.orgs import config as org_config
+from telemetron.orgs.config_version import bump as bump_config_version
 
 _ns = notification_settings.c
 _we = webhook_endpoints.c
@@ -56,14 +56,14 @@ def set_settings(scoped: Scoped, *, slack_webhook_url: str | None = ..., public_
     if public_url is not ...:
         values["public_url"] = check_url(public_url, what="The public URL").rstrip("/") if public_url else None
     scoped.execute(_UPDATE.values(**{k: bindparam(f"v_{k}") for k in values}), {f"v_{k}": v for k, v in values.items()})
-    org_config.bump(scoped)
+    bump_config_version(scoped)
 
 
 def add_endpoint(scoped: Scoped, *, url: str) -> dict:
     row = {"id": ids.prefixed("whk"), "url": check_url(url, what="The webhook URL"), "secret": new_secret(),
            "enabled": True, "created_at": utcnow()}
     scoped.execute(_INSERT_ENDPOINT, row)
-    org_config.bump(scoped)
+    bump_config_version(scoped)
     return row
 
 

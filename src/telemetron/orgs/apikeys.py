@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, bindparam, select, update
 
 from telemetron import ids
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update
 from telemetron.db.tables import api_keys, organizations
@@ -100,6 +100,10 @@ def recent_organization(key: str | None) -> str | None:
     return _recently_valid.get(hash_key(key)) if key else None
 
 
+def missing_api_key() -> Unauthorized:
+    return Unauthorized("Missing API key: send it in the x-api-key header", code="missing_api_key")
+
+
 def authenticate(conn: Connection, key: str | None) -> str:
     """Return the organization id of a valid, unrevoked key; raise 401 otherwise."""
     return authenticate_caller(conn, key)[0]
@@ -108,7 +112,7 @@ def authenticate(conn: Connection, key: str | None) -> str:
 def authenticate_caller(conn: Connection, key: str | None) -> tuple[str, int]:
     """(organization id, its config version) of a valid, unrevoked key; raise 401 otherwise."""
     if not key:
-        raise Unauthorized("Missing API key: send it in the x-api-key header", code="missing_api_key")
+        raise missing_api_key()
     row_hash = hash_key(key)
     row = _BY_HASH.execute(conn, {"key_hash": row_hash}).fetchone()
     if row is None:

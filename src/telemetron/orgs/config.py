@@ -3,7 +3,7 @@
 Every ticket needs its organization's categories, routing rules, Slack settings, webhook
 endpoints, AI categories and categorizer model version: queries whose answers almost never change. Each process caches them per organization with the
 organization's ``config_version``, which is read with the API key in the ticket's own transaction
-and bumped (``bump``) in the same transaction as any change to those rules or settings. A ticket
+and bumped (``orgs.config_version.bump``) in the same transaction as any change to those rules or settings. A ticket
 therefore always routes with the configuration committed when its transaction read the key, on
 any number of processes, without a cache invalidation protocol.
 """
@@ -12,44 +12,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, update
-
+from telemetron.categories.service import active_by_key, ai_categories
+from telemetron.categories.values import AiCategory, CategoryRef
 from telemetron.db.scoped import Scoped
-from telemetron.db.tables import organizations
+from telemetron.notifications.settings import enabled_endpoint_ids, get_settings
+from telemetron.orgs.config_version import bump
+from telemetron.routing.rules import Rule
+from telemetron.routing.service import load_rules
+from telemetron.triage.store import model_info, threshold_of
 
-_BUMP = (
-    update(organizations)
-    .where(organizations.c.id == bindparam("bumped_org_id"))
-    .values(config_version=organizations.c.config_version + 1)
-)
+__all__ = ["OrgConfig", "bump", "cache", "load"]  # bump: re-exported for the modules that call it from here
 MAX_CACHED_ORGANIZATIONS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class OrgConfig:
-    rules: list  # routing.rules.Rule, in order
+    rules: list[Rule]  # in order
     slack_webhook_url: str | None
     public_url: str | None
     webhook_endpoint_ids: list[str]
-    # The active categories by name_key -> (id, name): what a ticket's "category" may name.
-    active_categories: dict[str, tuple[str, str]]
-    # The categories the AI may choose: id -> (name, auto_resolve, description); and the model to use.
-    ai_categories: dict[str, tuple[str, bool, str]]
+    # The active categories by name_key: what a ticket's "category" may name.
+    active_categories: dict[str, CategoryRef]
+    # The categories the AI may choose, by id; and the model to use.
+    ai_categories: dict[str, AiCategory]
     triage_model_version: int | None
     triage_threshold: float | None
 
 
-def bump(scoped: Scoped) -> None:
-    """Call in every transaction that changes rules, notification settings, categories or the model."""
-    scoped.conn.execute(_BUMP, {"bumped_org_id": scoped.org_id})
-
-
 def load(scoped: Scoped) -> OrgConfig:
-    from telemetron.categories.service import active_by_key, ai_categories
-    from telemetron.notifications.settings import enabled_endpoint_ids, get_settings
-    from telemetron.routing.service import load_rules
-    from telemetron.triage.store import model_info, threshold_of
-
     slack_url, public_url = get_settings(scoped)
     model = model_info(scoped)
     return OrgConfig(

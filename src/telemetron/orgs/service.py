@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from telemetron import ids
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.tables import organizations
 from telemetron.errors import InvalidRequest, NotFound
 

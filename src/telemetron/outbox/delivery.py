@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 
 RETRY_FOR = timedelta(hours=24)
 BASE_DELAY_SECONDS = 2.0

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import outbox, outbox_attempts
@@ -177,15 +177,10 @@ _SETTLE = (
 _LOG_ATTEMPT = insert(outbox_attempts)
 
 
-def record(conn: Connection, message: Claimed, outcome: Outcome, *, worker: str, started_at: datetime,
-           duration_ms: float, retry_base: float = BASE_DELAY_SECONDS) -> str:
-    """Store the attempt and the message's next state; returns that state."""
-    return record_many(conn, [(message, outcome, started_at, duration_ms)], worker=worker, retry_base=retry_base)[0]
-
-
 def record_many(conn: Connection, batch: list[tuple[Claimed, Outcome, datetime, float]], *, worker: str,
                 retry_base: float = BASE_DELAY_SECONDS) -> list[str]:
-    """``record`` for ``(message, outcome, started_at, duration_ms)`` each, in two statements."""
+    """Store each attempt ``(message, outcome, started_at, duration_ms)`` and its message's next state
+    (returned, in order), in two statements."""
     now = utcnow()
     settle: list[dict[str, Any]] = []
     attempts: list[dict[str, Any]] = []

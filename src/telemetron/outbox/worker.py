@@ -12,7 +12,7 @@ The database work is done per batch: one transaction claims and fans out, one re
 of outcomes (prebuilt statements, executemany); building SQLAlchemy statements per message cost
 more CPU than sending the message. For the same reason, while deliveries are in flight the
 worker claims again only once a quarter of its slots are free (or the poll interval has passed),
-not each time one delivery ends: 0.87-0.97 -> 0.74-0.78 ms of CPU per delivery. Slots held by
+not each time one delivery ends (less CPU per delivery: bench/README.md). Slots held by
 slow deliveries (a timing-out endpoint) count as free for that decision, so that one slow
 endpoint does not slow the others down to a claim per poll.
 
@@ -33,7 +33,8 @@ from datetime import timedelta
 import aiohttp
 import orjson
 
-from telemetron.db.engine import Database, utcnow
+from telemetron.clock import utcnow
+from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.errors import NotFound
 from telemetron.notifications import events, slack, webhooks
@@ -136,6 +137,8 @@ class OutboxWorker:
         self._recorder: asyncio.Task | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        # One loop kept whole: claiming, starting, reaping and backing off share the in-flight
+        # set and the failure count, and read best top to bottom.
         in_flight: dict[asyncio.Task, float] = {}  # each delivery and when it started
         if self.load is None:
             self.load = LoopLoad()  # measured in the thread that runs the loop
@@ -195,7 +198,7 @@ class OutboxWorker:
                     task.add_done_callback(lambda t: (in_flight.pop(t, None), self.wakeup.set()))
                     # One delivery started per turn of the loop: the requests that arrived
                     # meanwhile are served between two, not after the whole claim's first steps
-                    # (createTicket's p99 at 100/s with deliveries going out: 13.7 -> 7.7 ms).
+                    # (createTicket's p99 with deliveries going out: bench/README.md).
                     await asyncio.sleep(0)
                 if not claimed:  # idle, every slot busy or holding back: wait for a slot, new work or the poll
                     self.wakeup.clear()
@@ -348,7 +351,7 @@ def _destination(conn, db: Database, message: repository.Claimed, lookups: dict)
     """Where to send, read when the message is claimed (a fixed URL applies to pending messages):
     ``(url, prepare, classify)``, or the Outcome that ends it. ``prepare()`` gives the body and
     headers; it runs in the delivery's own task, not in the claim's transaction, which the
-    requests batched with it wait for (bench/README.md, session 4)."""
+    requests batched with it wait for (bench/README.md)."""
     scoped = Scoped(db, conn, message.organization_id)
     if message.channel == "slack":
         url, _public = _lookup(lookups, (message.organization_id, "slack"),

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from telemetron.enums import PRIORITIES
 from telemetron.errors import InvalidRequest
 
 CONDITIONS = ("ticketCategory", "customerCategory", "deviceCategory", "priority", "emailDomain", "keywords")
 ACTIONS = ("assignMember", "assignTeam", "setPriority", "addTags", "slackChannel")
-PRIORITIES = ("low", "medium", "high", "urgent")
 # Labels of letters and digits (any script) joined by hyphens, separated by dots: what an email
 # address can end with. A value that is not one (a space, a comma) could never match a customer.
 _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)*[^\W_](?:[\w-]*[^\W_])?")

@@ -1,6 +1,6 @@
 """Routing a ticket by its organization's rules, inside the ticket's transaction.
 
-``route`` runs after categorization and auto-resolve and before the notifications (Telemetron's
+``route`` runs after categorization and auto-resolve and before the notifications (the ext-v1 specification's
 order). It returns a ``Decision``: who gets the ticket, its priority, tags, the Slack channel to
 use, the rule that decided and the reason in words; ``create_ticket`` stores the rule and the
 reason on the ticket, so anyone can later see why a ticket went where it went.
@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, func
 
 from telemetron import ids
 from telemetron.categories import service as category_service
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import (
@@ -36,7 +36,7 @@ from telemetron.db.tables import (
 )
 from telemetron.errors import Conflict, InvalidRequest, NotFound
 from telemetron.members import service as member_service
-from telemetron.orgs import config as org_config
+from telemetron.orgs.config_version import bump as bump_config_version
 from telemetron.orgs.service import check_name
 from telemetron.routing.rules import (
     Rule,
@@ -212,7 +212,7 @@ def add_rule(scoped: Scoped, *, name: str, conditions: dict[str, Any], actions: 
     row = {"id": ids.prefixed("rule"), "name": name, "position": position, "enabled": True, "conditions": conditions,
            "actions": actions, "continue_matching": continue_matching, "created_at": utcnow()}
     scoped.execute(_INSERT_RULE, row)
-    org_config.bump(scoped)
+    bump_config_version(scoped)
     return row
 
 
@@ -223,7 +223,7 @@ def list_rules(scoped: Scoped) -> list[dict]:
 def disable_rule(scoped: Scoped, rule_id: str) -> None:
     if scoped.execute(_DELETE_RULE, {"rule_id": rule_id}).rowcount == 0:
         raise NotFound(f"Rule {rule_id} not found in this organization", code="rule_not_found")
-    org_config.bump(scoped)
+    bump_config_version(scoped)
 
 
 def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member_ids: list[str] = ()) -> dict:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam
 
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_select, tenant_upsert_ignore, tenant_update
 from telemetron.db.tables import ticket_seen
 

@@ -5,7 +5,7 @@ These are the places where notifications and the AI categorizer hook in. ``chang
 publishes ``ticket.status_changed`` (detail ``{"from", "to"}``) and ``add_message`` publishes
 ``ticket.customer_replied`` for customer messages (detail ``{"content", "messageId", "reopened"}``;
 a reply that reopens a resolved ticket is one notification, the reply, not two). The AI
-categorizer (issue 3) learns from an agent's category correction in ``change_category``. Nothing else writes
+categorizer learns from an agent's category correction in ``change_category``. Nothing else writes
 those columns or appends messages, so a hook added to one of these functions sees every such change,
 whichever endpoint (or, later, the web app) made it. Each runs in the caller's transaction, on a
 ticket locked with ``lock_ticket`` (so a notification enqueued there exists only if the change
@@ -27,12 +27,13 @@ from sqlalchemy import bindparam, func
 from telemetron.categories import service as categories
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
 from telemetron.db.tables import ticket_messages, tickets
+from telemetron.enums import Status
 from telemetron.errors import InvalidRequest, NotFound
 from telemetron.members import service as members
 from telemetron.tickets import search
 from telemetron.tickets.views import ticket_not_found
 
-RESOLVED = "resolved"
+RESOLVED = Status.RESOLVED
 
 _t = tickets.c
 # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): two requests
@@ -149,7 +150,7 @@ def change_category(scoped: Scoped, ticket: TicketState, category: str | None, *
     A category chosen here is a person's choice: ``category_source`` becomes ``provided`` and the
     AI's confidence is cleared; removing the category makes the source ``none``. When the ticket's
     category came from the AI (source ``ai``), this call is an agent correcting or confirming the
-    AI, which is the training signal the categorizer of issue 3 learns from: it hooks in here, where
+    AI, which is the training signal the categorizer learns from: it hooks in here, where
     the old category and source are still on ``ticket`` before they are overwritten. Confirming an
     AI category (same category) therefore counts as a change: the source moves from ``ai`` to
     ``provided``.
@@ -187,7 +188,7 @@ def change_assignee(scoped: Scoped, ticket: TicketState, assignee_id: str | None
     """Assign the ticket to a member of this organization, or unassign it (None).
 
     A member id of another organization, or no member at all: 404 ``member_not_found``. Members
-    marked unavailable can still be assigned by hand (routing, issue 4, skips them). Hook for
+    marked unavailable can still be assigned by hand (routing skips them). Hook for
     assignment notifications.
     """
     if assignee_id is not None and members.find_member(scoped, assignee_id) is None:

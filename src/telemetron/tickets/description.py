@@ -16,8 +16,11 @@ _ROLE_LABELS = {"customer": "Customer", "agent": "Agent", "bot": "Bot"}
 
 
 class Message(Protocol):
-    role: str
-    content: str
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def content(self) -> str: ...
 
 
 def _clip(text: str, limit: int) -> str:

@@ -14,23 +14,23 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from telemetron.customers.service import normalize_email
-from telemetron.errors import InvalidRequest, shown
+from telemetron.enums import PRIORITIES, STATUSES, MessageRole, Priority, Status
+from telemetron.errors import InvalidRequest, json_type, shown
 from telemetron.tickets.schemas import (
     MAX_TEXT,
-    PRIORITIES,
-    _json_type,
-    _loc,
-    _message_for,
+    CategoryCandidate,
+    TicketAssignee,
+    TicketRouting,
+    check_utf8_size,
+    special_message,
     unknown_field_warnings,
-    utf8_size_over,
 )
+from telemetron.validation import CHOICE_ERRORS, MessageRoleField, PriorityField, StatusField, invalid_request
 
-STATUSES = ("open", "in_progress", "waiting_for_customer", "resolved")
-Status = Literal["open", "in_progress", "waiting_for_customer", "resolved"]
-Priority = Literal["low", "medium", "high", "urgent"]
-Role = Literal["customer", "agent", "bot"]
+__all__ = ["STATUSES"]  # re-exported: the web app imports it from here
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # The category filter value that finds uncategorized tickets (any case).
@@ -54,8 +54,8 @@ class QueryTicketsRequest(BaseModel):
         json_schema_extra={"examples": [{"status": ["open", "in_progress"], "priority": "high", "limit": 50}]},
     )
 
-    status: Status | list[Status] | None = Field(None, description="One status or a list of statuses.")
-    priority: Priority | list[Priority] | None = Field(None, description="One priority or a list of priorities.")
+    status: StatusField | list[StatusField] | None = Field(None, description="One status or a list of statuses.")
+    priority: PriorityField | list[PriorityField] | None = Field(None, description="One priority or a list of priorities.")
     category: str | None = Field(
         None,
         description=(
@@ -78,7 +78,9 @@ class QueryTicketsRequest(BaseModel):
         ),
         json_schema_extra={"format": "date-time"},
     )
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size, 1 to 100 (more is a 400).")
+    limit: int | None = Field(
+        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size, 1 to 100 (more is a 400); null means the default, 20."
+    )
     cursor: str | None = Field(
         None, description="`nextCursor` of the previous page, with the same filters. Leave out for the first page."
     )
@@ -123,11 +125,11 @@ class UpdateTicketRequest(BaseModel):
     )
 
     ticketId: str = Field(description=_TICKET_ID)
-    status: Status | None = Field(
+    status: StatusField | None = Field(
         None,
         description="open, in_progress, waiting_for_customer or resolved. Resolving sets resolvedAt; any other status clears it.",
     )
-    priority: Priority | None = Field(None, description="low, medium, high or urgent.")
+    priority: PriorityField | None = Field(None, description="low, medium, high or urgent.")
     category: str | None = Field(
         None,
         description="An active category's name (ignoring case); the ticket's categorySource becomes `provided`. `null` removes the category.",
@@ -153,14 +155,14 @@ class AddMessageRequest(BaseModel):
     )
 
     ticketId: str = Field(description=_TICKET_ID)
-    role: Role = Field(description="Who wrote it: customer, agent or bot.")
+    role: MessageRoleField = Field(description="Who wrote it: customer, agent or bot.")
     content: Annotated[str, Field(min_length=1, description="The message text (at most 64 KiB).")]
 
 
 UPDATE_FIELDS = ("status", "priority", "category", "assigneeId")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TicketQuery:
     """A validated queryTickets request: lists sorted and deduplicated, the email normalized, times in UTC."""
 
@@ -178,7 +180,7 @@ class TicketQuery:
     descending: bool = True
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TicketUpdate:
     """A validated updateTicket request; ``changes`` holds only the fields the client sent."""
 
@@ -191,25 +193,22 @@ class TicketUpdate:
 
 def _require_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise InvalidRequest(f"Request body must be a JSON object, got {_json_type(body)}", code="invalid_body")
+        raise InvalidRequest(f"Request body must be a JSON object, got {json_type(body)}", code="invalid_body")
     return body
 
 
 def _invalid(exc: ValidationError, body: dict[str, Any], known: frozenset[str]) -> InvalidRequest:
-    first = exc.errors(include_url=False)[0]
-    field = _loc(first["loc"])
-    kind = first["type"]
-    if kind == "literal_error" and field in _CHOICES:
-        choices = ", ".join(_CHOICES[field])
-        return InvalidRequest(
-            f"Invalid {field} {shown(first['input'])}. Must be one of: {choices}", field=field, code=f"invalid_{field}"
-        )
-    if field == "limit":
-        return InvalidRequest(
-            f"limit must be an integer from 1 to {MAX_LIMIT} (got {shown(first['input'])})", field="limit", code="invalid_limit"
-        )
-    message, code = _message_for(first, body, known)
-    return InvalidRequest(message, field=field or None, code=code)
+    tickets_own = special_message(body, known)
+
+    def special(error: ErrorDetails, field: str) -> tuple[str, str] | None:
+        if error["type"] in CHOICE_ERRORS and field in _CHOICES:
+            choices = ", ".join(_CHOICES[field])
+            return f"Invalid {field} {shown(error['input'])}. Must be one of: {choices}", f"invalid_{field}"
+        if field == "limit":
+            return f"limit must be an integer from 1 to {MAX_LIMIT} (got {shown(error['input'])})", "invalid_limit"
+        return tickets_own(error, field)
+
+    return invalid_request(exc, special=special)
 
 
 def _not_blank(field: str, value: str | None, hint: str = "") -> None:
@@ -232,7 +231,7 @@ def _one_or_list(body: dict[str, Any], field: str) -> tuple[str, ...] | None:
         where = f"{field}[{i}]" if isinstance(value, list) else field
         if not isinstance(item, str):
             raise InvalidRequest(
-                f"{where} must be a string or an array of strings, got {_json_type(item)}",
+                f"{where} must be a string or an array of strings, got {json_type(item)}",
                 field=where,
                 code="invalid_type",
             )
@@ -267,7 +266,7 @@ _QUERY_FIELDS = frozenset(QueryTicketsRequest.model_fields)
 
 
 def _as_written_status(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` with a status written as Telemetron's documentation words it ("in progress",
+    """``body`` with a status written as the ext-v1 specification words it ("in progress",
     "Waiting for customer") in the API's form (``in_progress``), in a copy."""
     def canonical(value: Any) -> Any:
         if isinstance(value, str):
@@ -303,7 +302,7 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
         customer_email=normalize_email(request.customerEmail) if request.customerEmail is not None else None,
         created_after=parse_time("createdAfter", request.createdAfter),
         updated_after=parse_time("updatedAfter", request.updatedAfter),
-        limit=request.limit,
+        limit=request.limit or DEFAULT_LIMIT,
         cursor=request.cursor.strip() if request.cursor is not None else None,
     )
     _sort_and_search(query, request)
@@ -354,8 +353,8 @@ def parse_update_ticket(body: Any) -> tuple[TicketUpdate, list[str]]:
     _not_blank("category", request.category, "; send null to remove the ticket's category")
     _not_blank("assigneeId", request.assigneeId, "; send null to unassign the ticket")
     changes: dict[str, str | None] = {field: getattr(request, field) for field in sent}
-    if changes.get("assigneeId") is not None:
-        changes["assigneeId"] = changes["assigneeId"].strip()
+    if request.assigneeId is not None and "assigneeId" in changes:
+        changes["assigneeId"] = request.assigneeId.strip()
     return TicketUpdate(request.ticketId, changes), unknown_field_warnings(body, _UPDATE_KNOWN)
 
 
@@ -369,13 +368,7 @@ def parse_add_message(body: Any, *, max_text: int = MAX_TEXT) -> tuple[AddMessag
     except ValidationError as exc:
         raise _invalid(exc, body, _MESSAGE_KNOWN) from None
     _not_blank("content", request.content)
-    size = utf8_size_over(request.content, max_text)
-    if size is not None:
-        raise InvalidRequest(
-            f"content must be at most {max_text} bytes in UTF-8 (got {size})",
-            field="content",
-            code="field_too_long",
-        )
+    check_utf8_size(request.content, max_text, "content")
     return request, unknown_field_warnings(body, _MESSAGE_KNOWN)
 
 
@@ -388,12 +381,6 @@ class TicketCustomer(BaseModel):
     name: str
 
 
-class TicketAssignee(BaseModel):
-    id: str = Field(description="mem_ + 12 hex characters.")
-    email: str
-    name: str
-
-
 class MessageAuthor(BaseModel):
     id: str
     name: str
@@ -402,7 +389,7 @@ class MessageAuthor(BaseModel):
 class TicketMessageOut(BaseModel):
     id: int = Field(description="The message's id.")
     position: int = Field(description="0 for the first message, then 1, 2, ...")
-    role: Role
+    role: MessageRole
     content: str
     author: MessageAuthor | None = Field(
         description="The team member who wrote this agent message in the web app; null for messages sent through the API."
@@ -431,18 +418,6 @@ class TicketSummary(BaseModel):
     lastCustomerMessageAt: str | None = Field(description="ISO 8601: the customer's last message; null if none.")
     waitingOnUs: bool = Field(description="The customer wrote last (or nobody answered yet) and the ticket is not resolved.")
     waitingSince: str | None = Field(description="ISO 8601: since when the customer has been waiting; null when not waiting.")
-
-
-class CategoryCandidate(BaseModel):
-    category: str
-    score: float
-
-
-class TicketRouting(BaseModel):
-    ruleId: str | None = Field(description="The routing rule that matched, or null when none did.")
-    reason: str | None = Field(
-        description="Why the ticket was routed (or not) as it was; null when the organization had no rules."
-    )
 
 
 class TicketDetail(TicketSummary):

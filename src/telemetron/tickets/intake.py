@@ -1,172 +1,237 @@
-"""createTicket as one unit of work: authenticate, honour the idempotency key, open the ticket.
+"""createTicket's steps around the pipeline: describe and categorize before the unit of work, then create.
 
-All of it runs in one transaction in one database thread hop (see ``telemetron.db.engine``).
-Validation happens before, in the event loop, but a validation error is only raised here, after
-the key was checked: a client without a valid key learns nothing but 401.
+    key → parsed request → [ask: which question, describe, categorize] → unit: idempotency, create → reply
+
+The categorizer runs off the event loop, batched (``triage.runtime``), so it is asked before the
+unit of work, never inside it. Which question to ask depends on the organization's configuration,
+known only once the key is: when this process has the key's organization's configuration cached
+and that configuration needs no categorizer (the ticket names an active category, or no category
+is open to the AI), nothing is asked; otherwise a read-only unit authenticates the key and reads
+the configuration committed now (``current_question``), and the categorizer answers that. The
+unit that creates the ticket uses the answer as it is: a configuration committed between the two
+units only removes categories from the answer (those no longer open to the AI) or, when the ticket
+now needs the AI and was not asked, leaves it uncategorized for an agent, with a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-import orjson
-from sqlalchemy import Connection
+import aiohttp
+from sqlalchemy import Connection, bindparam, func, select
 
+from telemetron.api.pipeline import Action, Call, Caller, Endpoint, Parsed, authorize
+from telemetron.config import Settings
 from telemetron.db.engine import Database
-from telemetron.db.scoped import Scoped
-from telemetron.errors import AppError
-from telemetron.idempotency import service as idempotency
+from telemetron.db.scoped import Scoped, tenant_select
+from telemetron.db.tables import outbox
+from telemetron.notifications import events
 from telemetron.orgs import config as org_config
-from telemetron.orgs.apikeys import authenticate_caller
-from telemetron.orgs.config import OrgConfig
-from telemetron.tickets.schemas import CreateTicketRequest
-from telemetron.tickets.service import categorizer_request, create_ticket
-
-ENDPOINT = "ticket/createTicket"
-
-
-@dataclass(slots=True)
-class IntakeRequest:
-    api_key: str | None
-    request: CreateTicketRequest | None
-    warnings: list[str]
-    problem: AppError | None  # a validation error, raised only once the key is known good
-    idempotency_key: str | None
-    request_hash: str | None
-    prediction: object = None  # the categorizer's answer, on the second run (see NeedsCategorizer)
-    # The question an early prediction answered (asked before the unit, with the configuration this
-    # process had cached); the unit drops the prediction if the current configuration asks another.
-    asked: object = None
-    written_description: str | None = None  # by the LLM engine, when configured
+from telemetron.orgs.apikeys import recent_organization
+from telemetron.tickets.schemas import CreateTicketRequest, parse_create_ticket
+from telemetron.tickets.service import CreatedTicket, categorizer_request, create_ticket
+from telemetron.triage import llm as llm_engine
+from telemetron.triage.classifier import Prediction
+from telemetron.triage.llm import LLMSettings
+from telemetron.triage.runtime import Categorizer
+from telemetron.triage.runtime import Request as Question
 
 
-def create_ticket_response(
-    conn: Connection, db: Database, intake: IntakeRequest
-) -> tuple[int, bytes, bool]:
-    """Return (status, JSON body, replayed) of createTicket. Raises AppError for every 4xx.
+class AppContext(Protocol):
+    """What the steps use of the application's context (``telemetron.app.AppContext``)."""
 
-    ``replayed`` is true when the body is the stored answer to an earlier request with the same
-    idempotency key.
+    db: Database
+    categorizer: Categorizer
+    llm: LLMSettings | None
+
+    def http(self) -> aiohttp.ClientSession: ...
+
+logger = logging.getLogger("telemetron.api")
+# What a ticket gets when the categorizer cannot answer: uncategorized, waiting for triage.
+NO_PREDICTION = Prediction(label=None, confidence=0.0, top=[])
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What the steps before the unit found: the categorizer's answer and an LLM-written description."""
+
+    prediction: Prediction | None = None
+    written_description: str | None = None
+
+
+def parse(body: Any, settings: Settings) -> Parsed[CreateTicketRequest]:
+    request, warnings = parse_create_ticket(body, max_messages=settings.max_messages, max_text=settings.max_text_bytes)
+    return Parsed(request, tuple(warnings))
+
+
+# --- the steps before the unit of work -------------------------------------------------------------
+
+
+def cached_question(call: Call) -> tuple[bool, Question | None]:
+    """(known, question) from this process's cached configuration of the key's organization.
+
+    ``known`` is true only when that configuration needs no categorizer for this ticket: an answer
+    it would ask for could be outdated, so then the current configuration is read instead.
     """
-    org_id, config_version = authenticate_caller(conn, intake.api_key)
-    if intake.problem is not None:
-        raise intake.problem
-    assert intake.request is not None
-    scoped = Scoped(db, conn, org_id)
-    if intake.idempotency_key is not None:
-        stored = idempotency.claim(
-            scoped, key=intake.idempotency_key, endpoint=ENDPOINT, request_hash=intake.request_hash
-        )
-        if stored is not None:
-            return stored.status, stored.body, True
-    config = org_config.cache.get(scoped, config_version)
-    ticket = create_ticket(
-        scoped, intake.request, config=config, prediction=_current_prediction(scoped, config, intake),
-        written_description=intake.written_description,
-    )
-    body = orjson.dumps(
-        {
-            "success": True,
-            "ticketId": ticket.id,
-            "message": "Ticket created successfully",
-            "customerId": ticket.customer_id,
-            "customerCreated": ticket.customer_created,
-            "category": ticket.category,
-            "categorySource": ticket.category_source,
-            "categoryConfidence": ticket.confidence,
-            "categoryCandidates": ticket.candidates,
-            "status": ticket.status,
-            "descriptionGenerated": ticket.description_generated,
-            "assignee": ticket.assignee,
-            "routing": {"ruleId": ticket.routing_rule_id, "reason": ticket.routing_reason},
-            "warnings": intake.warnings + ticket.warnings,
-        }
-    )
-    if intake.idempotency_key is not None:
-        idempotency.store(scoped, key=intake.idempotency_key, status=200, body=body)
-    return 200, body, False
+    org_id = recent_organization(call.api_key)
+    config = org_config.cache.latest(org_id) if org_id is not None else None
+    if org_id is None or config is None or call.parsed is None:
+        return False, None
+    question = categorizer_request(org_id, config, call.parsed.value)
+    return question is None, None
 
 
-def _current_prediction(scoped: Scoped, config: OrgConfig, intake: IntakeRequest):
-    """The request's prediction, unless it was asked early with a configuration that asks another
-    question now (a new model, threshold or set of categories): then None, and it is asked again."""
-    if intake.asked is not None and intake.request is not None:
-        if categorizer_request(scoped.org_id, config, intake.request) != intake.asked:
-            return None
-    return intake.prediction
+def current_question(conn: Connection, db: Database, call: Call) -> Question | None:
+    """A read-only unit: authenticate the key (a 401 here costs no categorizer, no LLM call), then
+    the question the configuration committed now asks for this ticket, if any."""
+    caller = authorize(conn, db, call)
+    assert call.parsed is not None
+    return categorizer_request(caller.scoped.org_id, caller.config(), call.parsed.value)
 
 
-def dry_run_response(conn: Connection, db: Database, intake: IntakeRequest, body: object) -> tuple[int, bytes, bool]:
-    """createTicket?dryRun=true: authenticate, then ``dry_run`` (nothing is stored).
-
-    Like createTicket, it raises ``NeedsCategorizer`` rather than run the categorizer here, in a
-    unit of work (on SQLite, the event loop's thread): the caller asks the server's categorizer.
-    """
-    org_id, config_version = authenticate_caller(conn, intake.api_key)
-    if intake.problem is not None:
-        raise intake.problem
-    scoped = Scoped(db, conn, org_id)
-    prediction = _current_prediction(scoped, org_config.cache.get(scoped, config_version), intake)
-    result = dry_run(scoped, body, prediction, categorize_inline=False)
-    return 200, orjson.dumps({"success": True, "message": "Dry run: nothing was created", **result}), False
-
-
-class _Undo(Exception):
-    """Raised inside a savepoint to undo a dry run's writes, carrying what it would have done."""
-
-    def __init__(self, result: dict) -> None:
-        super().__init__("dry run")
-        self.result = result
+async def prepare(ctx: AppContext, call: Call) -> Prepared:
+    """The steps before the unit: the question, the LLM's description, the categorizer's answer."""
+    if call.problem is not None:  # the unit answers it (after the key's 401, if any)
+        return Prepared()
+    request: CreateTicketRequest = call.parsed.value  # type: ignore[union-attr]
+    known, question = cached_question(call)
+    wants_description = ctx.llm is not None and request.description is None and bool(request.messages)
+    if not known or wants_description:  # the LLM engine is never called for a key not checked yet
+        question = await ctx.db.run(current_question, ctx.db, call)
+    written = await _describe(ctx, request) if wants_description else None
+    prediction = await categorize(ctx, question) if question is not None else None
+    return Prepared(prediction, written)
 
 
-def dry_run(scoped: Scoped, body: object, prediction=None, *, categorize_inline: bool = True) -> dict:
-    """What createTicket would do with ``body`` (category, routing, notifications), storing nothing.
+async def _describe(ctx: AppContext, request: CreateTicketRequest) -> str | None:
+    assert ctx.llm is not None and request.messages
+    transcript = "\n".join(f"{m.role}: {m.content}" for m in request.messages)
+    return await llm_engine.describe(ctx.http(), ctx.llm, transcript)
 
-    It runs the real creation, so the answer cannot drift from what createTicket does, inside a
-    savepoint that is then rolled back: no ticket, no customer, no notification, no round-robin
-    turn is kept.
-    """
-    from sqlalchemy import bindparam, func, select
 
-    from telemetron.db.scoped import tenant_select
-    from telemetron.db.tables import outbox
-    from telemetron.notifications import events
-    from telemetron.tickets.schemas import parse_create_ticket
-
-    request, warnings = parse_create_ticket(body)
+async def categorize(ctx: AppContext, question: Question) -> Prediction:
+    """Categorize off the event loop, batched with other tickets; a failure leaves the ticket uncategorized."""
     try:
-        with scoped.conn.begin_nested():
-            # What the ticket writes to the outbox comes after the newest row now: found by the
-            # primary key, not a scan of every organization's messages.
-            newest = scoped.conn.execute(select(func.max(outbox.c.id))).scalar() or 0
-            ticket = create_ticket(scoped, request, prediction=prediction, categorize_inline=categorize_inline)
-            rows = scoped.execute(
-                tenant_select(outbox, outbox.c.channel, outbox.c.event, outbox.c.target, outbox.c.payload)
-                .where(outbox.c.id > bindparam("newest"), outbox.c.ticket_id == bindparam("ticket_id"))
-                .order_by(outbox.c.id),
-                {"newest": newest, "ticket_id": ticket.id},
-            ).all()
-            # The ticket's event row, as the deliveries a worker would fan it out to.
-            notifications = [
-                f"slack {(payload or {}).get('channel') or '(default channel)'}" if channel == "slack" else f"webhook {target}"
-                for channel, target, payload in events.planned(scoped.org_id, rows)
-            ]
-            raise _Undo(
-                {
-                    "dryRun": True,
-                    "category": ticket.category,
-                    "categorySource": ticket.category_source,
-                    "categoryConfidence": ticket.confidence,
-                    "categoryCandidates": ticket.candidates,
-                    "priority": ticket.priority,
-                    "status": ticket.status,
-                    "assignee": ticket.assignee,
-                    "tags": ticket.tags,
-                    "routing": {"ruleId": ticket.routing_rule_id, "reason": ticket.routing_reason},
-                    "notifications": notifications,
-                    "customerCreated": ticket.customer_created,
-                    "warnings": warnings + ticket.warnings,
-                }
-            )
-    except _Undo as undo:
-        return undo.result
+        prediction = None
+        if ctx.llm is not None:  # the LLM decides when it answers; the offline engine otherwise
+            prediction = await llm_engine.categorize(ctx.http(), ctx.llm, list(question.choices), question.text)
+        if prediction is None:
+            prediction = await ctx.categorizer.predict(question)
+    except Exception:  # a broken model never costs a ticket: it is stored uncategorized
+        logger.exception("categorizer failed; the ticket is left uncategorized")
+        prediction = None
+    return prediction if prediction is not None else NO_PREDICTION
+
+
+# --- the actions (in the unit of work) -----------------------------------------------------------
+
+
+def create_action(prepared: Prepared) -> Action:
+    def create(caller: Caller, parsed: Parsed[CreateTicketRequest]) -> dict[str, Any]:
+        ticket = create_ticket(
+            caller.scoped, parsed.value, config=caller.config(), prediction=prepared.prediction,
+            written_description=prepared.written_description,
+        )
+        return created_body(ticket, parsed.warnings)
+
+    return create
+
+
+def created_body(ticket: CreatedTicket, warnings: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "success": True,
+        "ticketId": ticket.id,
+        "message": "Ticket created successfully",
+        "customerId": ticket.customer_id,
+        "customerCreated": ticket.customer_created,
+        "category": ticket.category,
+        "categorySource": ticket.category_source,
+        "categoryConfidence": ticket.confidence,
+        "categoryCandidates": ticket.candidates,
+        "status": ticket.status,
+        "descriptionGenerated": ticket.description_generated,
+        "assignee": ticket.assignee,
+        "routing": {"ruleId": ticket.routing_rule_id, "reason": ticket.routing_reason},
+        "warnings": [*warnings, *ticket.warnings],
+    }
+
+
+def dry_run_action(prepared: Prepared) -> Action:
+    def dry(caller: Caller, parsed: Parsed[CreateTicketRequest]) -> dict[str, Any]:
+        result = would_create(caller.scoped, parsed, config=caller.config(), prediction=prepared.prediction)
+        return {"success": True, "message": "Dry run: nothing was created", **result}
+
+    return dry
+
+
+def _unused(_caller: Caller, _parsed: Parsed[Any]) -> dict[str, Any]:
+    raise AssertionError("createTicket's actions are given with the categorizer's answer")
+
+
+CREATE_TICKET = Endpoint("ticket/createTicket", parse, _unused)
+# A dry run stores nothing, not even its reply: a retry simply runs again.
+DRY_RUN = Endpoint("ticket/createTicket", parse, _unused, idempotent=False)
+
+
+# --- dry runs -------------------------------------------------------------------------------------
+
+
+def dry_run(scoped: Scoped, body: object) -> dict[str, Any]:
+    """What createTicket would do with ``body``, storing nothing (the CLI's ``routing test``).
+
+    The categorizer runs here, in the caller's thread (``tickets.service.categorize_now``).
+    """
+    request, warnings = parse_create_ticket(body)
+    config = org_config.load(scoped)
+    return would_create(scoped, Parsed(request, tuple(warnings)), config=config, categorize_inline=True)
+
+
+def would_create(
+    scoped: Scoped, parsed: Parsed[CreateTicketRequest], *, config: org_config.OrgConfig,
+    prediction: Prediction | None = None, categorize_inline: bool = False,
+) -> dict[str, Any]:
+    """Run the real creation, so the answer cannot drift from what createTicket does, in a
+    savepoint that is then rolled back: no ticket, customer, notification or round-robin turn is kept."""
+    savepoint = scoped.conn.begin_nested()
+    try:
+        # What the ticket writes to the outbox comes after the newest row now: found by the
+        # primary key, not a scan of every organization's messages.
+        newest = scoped.conn.execute(select(func.max(outbox.c.id))).scalar() or 0
+        ticket = create_ticket(scoped, parsed.value, config=config, prediction=prediction,
+                               categorize_inline=categorize_inline)
+        notifications = _planned_notifications(scoped, ticket.id, newest)
+    finally:
+        savepoint.rollback()
+    return {
+        "dryRun": True,
+        "category": ticket.category,
+        "categorySource": ticket.category_source,
+        "categoryConfidence": ticket.confidence,
+        "categoryCandidates": ticket.candidates,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "assignee": ticket.assignee,
+        "tags": ticket.tags,
+        "routing": {"ruleId": ticket.routing_rule_id, "reason": ticket.routing_reason},
+        "notifications": notifications,
+        "customerCreated": ticket.customer_created,
+        "warnings": [*parsed.warnings, *ticket.warnings],
+    }
+
+
+_NEW_OUTBOX_ROWS = (
+    tenant_select(outbox, outbox.c.channel, outbox.c.event, outbox.c.target, outbox.c.payload)
+    .where(outbox.c.id > bindparam("newest"), outbox.c.ticket_id == bindparam("ticket_id"))
+    .order_by(outbox.c.id)
+)
+
+
+def _planned_notifications(scoped: Scoped, ticket_id: str, newest: int) -> list[str]:
+    """The ticket's event rows, as the deliveries a worker would fan them out to."""
+    rows = scoped.execute(_NEW_OUTBOX_ROWS, {"newest": newest, "ticket_id": ticket_id}).all()
+    return [
+        f"slack {(payload or {}).get('channel') or '(default channel)'}" if channel == "slack" else f"webhook {target}"
+        for channel, target, payload in events.planned(scoped.org_id, rows)
+    ]

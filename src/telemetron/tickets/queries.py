@@ -29,7 +29,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import orjson
@@ -95,7 +95,7 @@ def keyset(stmt: Select, order: str, *, cursor: bool) -> Select:
     return stmt.order_by(time.asc(), _t.id.asc())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _statement(shape: _Shape) -> Select:
     stmt = search.searched(shape.dialect, shape.search) if shape.search else SUMMARIES
     if shape.statuses:

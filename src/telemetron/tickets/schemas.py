@@ -1,23 +1,26 @@
 """The createTicket request and response, as the user's document defines them.
 
 Validation is Pydantic's (strict: a number is not a string), but its errors are rewritten into
-messages that say which field is wrong and what would be right, in Telemetron's error body.
-Unknown fields are accepted (Telemetron clients may send more) and named back as warnings.
+messages that say which field is wrong and what would be right (``telemetron.validation``).
+Unknown fields are accepted (clients of the ext-v1 specification may send more) and named back
+as warnings.
 """
 
 from __future__ import annotations
 
 import difflib
 import itertools
-from typing import Annotated, Any, Iterable, Literal
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-from telemetron.errors import InvalidRequest, shown
-from telemetron.errors import json_type as _json_type
+from telemetron.enums import MESSAGE_ROLES, PRIORITIES, Priority, Status
+from telemetron.errors import InvalidRequest, json_type, shown
+from telemetron.validation import CHOICE_ERRORS, TYPE_NAMES, MessageRoleField, PriorityField, invalid_request
 
-PRIORITIES = ("low", "medium", "high", "urgent")
-ROLES = ("customer", "agent", "bot")
+__all__ = ["PRIORITIES"]  # re-exported: the web app's filters import it from here
 MAX_TITLE = 255
 # Defaults; the app passes the configured limits in the validation context.
 MAX_TEXT = 64 * 1024  # bytes of UTF-8
@@ -40,7 +43,7 @@ MAX_MESSAGES = 1000
 class TicketMessageIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    role: Literal["customer", "agent", "bot"] = Field(description="Who wrote it: customer, agent or bot.")
+    role: MessageRoleField = Field(description="Who wrote it: customer, agent or bot.")
     content: Annotated[str, Field(min_length=1, description="The message text (at most 64 KiB).")]
 
     @field_validator("content")
@@ -57,6 +60,7 @@ class CreateTicketRequest(BaseModel):
     model_config = ConfigDict(
         strict=True,
         extra="ignore",
+        frozen=True,
         json_schema_extra={
             "examples": [
                 {
@@ -72,8 +76,8 @@ class CreateTicketRequest(BaseModel):
 
     title: str = Field(description="Ticket title (max 255 characters).", max_length=MAX_TITLE)
     description: str | None = Field(None, description="Detailed description of the issue or request.")
-    priority: Literal["low", "medium", "high", "urgent"] | None = Field(
-        "medium", description="Ticket priority. One of: low, medium, high, urgent."
+    priority: PriorityField | None = Field(
+        Priority.MEDIUM, description="Ticket priority. One of: low, medium, high, urgent."
     )
     customerEmail: str | None = Field(
         None, description="Customer's email address; an unknown one creates the customer."
@@ -98,63 +102,32 @@ class CreateTicketRequest(BaseModel):
 KNOWN_FIELDS = frozenset(CreateTicketRequest.model_fields)
 KNOWN_MESSAGE_FIELDS = frozenset(TicketMessageIn.model_fields)
 
-_TYPE_NAMES = {
-    "string_type": "a string",
-    "list_type": "an array",
-    "model_type": "an object",
-    "model_attributes_type": "an object",
-    "dict_type": "an object",
-}
+def special_message(body: Any, known: frozenset[str] | None = None):
+    """The ticket endpoints' own wording of an error (``telemetron.validation.Special``): a missing
+    field names its probable misspelling, a choice lists the choices, messages says its shape."""
 
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _message_for(error: dict[str, Any], body: dict[str, Any],
-                 known: frozenset[str] | None = None) -> tuple[str, str]:
-    """(human message, machine code) for the first Pydantic error; ``known``: the top-level
-    fields of the request (createTicket's by default)."""
-    field = _loc(error["loc"])
-    kind = error["type"]
-    leaf = error["loc"][-1] if error["loc"] else ""
-    if kind == "missing":
-        return f"{field} is required{_misspelt(body, error['loc'], known)}", "missing_field"
-    if kind == "literal_error":
-        if leaf == "priority":
+    def special(error: ErrorDetails, field: str) -> tuple[str, str] | None:
+        kind = error["type"]
+        leaf = error["loc"][-1] if error["loc"] else ""
+        if kind == "missing":
+            return f"{field} is required{_misspelt(body, error['loc'], known)}", "missing_field"
+        if kind in CHOICE_ERRORS:
+            choices = {"priority": PRIORITIES, "role": MESSAGE_ROLES}.get(str(leaf))
+            if choices is None:
+                return f"{field} has an invalid value", "invalid_value"
+            what = "priority" if leaf == "priority" else field
+            return f"Invalid {what} {shown(error['input'])}. Must be one of: {', '.join(choices)}", f"invalid_{leaf}"
+        if kind in TYPE_NAMES and (
+            field == "messages" or (field.startswith("messages[") and kind in ("model_type", "dict_type"))
+        ):
             return (
-                f"Invalid priority {shown(error['input'])}. Must be one of: {', '.join(PRIORITIES)}",
-                "invalid_priority",
-            )
-        if leaf == "role":
-            return (
-                f"Invalid {field} {shown(error['input'])}. Must be one of: {', '.join(ROLES)}",
-                "invalid_role",
-            )
-        return f"{field} has an invalid value", "invalid_value"
-    if kind in ("string_too_short", "value_error"):
-        return f"{field} must not be empty", "empty_field"
-    if kind == "string_too_long":
-        limit = error.get("ctx", {}).get("max_length")
-        return (
-            f"{field} must be at most {limit} characters (got {len(error['input'])})",
-            "field_too_long",
-        )
-    if kind in _TYPE_NAMES:
-        if field == "messages" or (field.startswith("messages[") and kind in ("model_type", "dict_type")):
-            return (
-                f"{field} must be {_TYPE_NAMES[kind]}: messages is an array of "
+                f"{field} must be {TYPE_NAMES[kind]}: messages is an array of "
                 '{"role": "customer" | "agent" | "bot", "content": "<text>"} objects',
                 "invalid_type",
             )
-        return f"{field} must be {_TYPE_NAMES[kind]}, got {_json_type(error['input'])}", "invalid_type"
-    return f"{field}: {error['msg']}", "invalid_value"
+        return None
+
+    return special
 
 
 def _misspelt(body: Any, loc: tuple[Any, ...], known: frozenset[str] | None = None) -> str:
@@ -179,59 +152,57 @@ def _misspelt(body: Any, loc: tuple[Any, ...], known: frozenset[str] | None = No
     return f" (got '{near[0]}': did you mean '{wanted}'?)" if near else ""
 
 
+def _unless_blank(value: str | None) -> str | None:
+    return value if value is not None and value.strip() else None
+
+
+def check_utf8_size(text: str, limit: int, field: str) -> None:
+    """A 400 naming ``field`` when ``text`` is over ``limit`` bytes of UTF-8."""
+    size = utf8_size_over(text, limit)
+    if size is not None:
+        raise InvalidRequest(f"{field} must be at most {limit} bytes in UTF-8 (got {size})", field=field,
+                             code="field_too_long")
+
+
+def _check_sizes(request: CreateTicketRequest, *, max_messages: int, max_text: int) -> None:
+    if request.description is not None:
+        check_utf8_size(request.description, max_text, "description")
+    if request.messages is None:
+        return
+    if len(request.messages) > max_messages:
+        raise InvalidRequest(
+            f"messages may hold at most {max_messages} messages (got {len(request.messages)})",
+            field="messages",
+            code="too_many_messages",
+        )
+    for i, message in enumerate(request.messages):
+        check_utf8_size(message.content, max_text, f"messages[{i}].content")
+
+
 def parse_create_ticket(
     body: Any, *, max_messages: int = MAX_MESSAGES, max_text: int = MAX_TEXT
 ) -> tuple[CreateTicketRequest, list[str]]:
     """Validate a decoded JSON body. Returns the request and the warnings for unknown fields."""
     if not isinstance(body, dict):
-        raise InvalidRequest(
-            f"Request body must be a JSON object, got {_json_type(body)}", code="invalid_body"
-        )
+        raise InvalidRequest(f"Request body must be a JSON object, got {json_type(body)}", code="invalid_body")
     try:
         request = CreateTicketRequest.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        message, code = _message_for(first, body)
-        raise InvalidRequest(message, field=_loc(first["loc"]) or None, code=code) from None
+        raise invalid_request(exc, special=special_message(body)) from None
 
     title = request.title.strip()
     if not title:
         raise InvalidRequest("title must not be empty", field="title", code="empty_field")
-    request.title = title
-    if request.priority is None:
-        request.priority = "medium"
-    if request.description is not None:
-        size = utf8_size_over(request.description, max_text)
-        if size is not None:
-            raise InvalidRequest(
-                f"description must be at most {max_text} bytes in UTF-8 (got {size})",
-                field="description",
-                code="field_too_long",
-            )
-        if not request.description.strip():
-            request.description = None
-    if request.messages is not None:
-        if len(request.messages) > max_messages:
-            raise InvalidRequest(
-                f"messages may hold at most {max_messages} messages (got {len(request.messages)})",
-                field="messages",
-                code="too_many_messages",
-            )
-        for i, message in enumerate(request.messages):
-            size = utf8_size_over(message.content, max_text)
-            if size is not None:
-                raise InvalidRequest(
-                    f"messages[{i}].content must be at most {max_text} bytes in UTF-8 (got {size})",
-                    field=f"messages[{i}].content",
-                    code="field_too_long",
-                )
-    if request.category is not None and not request.category.strip():
-        request.category = None
-    # A blank customerEmail or customerId counts as not sent.
-    if request.customerEmail is not None and not request.customerEmail.strip():
-        request.customerEmail = None
-    if request.customerId is not None and not request.customerId.strip():
-        request.customerId = None
+    _check_sizes(request, max_messages=max_messages, max_text=max_text)
+    # Blank optional fields count as not sent; the model itself stays as validated (frozen).
+    request = request.model_copy(update={
+        "title": title,
+        "priority": request.priority or "medium",
+        "description": _unless_blank(request.description),
+        "category": _unless_blank(request.category),
+        "customerEmail": _unless_blank(request.customerEmail),
+        "customerId": _unless_blank(request.customerId),
+    })
     warnings = unknown_field_warnings(body)
     if request.customerEmail is None and request.customerId is None:
         hint = _misspelt(body, ("customerEmail",)) or _misspelt(body, ("customerId",))
@@ -281,6 +252,24 @@ def did_you_mean(name: str, known: Iterable[str]) -> str | None:
     return squashed[close[0]] if close else None
 
 
+class TicketAssignee(BaseModel):
+    id: str = Field(description="mem_ + 12 hex characters.")
+    email: str
+    name: str
+
+
+class CategoryCandidate(BaseModel):
+    category: str
+    score: float
+
+
+class TicketRouting(BaseModel):
+    ruleId: str | None = Field(description="The routing rule that matched, or null when none did.")
+    reason: str | None = Field(
+        description="Why the ticket was routed (or not) as it was; null when the organization had no rules."
+    )
+
+
 class CreateTicketResponse(BaseModel):
     success: Literal[True] = True
     ticketId: str = Field(description="The new ticket's id (a UUID).")
@@ -291,9 +280,37 @@ class CreateTicketResponse(BaseModel):
     categorySource: Literal["provided", "ai", "none"] = Field(
         description="How the category was chosen: provided by the client, by the AI, or none yet."
     )
-    status: str = Field(description="The ticket's status: open, in_progress, waiting_for_customer or resolved.")
+    categoryConfidence: float | None = Field(
+        description="The AI's confidence in its best candidate when it was asked; null when it was not."
+    )
+    categoryCandidates: list[CategoryCandidate] | None = Field(
+        description="The AI's top categories with their scores, when it was asked; else null."
+    )
+    status: Status = Field(description="open, or resolved when the category resolves its tickets at once.")
     descriptionGenerated: bool = Field(description="True when the description was written from the messages.")
+    assignee: TicketAssignee | None = Field(description="The team member routing assigned it to, or null.")
+    routing: TicketRouting = Field(description="The routing decision.")
     warnings: list[str] = Field(default_factory=list, description="Unknown fields that were ignored, and similar.")
+
+
+class DryRunResponse(BaseModel):
+    """createTicket?dryRun=true: what createTicket would do; nothing is stored."""
+
+    success: Literal[True] = True
+    message: str = "Dry run: nothing was created"
+    dryRun: Literal[True] = True
+    category: str | None
+    categorySource: Literal["provided", "ai", "none"]
+    categoryConfidence: float | None
+    categoryCandidates: list[CategoryCandidate] | None
+    priority: Priority
+    status: Status
+    assignee: TicketAssignee | None
+    tags: list[str] = Field(description="Tags routing would add.")
+    routing: TicketRouting
+    notifications: list[str] = Field(description='The deliveries it would make: "slack <channel>", "webhook <url>".')
+    customerCreated: bool = Field(description="Whether the real request would create the customer.")
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ErrorResponse(BaseModel):

@@ -1,22 +1,26 @@
-"""Opening a ticket: customer, category, routing, ticket, messages and notifications, in one transaction.
+"""Opening a ticket in named steps: choose the category → describe → route → insert → announce.
 
-The order follows Telemetron's: resolve the customer, categorize (auto-resolve comes with the AI
-categorizer), route by the organization's rules, then enqueue the notifications in the outbox.
-Everything is written in the caller's transaction, so whatever fails, the rollback leaves
-nothing behind, and a notification exists only for a ticket that exists.
+The order follows the ext-v1 specification's: categorize (auto-resolve follows the category),
+route by the organization's rules, then enqueue the notifications in the outbox. Everything is
+written in the caller's transaction, so whatever fails, the rollback leaves nothing behind, and a
+notification exists only for a ticket that exists.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from telemetron import ids
 from telemetron.categories import service as categories
+from telemetron.categories.values import CategoryRef
+from telemetron.clock import utcnow
 from telemetron.customers import service as customers
-from telemetron.db.engine import utcnow
 from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert
 from telemetron.db.tables import ticket_messages, tickets
+from telemetron.enums import Priority, Status
 from telemetron.errors import InvalidRequest, shown
 from telemetron.notifications import events
 from telemetron.orgs import config as org_config
@@ -26,8 +30,10 @@ from telemetron.routing.rules import TicketFacts
 from telemetron.tickets import search
 from telemetron.tickets.description import describe_conversation, first_customer_message
 from telemetron.tickets.schemas import CreateTicketRequest
+from telemetron.triage import ticket_text
+from telemetron.triage.classifier import Prediction
+from telemetron.triage.runtime import Request as Question
 
-STATUSES = ("open", "in_progress", "waiting_for_customer", "resolved")
 _INSERT_TICKET = Prepared(tenant_insert(tickets))
 _INSERT_MESSAGE = tenant_insert(ticket_messages)
 
@@ -68,47 +74,168 @@ def _resolve_customer(scoped: Scoped, request: CreateTicketRequest) -> tuple[dic
     return customers.get_or_create_by_email(scoped, email)
 
 
-class NeedsCategorizer(Exception):
-    """Raised before anything is written when the ticket needs the AI and no prediction was given:
-    the caller gets one (batched, off the event loop: ``triage.runtime``) and runs the unit again."""
-
-    def __init__(self, request) -> None:
-        super().__init__("the ticket needs the categorizer")
-        self.request = request  # triage.runtime.Request
-
-
-def categorizer_request(org_id: str, config: OrgConfig, request: CreateTicketRequest):
+def categorizer_request(org_id: str, config: OrgConfig, request: CreateTicketRequest) -> Question | None:
     """What the categorizer is asked for this ticket (``triage.runtime.Request``), or None when the
     ticket names one of the organization's active categories or no category is open to the AI."""
     if not config.ai_categories or (
         request.category is not None and categories.name_key(request.category) in config.active_categories
     ):
         return None
-    from telemetron.triage import ticket_text
-    from telemetron.triage.runtime import Request
-
-    return Request(
+    return Question(
         org_id=org_id,
         model_version=config.triage_model_version,
         threshold=config.triage_threshold,
         allowed=frozenset(config.ai_categories),
         text=ticket_text(request.title, request.description,
                          [m.content for m in request.messages or [] if m.role == "customer"]),
-        choices=tuple((label, name, description) for label, (name, _auto, description) in config.ai_categories.items()),
+        choices=tuple((label, c.name, c.description) for label, c in config.ai_categories.items()),
     )
 
 
 #: The AI puts a ticket into an auto-resolve category only at this confidence or more (or the
 #: organization's threshold, if higher); below, the ticket is left for an agent. A wrong category
-#: costs a re-route, but a wrong auto-resolve closes a customer's ticket unanswered and unannounced.
-#: With few examples, off-topic tickets reached 0.6-0.9 (an audit: "Operating in Seattle?" closed
-#: as Feedback); at 0.8, about half of such answers are held back, and 80-95% of the right ones pass
-#: (bike-share, hardware and BANKING77 sets, bench/README.md).
+#: costs a re-route, but a wrong auto-resolve closes a customer's ticket unanswered and unannounced
+#: (what was measured, and why 0.8: bench/README.md).
 AUTO_RESOLVE_CONFIDENCE = 0.8
 
 
-def _sure_enough(prediction, *, auto_resolve: bool) -> bool:
+def _sure_enough(prediction: Prediction, *, auto_resolve: bool) -> bool:
     return not auto_resolve or prediction.confidence >= max(AUTO_RESOLVE_CONFIDENCE, prediction.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryChoice:
+    """The ticket's category, who chose it, and what the categorizer said."""
+
+    category: CategoryRef | None
+    source: str  # provided | ai | none
+    auto_resolved: bool = False  # the category resolves its tickets at once
+    confidence: float | None = None
+    candidates: list[dict[str, Any]] | None = None
+    warning: str | None = None
+
+
+def choose_category(config: OrgConfig, request: CreateTicketRequest, prediction: Prediction | None) -> CategoryChoice:
+    """The category the ticket names, else the categorizer's choice when it is sure enough.
+
+    Auto-resolve follows the category however it was chosen (the ext-v1 specification's order:
+    categorize, then auto-resolve): a bot that files an already-answered question into such a
+    category gets the AI's treatment. Only AI-enabled categories carry the flag.
+    """
+    named = config.active_categories.get(categories.name_key(request.category)) if request.category else None
+    if named is not None:
+        ai = config.ai_categories.get(named.id)
+        return CategoryChoice(named, "provided", auto_resolved=ai is not None and ai.auto_resolve)
+    unmatched = (f"category {shown(request.category.strip())} matches no active category of this organization"
+                 if request.category is not None else None)
+    if prediction is None or not config.ai_categories:
+        return CategoryChoice(None, "none", warning=unmatched and f"{unmatched}; the ticket was left uncategorized")
+    known = config.ai_categories
+    candidates = [{"category": known[label].name, "score": round(score, 4)} for label, score in prediction.top
+                  if label in known]
+    chosen = known.get(prediction.label) if prediction.label is not None else None
+    if chosen is not None and not _sure_enough(prediction, auto_resolve=chosen.auto_resolve):
+        chosen = None
+    warning = unmatched and (f"{unmatched}; categorized automatically as '{chosen.name}'" if chosen
+                             else f"{unmatched}; the ticket was left uncategorized")
+    return CategoryChoice(
+        chosen.ref if chosen else None, "ai" if chosen else "none", auto_resolved=bool(chosen and chosen.auto_resolve),
+        confidence=round(prediction.confidence, 4), candidates=candidates, warning=warning,
+    )
+
+
+def describe(request: CreateTicketRequest, written_description: str | None) -> tuple[str, bool]:
+    """(description, generated): the request's own, else one written from its messages (by the
+    LLM engine when it wrote one, else ``describe_conversation``)."""
+    if request.description is None and request.messages:
+        return written_description or describe_conversation(request.messages), True
+    return request.description or "", False
+
+
+def route_ticket(
+    scoped: Scoped, config: OrgConfig, request: CreateTicketRequest, choice: CategoryChoice,
+    customer: dict[str, Any], description: str,
+) -> routing.Decision:
+    """The organization's routing decision; an auto-resolved ticket is not routed."""
+    if choice.auto_resolved:
+        return routing.Decision(reason="auto-resolved by its category: not routed")
+    facts = TicketFacts(
+        category=choice.category.name if choice.category else None,
+        priority=request.priority or Priority.MEDIUM,
+        email=customer["email"],
+        text_parts=(request.title, description, *(m.content for m in request.messages or [])),
+    )
+    return routing.route(scoped, facts, customer_id=customer["id"], rules=config.rules)
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """Everything the ticket's row holds, decided before it is written."""
+
+    id: str
+    request: CreateTicketRequest
+    customer: dict[str, Any]
+    customer_created: bool
+    choice: CategoryChoice
+    description: str
+    description_generated: bool
+    decision: routing.Decision
+    now: datetime
+
+    @property
+    def status(self) -> str:
+        return Status.RESOLVED if self.choice.auto_resolved else Status.OPEN
+
+    @property
+    def priority(self) -> str:
+        return self.decision.priority or self.request.priority or "medium"
+
+
+def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
+    """The ticket's row, its messages and its search document (one statement each)."""
+    choice, decision, now = ticket.choice, ticket.decision, ticket.now
+    messages = ticket.request.messages
+    scoped.execute_prepared(_INSERT_TICKET, {
+        "id": ticket.id, "customer_id": ticket.customer["id"], "title": ticket.request.title,
+        "description": ticket.description, "description_generated": ticket.description_generated,
+        "priority": ticket.priority, "status": ticket.status,
+        "category_id": choice.category.id if choice.category else None, "category_source": choice.source,
+        "category_confidence": choice.confidence, "category_candidates": choice.candidates,
+        "resolved_at": now if choice.auto_resolved else None,
+        "assignee_id": decision.assignee["id"] if decision.assignee else None,
+        "routed_by_rule_id": decision.rule_id, "routing_reason": decision.reason,
+        "slack_channel": decision.slack_channel, "tags": decision.tags, "created_at": now, "updated_at": now,
+        "last_customer_message_at": now if any(m.role == "customer" for m in messages or []) else None,
+        # A new ticket waits for an answer unless its conversation ends with one.
+        "waiting_since": None if messages and messages[-1].role != "customer" else now,
+    })
+    if messages:
+        scoped.execute_many(_INSERT_MESSAGE, [
+            {"ticket_id": ticket.id, "position": position, "role": m.role, "content": m.content, "created_at": now}
+            for position, m in enumerate(messages)
+        ])
+    search.index_new_ticket(scoped, ticket.id)
+
+
+def announce(scoped: Scoped, config: OrgConfig, ticket: NewTicket) -> None:
+    """``ticket.created`` to the outbox, unless the ticket was resolved at once (never announced)."""
+    if ticket.status == Status.RESOLVED:
+        return
+    customer, created_at = ticket.customer, ticket.now.isoformat()
+    events.publish(
+        scoped,
+        events.TICKET_CREATED,
+        {
+            "id": ticket.id, "title": ticket.request.title, "description": ticket.description,
+            "priority": ticket.priority, "status": ticket.status,
+            "category": ticket.choice.category.name if ticket.choice.category else None,
+            "categorySource": ticket.choice.source,
+            "customer": {"id": customer["id"], "email": customer["email"], "name": customer["name"]},
+            "assignee": ticket.decision.assignee, "tags": ticket.decision.tags, "createdAt": created_at,
+            "firstCustomerMessage": first_customer_message(ticket.request.messages or []),
+        },
+        slack_channel=ticket.decision.slack_channel, destinations=config, now=ticket.now, occurred_at=created_at,
+    )
 
 
 def create_ticket(
@@ -116,160 +243,37 @@ def create_ticket(
     request: CreateTicketRequest,
     *,
     config: OrgConfig | None = None,
-    prediction=None,
+    prediction: Prediction | None = None,
     categorize_inline: bool = False,
     written_description: str | None = None,
 ) -> CreatedTicket:
-    """Open the ticket. ``config`` is the organization's cached configuration when the caller read
-    its version with the API key (``orgs.config``); without it, it is read here.
+    """Open the ticket: choose the category → describe → route → insert → announce.
 
-    A ticket without a matching category needs the categorizer: pass its ``prediction``, or
-    ``categorize_inline`` (CLI, dry runs) to run it here, or catch ``NeedsCategorizer``.
-    ``written_description``: a description an LLM wrote from the messages (used when the request
-    has none).
+    ``config`` is the organization's cached configuration when the caller has it (``orgs.config``).
+    ``prediction`` is the categorizer's answer, asked before the unit of work (``tickets.intake``);
+    without one, the ticket is left uncategorized, unless ``categorize_inline`` (CLI) asks it here.
+    Routing comes before the insert because the row holds its decision (assignee, priority, tags).
     """
     if config is None:
         config = org_config.load(scoped)
-    warnings: list[str] = []
-
-    category = None
-    unmatched = None
-    if request.category is not None:
-        category = config.active_categories.get(categories.name_key(request.category))
-        if category is None:
-            unmatched = f"category {shown(request.category.strip())} matches no active category of this organization"
-    category_source = "provided" if category is not None else "none"
-    confidence = candidates = None
-    if category is None and config.ai_categories:
-        if prediction is None:
-            ask = categorizer_request(scoped.org_id, config, request)
-            if not categorize_inline:
-                raise NeedsCategorizer(ask)
-            prediction = _categorize_now(scoped, ask)
-        if prediction is not None:
-            known = config.ai_categories
-            confidence = round(prediction.confidence, 4)
-            candidates = [{"category": known[label][0], "score": round(score, 4)}
-                          for label, score in prediction.top if label in known]
-            if prediction.label in known and _sure_enough(prediction, auto_resolve=known[prediction.label][1]):
-                category = (prediction.label, known[prediction.label][0])
-                category_source = "ai"
-    if unmatched is not None:
-        warnings.append(
-            f"{unmatched}; categorized automatically as '{category[1]}'" if category_source == "ai"
-            else f"{unmatched}; the ticket was left uncategorized"
-        )
-    # Auto-resolve follows the category, however it was chosen (Telemetron's order: categorize, then
-    # auto-resolve): a bot that files an already-answered question into such a category gets the
-    # same treatment as the AI's choice. The flag exists only on AI-enabled categories.
-    auto_resolved = category is not None and config.ai_categories.get(category[0], ("", False))[1]
+    if prediction is None and categorize_inline and config.ai_categories:
+        question = categorizer_request(scoped.org_id, config, request)
+        prediction = _categorize_now(scoped, question) if question is not None else None
+    choice = choose_category(config, request, prediction)
     customer, customer_created = _resolve_customer(scoped, request)
-
-    messages = request.messages or []
-    description = request.description
-    description_generated = False
-    if description is None and messages:
-        description = written_description or describe_conversation(messages)
-        description_generated = True
-
-    messages_text = [m.content for m in messages]
-    facts = TicketFacts(
-        category=category[1] if category else None,
-        priority=request.priority,
-        email=customer["email"],
-        text_parts=(request.title, description or "", *messages_text),
-    )
-    if auto_resolved:  # resolved at once: no routing, no notification (Telemetron's order)
-        decision = routing.Decision(reason="auto-resolved by its category: not routed")
-    else:
-        decision = routing.route(scoped, facts, customer_id=customer["id"], rules=config.rules)
-    priority = decision.priority or request.priority
-
-    now = utcnow()
-    ticket_id = ids.ticket_id()
-    status = "resolved" if auto_resolved else "open"
-    scoped.execute_prepared(
-        _INSERT_TICKET,
-        {
-            "id": ticket_id,
-            "customer_id": customer["id"],
-            "title": request.title,
-            "description": description or "",
-            "description_generated": description_generated,
-            "priority": priority,
-            "status": status,
-            "category_id": category[0] if category else None,
-            "category_source": category_source,
-            "category_confidence": confidence,
-            "category_candidates": candidates,
-            "resolved_at": now if auto_resolved else None,
-            "assignee_id": decision.assignee["id"] if decision.assignee else None,
-            "routed_by_rule_id": decision.rule_id,
-            "routing_reason": decision.reason,
-            "slack_channel": decision.slack_channel,
-            "tags": decision.tags,
-            "created_at": now,
-            "updated_at": now,
-            "last_customer_message_at": now if any(m.role == "customer" for m in messages) else None,
-            # A new ticket waits for an answer unless its conversation ends with one.
-            "waiting_since": None if messages and messages[-1].role != "customer" else now,
-        },
-    )
-    if messages:
-        scoped.execute_many(
-            _INSERT_MESSAGE,
-            [
-                {
-                    "ticket_id": ticket_id,
-                    "position": position,
-                    "role": message.role,
-                    "content": message.content,
-                    "created_at": now,
-                }
-                for position, message in enumerate(messages)
-            ],
-        )
-    search.index_new_ticket(scoped, ticket_id)
-    if status != "resolved":  # auto-resolved tickets are not announced
-        created_at = now.isoformat()
-        events.publish(
-            scoped,
-            events.TICKET_CREATED,
-            {
-                "id": ticket_id,
-                "title": request.title,
-                "description": description or "",
-                "priority": priority,
-                "status": status,
-                "category": category[1] if category else None,
-                "categorySource": category_source,
-                "customer": {"id": customer["id"], "email": customer["email"], "name": customer["name"]},
-                "assignee": decision.assignee,
-                "tags": decision.tags,
-                "createdAt": created_at,
-                "firstCustomerMessage": first_customer_message(messages),
-            },
-            slack_channel=decision.slack_channel,
-            destinations=config,
-            now=now,
-            occurred_at=created_at,
-        )
+    description, generated = describe(request, written_description)
+    decision = route_ticket(scoped, config, request, choice, customer, description)
+    ticket = NewTicket(ids.ticket_id(), request, customer, customer_created, choice, description, generated,
+                       decision, utcnow())
+    insert_ticket(scoped, ticket)
+    announce(scoped, config, ticket)
     return CreatedTicket(
-        id=ticket_id,
-        customer_id=customer["id"],
-        customer_created=customer_created,
-        category=category[1] if category else None,
-        category_source=category_source,
-        status=status,
-        description_generated=description_generated,
-        priority=priority,
-        tags=decision.tags,
-        confidence=confidence,
-        candidates=candidates,
-        assignee=decision.assignee,
-        routing_rule_id=decision.rule_id,
-        routing_reason=decision.reason,
-        warnings=warnings,
+        id=ticket.id, customer_id=customer["id"], customer_created=customer_created,
+        category=choice.category.name if choice.category else None, category_source=choice.source,
+        status=ticket.status, description_generated=generated, priority=ticket.priority, tags=decision.tags,
+        confidence=choice.confidence, candidates=choice.candidates, assignee=decision.assignee,
+        routing_rule_id=decision.rule_id, routing_reason=decision.reason,
+        warnings=[choice.warning] if choice.warning else [],
     )
 
 

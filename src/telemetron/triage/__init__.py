@@ -1,4 +1,4 @@
-"""Offline ticket categorization (issue 3).
+"""Offline ticket categorization.
 
     from telemetron.triage import CategoryDef, LabelledTicket, build_examples, train, Model
     model = train(build_examples(categories, labelled_tickets))

@@ -67,11 +67,11 @@ def register(app: typer.Typer) -> None:
         from sqlalchemy import update
 
         from telemetron.db.tables import organizations
-        from telemetron.orgs import config as org_config
+        from telemetron.orgs.config_version import bump as bump_config_version
 
         def unit(scoped):
             scoped.conn.execute(update(organizations).where(organizations.c.id == scoped.org_id).values(triage_threshold=value))
-            org_config.bump(scoped)
+            bump_config_version(scoped)
 
         scoped_run(org, unit)
         typer.echo(f"threshold set to {value}")

@@ -18,9 +18,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -257,9 +257,6 @@ class Model:
             out.append(Prediction(label, conf, top, used, thr))
         return out
 
-    def predict_one(self, text: str, **kw) -> Prediction:
-        return self.predict([text], **kw)[0]
-
     # -- persistence -------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         arrays: dict[str, np.ndarray] = {}
@@ -284,7 +281,7 @@ class Model:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Model":
+    def from_bytes(cls, data: bytes) -> Model:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
@@ -307,7 +304,7 @@ class Model:
         alpha = meta.pop("alpha")
         temps = {k: meta.pop(k) for k in ("temperature", "temperature_lexical")}
         gate = meta.pop("novelty_gate", None)
-        if gate:  # a model stored before session 6 damped from 0.2-0.29: as a new one would
+        if gate:  # an older model stored a lower gate (0.2-0.29): damp as a new one would
             gate = max(gate, MIN_NOVELTY_GATE)
         return cls(labels, lexical, arrays.get("W_lex"), arrays.get("b_lex"), W_emb, b_emb,
                    threshold=threshold, alpha=alpha, **temps, exemplars=exemplars,
@@ -322,7 +319,7 @@ class Model:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Model":
+    def load(cls, path: str | Path) -> Model:
         return cls.from_bytes(Path(path).read_bytes())
 
 
@@ -339,9 +336,8 @@ _TEMPS = np.exp(np.linspace(np.log(0.15), np.log(3.0), 31))
 
 
 #: A ticket less similar than this (cosine) to every training example is damped towards none.
-#: MiniLM puts unrelated sentences of one domain at 0.2-0.4: at the 0.2-0.29 used until session 6,
-#: a bike-share organization answered 58-67 of 114 off-topic tickets; at 0.35, 46-49, for one or
-#: two in-scope answers fewer out of 17-96 (bike-share, hardware; BANKING77 10-shot unchanged).
+#: MiniLM puts unrelated sentences of one domain at 0.2-0.4; 0.35 holds back more off-topic
+#: answers for few in-scope ones lost (the figures: bench/README.md, "Off-topic tickets").
 PRIOR_NOVELTY_GATE = 0.35
 MIN_NOVELTY_GATE = 0.35
 MAX_EXEMPLARS = 3000

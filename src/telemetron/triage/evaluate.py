@@ -9,8 +9,8 @@ import random
 import resource
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -89,7 +89,10 @@ def evaluate(train_rows, test_rows, *, shots: int | None = None, threshold: floa
              seed: int = 0, latency_samples: int = 300, batch_size: int = 256,
              save_model: str | Path | None = None) -> dict:
     """Train on train_rows (or `shots` per category of them, plus category definitions when
-    given), then measure on test_rows. Returns a dict of metrics."""
+    given), then measure on test_rows. Returns a dict of metrics.
+
+    A benchmark's report (bench/, ``triage evaluate``), read top to bottom: each metric is a few
+    lines of its own, kept in the order the report prints them."""
     thr = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     engine_used = classifier.engine_name(engine)
     result: dict = {"engine": engine_used, "threshold": thr, "shots": shots}

@@ -7,8 +7,8 @@ categories and its labelled tickets; the result feeds :func:`telemetron.triage.t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 #: Default weights. A definition is what the admin says the category is; a ticket an agent
 #: re-labelled (a correction) says where the model was wrong, so it counts more.

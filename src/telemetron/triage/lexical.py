@@ -99,7 +99,7 @@ class LexicalVectorizer:
         return len(self.words.vocab) + len(self.chars.vocab)
 
     @classmethod
-    def fit(cls, texts: list[str]) -> "LexicalVectorizer":
+    def fit(cls, texts: list[str]) -> LexicalVectorizer:
         cleaned = [_clean(t) for t in texts]
         # With many documents, character n-grams seen once are mostly noise and memory.
         # The most common character n-grams ("ing ", " th") carry little (low IDF) but make
@@ -142,7 +142,7 @@ class LexicalVectorizer:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays, prefix: str) -> "LexicalVectorizer":
+    def from_arrays(cls, arrays, prefix: str) -> LexicalVectorizer:
         blocks = []
         for name in ("words", "chars"):
             terms = arrays[f"{prefix}{name}_terms"].tolist()

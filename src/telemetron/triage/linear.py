@@ -141,7 +141,7 @@ def _lbfgs(f_grad, x0: np.ndarray, *, max_iter: int, tol: float, m: int):
     s_hist: list[np.ndarray] = []
     y_hist: list[np.ndarray] = []
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned after the loop)
         if np.abs(g).max() < tol:
             break
         # two-loop recursion

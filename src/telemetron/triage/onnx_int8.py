@@ -148,7 +148,10 @@ _CONSTANTS = [
 
 def int8_matmuls(model: bytes) -> tuple[bytes, int]:
     """The model with every ``MatMul(x, Mul(Cast(int8 W), float scale))`` computed in
-    integers (:func:`_quantized_matmul`); and how many were replaced (0: unchanged)."""
+    integers (:func:`_quantized_matmul`); and how many were replaced (0: unchanged).
+
+    One pass over the protobuf graph, kept whole: finding the pattern and rewriting it share the
+    node and initializer tables it builds."""
     top = _fields(memoryview(model))
     graph_bytes = _one(top, 7)
     if graph_bytes is None:

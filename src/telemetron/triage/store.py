@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, func, or_, select
 
-from telemetron.db.engine import Database, utcnow
+from telemetron.clock import utcnow
+from telemetron.db.engine import Database
 from telemetron.db.scoped import (
     Scoped,
     tenant_select,
@@ -27,7 +28,7 @@ from telemetron.db.tables import (
     tickets,
     triage_models,
 )
-from telemetron.orgs import config as org_config
+from telemetron.orgs.config_version import bump as bump_config_version
 
 MAX_LABELLED_TICKETS = 20_000
 #: The model trained in the server when a ticket first needs one (the organization has none
@@ -135,7 +136,7 @@ def store_model(scoped: Scoped, model, data: TrainingData, example_count: int) -
         "v_categories_seen_at": data.categories_seen_at, "v_tickets_seen_at": data.tickets_seen_at,
         "v_trained_at": now, "v_model": model.to_bytes(),
     })
-    org_config.bump(scoped)  # processes pick the new model up with the next ticket
+    bump_config_version(scoped)  # processes pick the new model up with the next ticket
 
 
 def train_organization(db: Database, org_id: str, *, max_tickets: int = MAX_LABELLED_TICKETS,

@@ -124,9 +124,6 @@ class Form:
                 return value
         return default
 
-    def getlist(self, name: str) -> list[str]:
-        return [value for key, value in self._pairs if key == name]
-
     def has(self, name: str) -> bool:
         return any(key == name for key, _ in self._pairs)
 

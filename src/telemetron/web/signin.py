@@ -12,8 +12,8 @@ import math
 
 from starlette.responses import Response
 
+from telemetron.clock import utcnow
 from telemetron.customers.service import normalize_email
-from telemetron.db.engine import utcnow
 from telemetron.errors import AppError
 from telemetron.members import auth
 from telemetron.web.pages import (

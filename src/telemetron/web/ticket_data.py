@@ -12,16 +12,16 @@ from typing import Any
 from sqlalchemy import and_, bindparam
 
 from telemetron.categories import service as categories
-from telemetron.db.engine import utcnow
+from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_select
 from telemetron.db.tables import routing_rules, tickets
+from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.errors import InvalidRequest
 from telemetron.idempotency import service as idempotency
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
 from telemetron.tickets import activity, changes
-from telemetron.tickets.follow_schemas import STATUSES
-from telemetron.tickets.schemas import PRIORITIES, utf8_size_over
+from telemetron.tickets.schemas import utf8_size_over
 from telemetron.tickets.views import canonical_ticket_id, get_ticket
 from telemetron.web import ticket_list
 

@@ -24,7 +24,7 @@ from telemetron.db.scoped import Scoped
 from telemetron.db.tables import tickets
 from telemetron.members.auth import SignedIn
 from telemetron.tickets import activity, search
-from telemetron.tickets.follow_schemas import STATUSES
+from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.tickets.queries import (
     NEWEST_CREATED,
     NEWEST_UPDATE,
@@ -34,7 +34,6 @@ from telemetron.tickets.queries import (
     order_time,
     peek_order,
 )
-from telemetron.tickets.schemas import PRIORITIES
 from telemetron.tickets.views import SUMMARIES, summary_json
 
 PAGE_SIZE = 25

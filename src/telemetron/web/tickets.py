@@ -8,9 +8,8 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
+from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.errors import AppError
-from telemetron.tickets.follow_schemas import STATUSES
-from telemetron.tickets.schemas import PRIORITIES
 from telemetron.web import ticket_data
 from telemetron.web.pages import Web, page
 
