@@ -9,6 +9,7 @@ the bodies directly (``tickets.views``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -305,27 +306,28 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
         limit=request.limit or DEFAULT_LIMIT,
         cursor=request.cursor.strip() if request.cursor is not None else None,
     )
-    _sort_and_search(query, request)
+    query = _sort_and_search(query, request)
     return query, unknown_field_warnings(body, _QUERY_FIELDS)
 
 
-def _sort_and_search(query: TicketQuery, request: QueryTicketsRequest) -> None:
+def _sort_and_search(query: TicketQuery, request: QueryTicketsRequest) -> TicketQuery:
+    q = None
     if request.q is not None:
         if len(request.q) > MAX_QUERY:
             raise InvalidRequest(f"q is {len(request.q)} characters long; at most {MAX_QUERY}",
                                  field="q", code="query_too_long")
-        query.q = request.q.strip()
-    sort = request.sort or ("relevance" if query.q else "updatedAt" if query.updated_after else "createdAt")
+        q = request.q.strip()
+    sort = request.sort or ("relevance" if q else "updatedAt" if query.updated_after else "createdAt")
     if sort == "relevance":
-        if query.q is None:
+        if q is None:
             raise InvalidRequest("sort relevance needs q (the words to rank by); send q, or sort by updatedAt "
                                  "or createdAt", field="sort", code="relevance_without_q")
         if request.order is not None:
             raise InvalidRequest("order does not apply to sort relevance (the best matches come first); "
                                  "leave order out, or sort by updatedAt or createdAt", field="order",
                                  code="invalid_order")
-    query.sort = sort
-    query.descending = (request.order or ("asc" if sort == "updatedAt" and query.updated_after else "desc")) == "desc"
+    order = request.order or ("asc" if sort == "updatedAt" and query.updated_after else "desc")
+    return dataclasses.replace(query, q=q, sort=sort, descending=order == "desc")
 
 
 _UPDATE_KNOWN = frozenset(UpdateTicketRequest.model_fields)
