@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam
 
 from telemetron.clock import utcnow
-from telemetron.db.scoped import Scoped, tenant_select, tenant_upsert_ignore, tenant_update
+from telemetron.db.scoped import Scoped, tenant_select, tenant_update, tenant_upsert_ignore
 from telemetron.db.tables import ticket_seen
 
 _s = ticket_seen.c

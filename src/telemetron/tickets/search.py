@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, column, func, literal_column, select, table, text
 from sqlalchemy.ext.compiler import compiles
@@ -272,6 +273,8 @@ RANKED = 2_000
 def ranked(stmt: Select, dialect: str) -> Select:
     """``stmt`` (``searched(dialect, BY_RANK)`` with its filters) best first: a word in the title
     counts most, then one in the customer's name or email, then the rest. Pages by OFFSET."""
+    score: Any
+    newest: Any
     if dialect == "sqlite":
         score = literal_column("bm25(ticket_search, 10.0, 5.0, 1.0)")  # lower is better
         newest = literal_column("ticket_search.rowid").desc()

@@ -22,9 +22,9 @@ from sqlalchemy import bindparam, literal_column
 from telemetron.categories import service as categories
 from telemetron.db.scoped import Scoped
 from telemetron.db.tables import tickets
+from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.members.auth import SignedIn
 from telemetron.tickets import activity, search
-from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.tickets.queries import (
     NEWEST_CREATED,
     NEWEST_UPDATE,
@@ -137,7 +137,7 @@ def _by_time(scoped: Scoped, base, params: dict, filters: ListFilters, fingerpri
     if filters.cursor:
         params["cursor_time"], params["cursor_id"] = decode_cursor(filters.cursor, order=order, fingerprint=fingerprint)
     stmt = keyset(base, order, cursor=bool(filters.cursor)).limit(bindparam("page_size"))
-    rows = scoped.execute(stmt, params).all()
+    rows = list(scoped.execute(stmt, params).all())
     page = rows[:PAGE_SIZE]
     if len(rows) <= PAGE_SIZE:
         return page, None
