@@ -178,6 +178,14 @@ def test_body_that_is_not_a_json_object_is_400(http, db, tenant, content, code, 
     assert body.get("field") is None
 
 
+def test_a_form_encoded_body_is_told_that_the_api_takes_json(http, db, tenant):
+    with nothing_stored(db, tenant):
+        response = http.post("/api/ext-v1/ticket/createTicket", headers=tenant.headers,
+                             data={"title": "x", "customerEmail": "a@example.com"})
+        body = assert_error(response, 400, "invalid_json", words=["takes JSON", "application/json", "form"])
+    assert "invalid literal" not in body["error"]
+
+
 # --- field validation ---------------------------------------------------------------------------
 
 

@@ -118,3 +118,25 @@ def test_the_first_model_learns_from_a_few_tickets_and_the_rest_in_the_backgroun
     retrain(db, tenant.id)
     assert count(db, "select labelled_tickets from triage_models where organization_id = :o", o=tenant.id) == 3
     assert tenant.id not in db.run_sync(store.organizations_to_retrain)
+
+
+def test_the_retrain_check_reads_only_what_changed_since_the_last_check(http, db):
+    from datetime import timedelta
+
+    from telemetron.db.engine import utcnow
+    from telemetron.triage import store
+
+    tenant = ai_tenant(db)
+    create(http, tenant, title="Refund please", category="Billing")
+    create(http, tenant, title="The battery is empty after two hours")  # the first model
+    retrain(db, tenant.id)
+    with db.engine.begin() as conn:  # as if trained before the minute a burst is given to settle
+        conn.exec_driver_sql(f"update triage_models set trained_at = '2000-01-01 00:00:00' where organization_id = '{tenant.id}'")
+    checked: dict = {}
+    assert tenant.id not in db.run_sync(store.organizations_to_retrain, checked)
+    assert utcnow() - checked[tenant.id] < store.CHECK_OVERLAP + timedelta(seconds=30)  # next time: from there
+    create(http, tenant, title="Double charge", category="Billing")  # a new label
+    assert tenant.id in db.run_sync(store.organizations_to_retrain, checked)
+    # A label older than the last check's window is not read again (it was seen then).
+    checked[tenant.id] = utcnow() + timedelta(minutes=1)
+    assert tenant.id not in db.run_sync(store.organizations_to_retrain, checked)

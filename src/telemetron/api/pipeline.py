@@ -161,6 +161,26 @@ async def serve(request: Request, endpoint: Endpoint) -> Response:
     return reply.response()
 
 
+def _authorized(conn: Connection, db: Database, call: Call) -> tuple[str, int]:
+    caller = authorize(conn, db, call)
+    return caller.scoped.org_id, caller.config_version
+
+
+def _read_unit(conn: Connection, db: Database, call: Call, org_id: str, config_version: int) -> Reply:
+    assert call.parsed is not None
+    return Reply(orjson.dumps(call.endpoint.action(Caller(Scoped(db, conn, org_id), config_version), call.parsed)))
+
+
+async def serve_read(request: Request, endpoint: Endpoint) -> Response:
+    """``serve`` for an endpoint that only reads, and may read long (a search over a million
+    tickets): the key is checked in a unit of work (it may note the key's use, a write), then the
+    action runs in a reader thread (``Database.read``), off the event loop and out of the batches."""
+    db: Database = request.app.state.ctx.db
+    call = await read_call(request, endpoint)
+    org_id, config_version = await db.run(_authorized, db, call)
+    return (await db.read(_read_unit, db, call, org_id, config_version)).response()
+
+
 # --- parser adapters -------------------------------------------------------------------------------
 
 

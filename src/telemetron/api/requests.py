@@ -43,7 +43,7 @@ async def read_json(request: Request, *, limit: int) -> Any:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"Invalid JSON payload: {_reason(raw, exc)}", code="invalid_json") from None
+        raise InvalidRequest(f"Invalid JSON payload: {_reason(raw, exc, request)}", code="invalid_json") from None
     if b"\\u0000" in raw:  # cheap test first: a NUL can only arrive escaped
         path = _path_of_nul(body)
         if path is not None:
@@ -56,9 +56,16 @@ async def read_json(request: Request, *, limit: int) -> Any:
     return body
 
 
-def _reason(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _reason(raw: bytes, exc: orjson.JSONDecodeError, request: Request) -> str:
     """orjson's reason, except where it misleads: for a body in another encoding it speaks of
-    surrogates the client never sent."""
+    surrogates the client never sent, and for a form (``curl -d a=b``) of an "invalid literal"."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in _FORMS:
+        return (f"the API takes JSON, and this body is a form ({content_type}); send a JSON object "
+                "with Content-Type: application/json (curl: --json '{...}')")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from telemetron.api.pipeline import Endpoint, Parsed, path_parser, read_call, serve, unit, warning_parser
+from telemetron.api.pipeline import Endpoint, Parsed, path_parser, read_call, serve, serve_read, unit, warning_parser
 from telemetron.api.routing import ext_v1
 from telemetron.api.tickets_openapi import (
     ADD_MESSAGE_OPENAPI,
@@ -109,7 +109,7 @@ async def get_ticket(request: Request) -> Response:
     "/api/ext-v1/ticket/queryTickets", summary="List and filter tickets", tag="tickets", openapi=QUERY_TICKETS_OPENAPI
 )
 async def query_tickets(request: Request) -> Response:
-    return await serve(request, QUERY_TICKETS)
+    return await serve_read(request, QUERY_TICKETS)  # a search may read long: off the event loop
 
 
 @ext_v1.post(

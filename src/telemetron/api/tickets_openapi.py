@@ -226,6 +226,9 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
     "createdAt": "2026-11-25T14:58:17.058805+00:00",
     "updatedAt": "2026-11-25T15:02:41.310022+00:00",
     "resolvedAt": None,
+    "lastCustomerMessageAt": "2026-11-25T14:58:17.058805+00:00",
+    "waitingOnUs": False,
+    "waitingSince": None,
 }
 _TICKET_EXAMPLE: dict[str, Any] = {
     **_SUMMARY_EXAMPLE,
@@ -300,7 +303,9 @@ QUERY_TICKETS_OPENAPI: dict[str, Any] = {
         "Order: newest first by `createdAt` (tickets created while you walk the pages do not appear in the walk; "
         "every other ticket appears exactly once). With `updatedAfter`: oldest change first by `updatedAt`, for "
         "following changes: a ticket changed during the walk appears again later in it, none is skipped; poll "
-        "again with the last `updatedAt` you saw as `updatedAfter`."
+        "again with the last `updatedAt` you saw as `updatedAfter`. `sort` changes the order: `updatedAt` (last "
+        "activity) or `createdAt`, `order` `asc` or `desc`; with `q` (full-text search), the best matches come "
+        "first unless `sort` says otherwise."
     ),
     "requestBody": json_body(
         QueryTicketsRequest,
@@ -323,6 +328,10 @@ QUERY_TICKETS_OPENAPI: dict[str, Any] = {
                 "value": {"updatedAfter": "2026-11-25T15:00:00Z", "limit": 100},
             },
             "uncategorized": {"summary": "Uncategorized tickets", "value": {"category": "none"}},
+            "search": {
+                "summary": "Search: open tickets that mention firmware and the phrase 'not connecting', latest activity first",
+                "value": {"q": "firmware \"not connecting\"", "status": "open", "sort": "updatedAt"},
+            },
         },
     ),
     "responses": {

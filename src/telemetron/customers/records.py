@@ -173,6 +173,10 @@ def _update(scoped: Scoped, changes: CustomerChanges) -> None:
         if holder is None:
             raise
         _conflict(holder["id"])
+    if (params["new_email"], params["new_name"]) != (current["email"], current["name"]):
+        from telemetron.tickets import search  # the customer's tickets are found by name and email
+
+        search.reindex_customer(scoped, current["id"])
 
 
 def _conflict(existing_id: str) -> None:

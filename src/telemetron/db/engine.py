@@ -20,6 +20,10 @@ its savepoint and leaves its neighbours alone; no caller hears "committed" befor
   hits it runs again alone in a pool thread. The same pool runs ``run_in_thread`` (long
   maintenance work) and the CLI's units.
 
+Reads that may take long (a search, a list filtered over a million tickets, the retrainer's
+check) go through ``Database.read`` instead: a reader thread with its own connection (on SQLite a
+deferred transaction on a WAL snapshot), so no request waits in the event loop behind them.
+
 SQLite transactions start with ``BEGIN IMMEDIATE`` so that one that reads and then writes never
 fails half-way on a lock upgrade when another process (the CLI, a worker) writes too.
 """
@@ -76,6 +80,7 @@ class Database:
             self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="db")
             self._checkpointer = None
         self._committer: GroupCommitter | None = None
+        self._readers: ThreadPoolExecutor | None = None
         event.listen(self.engine, "before_cursor_execute", _note_write)
 
     def run_sync(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -98,6 +103,15 @@ class Database:
             self._committer = GroupCommitter(self)
         return await self._committer.run(fn, args, kwargs)
 
+    async def read(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(conn, ...)``, a unit that only reads and may take long (a search, a list of a
+        million tickets), on its own connection in a reader thread: never in the event loop's
+        thread, so on SQLite no other request waits behind it (the driver lets go of the GIL
+        while SQLite works), and never in a batch, so no unit waits for its batch's commit."""
+        if self._readers is None:
+            self._readers = self._executor or ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="db-read")
+        return await asyncio.wrap_future(self._readers.submit(functools.partial(self.read_sync, fn, *args, **kwargs)))
+
     async def run_in_thread(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Like ``run``, for work that may take long (maintenance): PostgreSQL runs it in a pool thread,
         off the loop. SQLite keeps it in the loop: a second writer would only wait for the first."""
@@ -109,12 +123,17 @@ class Database:
         if self._committer is not None:
             self._committer.close()
             self._committer = None
+        if self._readers is not None and self._readers is not self._executor:
+            self._readers.shutdown(wait=True)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
 
+
+# Reader threads on SQLite (``Database.read``): each has its own connection from the pool (8 at most).
+READERS = 4
 
 # Batches this small commit in the loop's thread: at low load the hand-off to the commit thread
 # costs more latency than the fsync it overlaps (p99 at 200 requests/s: bench/README.md).

@@ -263,7 +263,12 @@ tickets = Table(
     Column("slack_channel", Text),
     Column("tags", JSON, nullable=False, default=list, server_default="[]"),
     Column("created_at", UTCDateTime(), nullable=False),
+    # The last activity: any message or change (tickets.changes moves it).
     Column("updated_at", UTCDateTime(), nullable=False),
+    # When the customer last wrote, and since when the customer has been waiting for an answer
+    # (they wrote last; NULL once an agent or a bot answered): the list's "waiting on us".
+    Column("last_customer_message_at", UTCDateTime()),
+    Column("waiting_since", UTCDateTime()),
     # Keyset pagination of queryTickets: (organization, time, id) in order, for both time filters.
     Index("ix_tickets_organization_id_created_at", "organization_id", "created_at", "id"),
     Index("ix_tickets_organization_id_updated_at", "organization_id", "updated_at", "id"),
@@ -272,6 +277,18 @@ tickets = Table(
     # The mailbox an email ticket came in by: agents' public replies go out through it.
     Column("mailbox_id", String(32), ForeignKey("mailboxes.id")),
     Index("ix_tickets_organization_id_number", "organization_id", "number", unique=True),
+    # A filter that matches few tickets ("Needs triage" with none, a rare status, one agent's
+    # tickets) seeks its own index instead of reading every ticket of the organization in order.
+    Index("ix_tickets_category_updated", "organization_id", "category_id", "updated_at", "id"),
+    Index("ix_tickets_category_created", "organization_id", "category_id", "created_at", "id"),
+    Index("ix_tickets_status_updated", "organization_id", "status", "updated_at", "id"),
+    Index("ix_tickets_assignee_updated", "organization_id", "assignee_id", "updated_at", "id"),
+    Index("ix_tickets_priority_updated", "organization_id", "priority", "updated_at", "id"),
+    # The web list's default ("not resolved"): few tickets once most are resolved.
+    Index("ix_tickets_unresolved_updated", "organization_id", "updated_at", "id",
+          sqlite_where=text("status <> 'resolved'"), postgresql_where=text("status <> 'resolved'")),
+    Index("ix_tickets_unresolved_created", "organization_id", "created_at", "id",
+          sqlite_where=text("status <> 'resolved'"), postgresql_where=text("status <> 'resolved'")),
 )
 
 ticket_messages = Table(
@@ -585,3 +602,21 @@ ticket_presence = Table(
     Column("replying", Boolean, nullable=False, default=False),
     Column("seen_at", UTCDateTime(), nullable=False),
 )
+ticket_seen = Table(
+    "ticket_seen",
+    metadata,
+    # When a member last opened a ticket: its customer messages newer than that are unseen by them.
+    Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
+    Column("member_id", String(32), ForeignKey("members.id"), primary_key=True),
+    Column("ticket_id", String(36), ForeignKey("tickets.id"), primary_key=True),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+#: The full-text search index (``tickets.search``) is not declared here: an FTS5 virtual table on
+#: SQLite, a table with a ``tsvector`` and a GIN index on PostgreSQL, made by migration 0014.
+SEARCH_INDEX_NAME = "ticket_search"
+
+
+def declared_here(name: str | None, type_: str, _parent_names=None) -> bool:
+    """Alembic's ``include_name``: leave out the search index's tables (and FTS5's shadow tables)."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX_NAME))

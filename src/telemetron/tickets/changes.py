@@ -12,7 +12,9 @@ ticket locked with ``lock_ticket`` (so a notification enqueued there exists only
 commits), and does nothing (returns False) when the value does not change, so a hook never fires
 for a no-op.
 
-Every change also moves ``updated_at``, which ``queryTickets``' ``updatedAfter`` follows.
+Every change also moves ``updated_at``, the ticket's last activity, which ``queryTickets``'
+``updatedAfter`` follows and the web list sorts by. ``add_message`` also keeps the ticket's
+"waiting on us" state and its search document (``tickets.search``) in step.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from telemetron.db.tables import ticket_messages, tickets
 from telemetron.enums import Status
 from telemetron.errors import InvalidRequest, NotFound
 from telemetron.members import service as members
+from telemetron.tickets import search
 from telemetron.tickets.views import ticket_not_found
 
 RESOLVED = Status.RESOLVED
@@ -58,7 +61,13 @@ _SET_CATEGORY = _BY_ID.values(
     updated_at=bindparam("now"),
 )
 _SET_ASSIGNEE = _BY_ID.values(assignee_id=bindparam("new_assignee_id"), updated_at=bindparam("now"))
-_TOUCH = _BY_ID.values(updated_at=bindparam("now"))
+# A message is activity; a customer's starts (or continues) a wait for an answer, an agent's or
+# a bot's ends it: the list's "waiting on us".
+_CUSTOMER_WROTE = _BY_ID.values(
+    updated_at=bindparam("now"), last_customer_message_at=bindparam("now"),
+    waiting_since=func.coalesce(_t.waiting_since, bindparam("now")),
+)
+_ANSWERED = _BY_ID.values(updated_at=bindparam("now"), waiting_since=None)
 _m = ticket_messages.c
 _NEXT_POSITION = tenant_select(ticket_messages, func.coalesce(func.max(_m.position), -1) + 1).where(
     _m.ticket_id == bindparam("ticket_id")
@@ -218,8 +227,8 @@ def add_message(scoped: Scoped, ticket: TicketState, role: str, content: str, *,
     reopened = (
         role == "customer" and ticket.status == RESOLVED and change_status(scoped, ticket, "open", now=now, notify=False)
     )
-    if not reopened:
-        scoped.execute(_TOUCH, {"ticket_id": ticket.id, "now": now})
+    scoped.execute(_CUSTOMER_WROTE if role == "customer" else _ANSWERED, {"ticket_id": ticket.id, "now": now})
+    search.index_message(scoped, ticket.id, content)
     message_id = result.inserted_primary_key[0]
     if internal:
         return AddedMessage(id=message_id, position=position, reopened=False)

@@ -9,6 +9,7 @@ the bodies directly (``tickets.views``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -36,7 +37,10 @@ MAX_LIMIT = 100
 # The category filter value that finds uncategorized tickets (any case).
 UNCATEGORIZED = "none"
 _TICKET_ID = "The ticket's id (a UUID), as createTicket returned it."
-_CHOICES = {"status": STATUSES, "priority": PRIORITIES}
+SORTS = ("updatedAt", "createdAt", "relevance")
+ORDERS = ("asc", "desc")
+MAX_QUERY = 500
+_CHOICES = {"status": STATUSES, "priority": PRIORITIES, "sort": SORTS, "order": ORDERS}
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -80,6 +84,27 @@ class QueryTicketsRequest(BaseModel):
     )
     cursor: str | None = Field(
         None, description="`nextCursor` of the previous page, with the same filters. Leave out for the first page."
+    )
+    q: str | None = Field(
+        None,
+        description=(
+            "Full-text search in the title, description, messages (internal notes included) and the customer's "
+            "name and email. Every word must match, in any order; a word of two letters or more also matches "
+            "as a prefix (`refu` finds refund); `\"quoted words\"` match as a phrase; punctuation separates "
+            "words (`alice@example.com` is the phrase alice example com). At most 500 characters. "
+            "Combines with every other filter. Without `sort`, the best matches come first."
+        ),
+    )
+    sort: Literal["updatedAt", "createdAt", "relevance"] | None = Field(
+        None,
+        description=(
+            "`updatedAt` (last activity: a message or any change), `createdAt`, or `relevance` (with `q` only). "
+            "Default: `relevance` with `q`, else `updatedAt` with `updatedAfter`, else `createdAt`."
+        ),
+    )
+    order: Literal["asc", "desc"] | None = Field(
+        None,
+        description="`asc` or `desc` for `updatedAt` and `createdAt`. Default: `asc` with `updatedAfter`, else `desc`.",
     )
 
 
@@ -155,6 +180,9 @@ class TicketQuery:
     updated_after: datetime | None
     limit: int
     cursor: str | None
+    q: str | None = None
+    sort: str = "createdAt"
+    descending: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +297,7 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
         request = QueryTicketsRequest.model_validate(rest)
     except ValidationError as exc:
         raise _invalid(exc, body, _QUERY_FIELDS) from None
-    for field in ("category", "customerId", "customerEmail", "cursor"):
+    for field in ("category", "customerId", "customerEmail", "cursor", "q"):
         value = getattr(request, field)
         _not_blank(field, value, "; send null or leave it out to not filter on it" if field != "cursor" else "")
     category = request.category.strip() if request.category is not None else None
@@ -284,7 +312,28 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
         limit=request.limit or DEFAULT_LIMIT,
         cursor=request.cursor.strip() if request.cursor is not None else None,
     )
+    query = _sort_and_search(query, request)
     return query, unknown_field_warnings(body, _QUERY_FIELDS)
+
+
+def _sort_and_search(query: TicketQuery, request: QueryTicketsRequest) -> TicketQuery:
+    q = None
+    if request.q is not None:
+        if len(request.q) > MAX_QUERY:
+            raise InvalidRequest(f"q is {len(request.q)} characters long; at most {MAX_QUERY}",
+                                 field="q", code="query_too_long")
+        q = request.q.strip()
+    sort = request.sort or ("relevance" if q else "updatedAt" if query.updated_after else "createdAt")
+    if sort == "relevance":
+        if q is None:
+            raise InvalidRequest("sort relevance needs q (the words to rank by); send q, or sort by updatedAt "
+                                 "or createdAt", field="sort", code="relevance_without_q")
+        if request.order is not None:
+            raise InvalidRequest("order does not apply to sort relevance (the best matches come first); "
+                                 "leave order out, or sort by updatedAt or createdAt", field="order",
+                                 code="invalid_order")
+    order = request.order or ("asc" if sort == "updatedAt" and query.updated_after else "desc")
+    return dataclasses.replace(query, q=q, sort=sort, descending=order == "desc")
 
 
 _UPDATE_KNOWN = frozenset(UpdateTicketRequest.model_fields)
@@ -378,10 +427,13 @@ class TicketSummary(BaseModel):
     assignee: TicketAssignee | None = Field(description="The team member the ticket is assigned to, or null.")
     tags: list[str] = Field(description="Tags, as routing rules added them.")
     createdAt: str = Field(description="ISO 8601, UTC, with microseconds.")
-    updatedAt: str = Field(description="ISO 8601: the last change of status, priority, category, assignee or messages.")
+    updatedAt: str = Field(description="ISO 8601: the last activity (a change of status, priority, category, assignee, or a message).")
     resolvedAt: str | None = Field(description="ISO 8601 when resolved; null while not resolved.")
     number: int | None = Field(description="The organization's own ticket number: [#N] in email subjects.")
     channel: Literal["api", "email"] = Field(description="email when the ticket came in by email (replies are emailed).")
+    lastCustomerMessageAt: str | None = Field(description="ISO 8601: the customer's last message; null if none.")
+    waitingOnUs: bool = Field(description="The customer wrote last (or nobody answered yet) and the ticket is not resolved.")
+    waitingSince: str | None = Field(description="ISO 8601: since when the customer has been waiting; null when not waiting.")
 
 
 class TicketAttachment(BaseModel):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -38,12 +39,19 @@ from telemetron.categories import service as categories
 from telemetron.customers import service as customers
 from telemetron.db.scoped import Scoped
 from telemetron.db.tables import tickets
-from telemetron.errors import InvalidRequest
+from telemetron.errors import InvalidRequest, shown
+from telemetron.tickets import search
 from telemetron.tickets.follow_schemas import UNCATEGORIZED, TicketQuery
 from telemetron.tickets.views import SUMMARIES, canonical_ticket_id, summary_json
 
 NEWEST_CREATED = "c"  # (created_at, id) descending
 OLDEST_UPDATE = "u"  # (updated_at, id) ascending
+OLDEST_CREATED = "ca"
+NEWEST_UPDATE = "ud"  # last activity first
+BY_RELEVANCE = "r"  # best match first; its cursor is a position in the ranking
+_ORDERS = {("createdAt", True): NEWEST_CREATED, ("createdAt", False): OLDEST_CREATED,
+           ("updatedAt", True): NEWEST_UPDATE, ("updatedAt", False): OLDEST_UPDATE}
+_DESCENDING = (NEWEST_CREATED, NEWEST_UPDATE)
 _CURSOR_VERSION = 1
 _MAX_CURSOR = 512
 _t = tickets.c
@@ -61,11 +69,35 @@ class _Shape:
     created_after: bool
     updated_after: bool
     cursor: bool
+    search: str | None = None  # None or a mode of tickets.search
+    dialect: str = ""  # set when the statement differs by database (search)
+
+
+def order_time(order: str):
+    return _t.created_at if order in (NEWEST_CREATED, OLDEST_CREATED) else _t.updated_at
+
+
+def keyset(stmt: Select, order: str, *, cursor: bool) -> Select:
+    """Order by ``order``'s (time, id), after the cursor's position (``:cursor_time``, ``:cursor_id``)."""
+    time = order_time(order)
+    descending = order in _DESCENDING
+    if cursor:
+        at = bindparam("cursor_time", type_=time.type)
+        position = tuple_(time, _t.id), tuple_(at, bindparam("cursor_id", type_=_t.id.type))
+        # The plain range on the time column lets any planner seek the index; the row-value
+        # comparison breaks ties between tickets of the same microsecond by id.
+        if descending:
+            stmt = stmt.where(time <= at, position[0] < position[1])
+        else:
+            stmt = stmt.where(time >= at, position[0] > position[1])
+    if descending:
+        return stmt.order_by(time.desc(), _t.id.desc())
+    return stmt.order_by(time.asc(), _t.id.asc())
 
 
 @cache
 def _statement(shape: _Shape) -> Select:
-    stmt = SUMMARIES
+    stmt = search.searched(shape.dialect, shape.search) if shape.search else SUMMARIES
     if shape.statuses:
         stmt = stmt.where(_t.status.in_(bindparam("statuses", expanding=True)))
     if shape.priorities:
@@ -80,20 +112,10 @@ def _statement(shape: _Shape) -> Select:
         stmt = stmt.where(_t.created_at > bindparam("created_after"))
     if shape.updated_after:
         stmt = stmt.where(_t.updated_at > bindparam("updated_after"))
-    time = _t.created_at if shape.order == NEWEST_CREATED else _t.updated_at
-    if shape.cursor:
-        at = bindparam("cursor_time", type_=time.type)
-        position = tuple_(time, _t.id), tuple_(at, bindparam("cursor_id", type_=_t.id.type))
-        # The plain range on the time column lets any planner seek the index; the row-value
-        # comparison breaks ties between tickets of the same microsecond by id.
-        if shape.order == NEWEST_CREATED:
-            stmt = stmt.where(time <= at, position[0] < position[1])
-        else:
-            stmt = stmt.where(time >= at, position[0] > position[1])
-    if shape.order == NEWEST_CREATED:
-        stmt = stmt.order_by(time.desc(), _t.id.desc())
+    if shape.order == BY_RELEVANCE:
+        stmt = search.ranked(stmt, shape.dialect).offset(bindparam("offset"))
     else:
-        stmt = stmt.order_by(time.asc(), _t.id.asc())
+        stmt = keyset(stmt, shape.order, cursor=shape.cursor)
     return stmt.limit(bindparam("page_size"))
 
 
@@ -107,6 +129,8 @@ def _fingerprint(query: TicketQuery) -> str:
         query.created_after.isoformat() if query.created_after else None,
         query.updated_after.isoformat() if query.updated_after else None,
     ]
+    if query.q is not None:  # (cursors of queries without q keep their fingerprint)
+        filters.append(query.q)
     return hashlib.sha256(orjson.dumps(filters)).hexdigest()[:16]
 
 
@@ -124,20 +148,25 @@ def _bad_cursor() -> InvalidRequest:
     )
 
 
-def decode_cursor(cursor: str, *, order: str, fingerprint: str) -> tuple[datetime, str]:
-    """(time, id) of the last ticket of the previous page; 400 for garbage or another query's cursor."""
+def encode_offset(offset: int, fingerprint: str) -> str:
+    """A ``BY_RELEVANCE`` cursor: how many of the best matches the previous pages held."""
+    raw = orjson.dumps([_CURSOR_VERSION, BY_RELEVANCE, str(offset), "", fingerprint])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decoded(cursor: str, *, order: str, fingerprint: str, check: Callable[[str, str], Any]) -> Any:
+    """``check(position, id)`` of the cursor's values; 400 for garbage (``check`` raising
+    ValueError) or another query's cursor."""
     if len(cursor) > _MAX_CURSOR:
         raise _bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        version, cursor_order, time, ticket_id, cursor_fingerprint = orjson.loads(raw)
+        version, cursor_order, position, ticket_id, cursor_fingerprint = orjson.loads(raw)
         if version != _CURSOR_VERSION or not all(
-            isinstance(v, str) for v in (cursor_order, time, ticket_id, cursor_fingerprint)
+            isinstance(v, str) for v in (cursor_order, position, ticket_id, cursor_fingerprint)
         ):
             raise ValueError("malformed")
-        at = datetime.fromisoformat(time)
-        if at.tzinfo is None or canonical_ticket_id(ticket_id) != ticket_id:
-            raise ValueError("malformed")
+        checked = check(position, ticket_id)
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         raise _bad_cursor() from None
     if cursor_order != order or cursor_fingerprint != fingerprint:
@@ -147,16 +176,61 @@ def decode_cursor(cursor: str, *, order: str, fingerprint: str) -> tuple[datetim
             field="cursor",
             code="cursor_mismatch",
         )
+    return checked
+
+
+def _time_and_id(time: str, ticket_id: str) -> tuple[datetime, str]:
+    at = datetime.fromisoformat(time)
+    if at.tzinfo is None or canonical_ticket_id(ticket_id) != ticket_id:
+        raise ValueError("malformed")
     return at, ticket_id
+
+
+def _offset(offset: str, _ticket_id: str) -> int:
+    if not offset.isdigit() or len(offset) > 9:
+        raise ValueError("malformed")
+    return int(offset)
+
+
+def peek_order(cursor: str) -> str:
+    """The order a cursor was made for, unchecked ("" for garbage: decoding it says what is wrong)."""
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor[:_MAX_CURSOR] + "=" * (-len(cursor) % 4)))
+        return raw[1] if isinstance(raw, list) and len(raw) > 1 and isinstance(raw[1], str) else ""
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        return ""
+
+
+def decode_cursor(cursor: str, *, order: str, fingerprint: str) -> tuple[datetime, str]:
+    """(time, id) of the last ticket of the previous page; 400 for garbage or another query's cursor."""
+    return _decoded(cursor, order=order, fingerprint=fingerprint, check=_time_and_id)
+
+
+def decode_offset(cursor: str, *, fingerprint: str) -> int:
+    return _decoded(cursor, order=BY_RELEVANCE, fingerprint=fingerprint, check=_offset)
 
 
 def query_tickets(scoped: Scoped, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None, list[str]]:
     """(page of ticket summaries, next cursor or None, warnings)."""
-    order = OLDEST_UPDATE if query.updated_after is not None else NEWEST_CREATED
+    order = BY_RELEVANCE if query.sort == "relevance" else _ORDERS[query.sort, query.descending]
     fingerprint = _fingerprint(query)
     params: dict[str, Any] = {"page_size": query.limit + 1}
-    if query.cursor is not None:
+    if order == BY_RELEVANCE:
+        params["offset"] = decode_offset(query.cursor, fingerprint=fingerprint) if query.cursor else 0
+    elif query.cursor is not None:
         params["cursor_time"], params["cursor_id"] = decode_cursor(query.cursor, order=order, fingerprint=fingerprint)
+
+    mode = dialect = None
+    if query.q is not None:
+        terms = search.parse(query.q)
+        if not terms:
+            return [], None, [f"q {shown(query.q)} holds no word to search for (letters or digits)"]
+        dialect = scoped.conn.dialect.name
+        if order == BY_RELEVANCE:
+            mode, params["fts"] = search.plan_ranked(scoped, terms)
+        else:
+            mode, params["fts"] = search.plan(scoped, terms)
+    search.custom_plans(scoped)
 
     category = None
     if query.category is not None:
@@ -194,13 +268,17 @@ def query_tickets(scoped: Scoped, query: TicketQuery) -> tuple[list[dict[str, An
         customer=customer_id is not None,
         created_after=query.created_after is not None,
         updated_after=query.updated_after is not None,
-        cursor=query.cursor is not None,
+        cursor=query.cursor is not None and order != BY_RELEVANCE,
+        search=mode,
+        dialect=dialect or "",
     )
     rows = scoped.execute(_statement(shape), params).all()
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:
-        last = page[-1]
-        time = last.created_at if order == NEWEST_CREATED else last.updated_at
-        next_cursor = encode_cursor(order, time, last.id, fingerprint)
+        if order == BY_RELEVANCE:
+            next_cursor = encode_offset(params["offset"] + query.limit, fingerprint)
+        else:
+            last = page[-1]
+            next_cursor = encode_cursor(order, getattr(last, order_time(order).key), last.id, fingerprint)
     return [summary_json(row) for row in page], next_cursor, []

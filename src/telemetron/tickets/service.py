@@ -27,6 +27,7 @@ from telemetron.orgs import config as org_config
 from telemetron.orgs.config import OrgConfig
 from telemetron.routing import service as routing
 from telemetron.routing.rules import TicketFacts
+from telemetron.tickets import search
 from telemetron.tickets.description import describe_conversation, first_customer_message
 from telemetron.tickets.numbers import next_number
 from telemetron.tickets.schemas import CreateTicketRequest
@@ -191,8 +192,9 @@ class NewTicket(NamedTuple):
 
 
 def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
-    """The ticket's row and its messages (one statement each)."""
+    """The ticket's row, its messages and its search document (one statement each)."""
     choice, decision, now = ticket.choice, ticket.decision, ticket.now
+    messages = ticket.request.messages
     scoped.execute_prepared(_INSERT_TICKET, {
         "id": ticket.id, "customer_id": ticket.customer["id"], "title": ticket.request.title,
         "description": ticket.description, "description_generated": ticket.description_generated,
@@ -204,13 +206,16 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
         "routed_by_rule_id": decision.rule_id, "routing_reason": decision.reason,
         "slack_channel": decision.slack_channel, "tags": decision.tags, "created_at": now, "updated_at": now,
         "number": next_number(scoped),
+        "last_customer_message_at": now if any(m.role == "customer" for m in messages or []) else None,
+        # A new ticket waits for an answer unless its conversation ends with one.
+        "waiting_since": None if messages and messages[-1].role != "customer" else now,
     })
-    messages = ticket.request.messages
     if messages:
         scoped.execute_many(_INSERT_MESSAGE, [
             {"ticket_id": ticket.id, "position": position, "role": m.role, "content": m.content, "created_at": now}
             for position, m in enumerate(messages)
         ])
+    search.index_new_ticket(scoped, ticket.id)
 
 
 def announce(scoped: Scoped, config: OrgConfig, ticket: NewTicket) -> None:

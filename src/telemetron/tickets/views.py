@@ -42,21 +42,30 @@ SUMMARY_COLUMNS = (
     _t.resolved_at,
     _t.number,
     _t.mailbox_id,
+    _t.last_customer_message_at,
+    _t.waiting_since,
 )
-TICKET_JOINS = (
-    tickets.join(
-        customers,
-        and_(customers.c.id == _t.customer_id, customers.c.organization_id == _t.organization_id),
+
+
+def with_ticket_joins(base):
+    """``base`` (the tickets table, or a join that holds it) joined to what a summary shows."""
+    return (
+        base.join(
+            customers,
+            and_(customers.c.id == _t.customer_id, customers.c.organization_id == _t.organization_id),
+        )
+        .outerjoin(
+            categories,
+            and_(categories.c.id == _t.category_id, categories.c.organization_id == _t.organization_id),
+        )
+        .outerjoin(
+            members,
+            and_(members.c.id == _t.assignee_id, members.c.organization_id == _t.organization_id),
+        )
     )
-    .outerjoin(
-        categories,
-        and_(categories.c.id == _t.category_id, categories.c.organization_id == _t.organization_id),
-    )
-    .outerjoin(
-        members,
-        and_(members.c.id == _t.assignee_id, members.c.organization_id == _t.organization_id),
-    )
-)
+
+
+TICKET_JOINS = with_ticket_joins(tickets)
 SUMMARIES = tenant_select(tickets, *SUMMARY_COLUMNS).select_from(TICKET_JOINS)
 # getTicket adds why the ticket is where it is: the AI's candidates and the routing decision.
 _BY_ID = (
@@ -129,6 +138,10 @@ def summary_json(row: Any) -> dict[str, Any]:
         "number": row.number,
         # email when the ticket came in by email (agents' replies are then emailed), else api.
         "channel": "email" if row.mailbox_id is not None else "api",
+        "lastCustomerMessageAt": iso(row.last_customer_message_at),
+        # The customer wrote last and the ticket is not resolved: an answer is owed.
+        "waitingOnUs": row.waiting_since is not None and row.status != "resolved",
+        "waitingSince": iso(row.waiting_since) if row.status != "resolved" else None,
     }
 
 

@@ -64,6 +64,7 @@ class Categorizer:
         self._predictor = ThreadPoolExecutor(max_workers=self.PREDICTOR_THREADS, thread_name_prefix="triage")
         self._training = None  # the training child process, while one runs
         self._failures: dict[str, tuple[int, float]] = {}  # org -> (failures in a row, next try)
+        self._checked: dict = {}  # org -> up to when its tickets were checked for new labels
         self._models: dict[str, tuple[int, object, frozenset[str]]] = {}  # org -> (version, model, covers)
         self._model_lock = threading.Lock()  # guards _org_locks
         self._org_locks: dict[str, threading.Lock] = {}  # one load or quick training per organization at a time
@@ -172,7 +173,8 @@ class Categorizer:
         while True:
             await asyncio.sleep(RETRAIN_EVERY_SECONDS)
             try:
-                for org_id in await self.db.run(organizations_to_retrain):
+                # Read in a reader thread (never on the event loop), and only what changed since.
+                for org_id in await self.db.read(organizations_to_retrain, self._checked):
                     failures, next_try = self._failures.get(org_id, (0, 0.0))
                     if time.monotonic() < next_try:
                         continue

@@ -9,7 +9,7 @@ Models live in the database (``triage_models``), so every process and a restart 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, func, or_, select
 
@@ -168,42 +168,47 @@ def train_organization(db: Database, org_id: str, *, max_tickets: int = MAX_LABE
     return model
 
 
-def organizations_to_retrain(conn: Connection) -> list[str]:
+_MODELS = select(_m.organization_id, _m.categories_seen_at, _m.tickets_seen_at, _m.trained_at)
+_NEWEST_CATEGORY = select(func.max(_c.updated_at)).where(
+    _c.organization_id == bindparam("org"), _c.active.is_(True), _c.ai_enabled.is_(True))
+# A ticket labelled since ``since``: a range of the (organization, updated_at) index, read from
+# the newest end, so the check costs the tickets changed since then, not the organization's all.
+_NEW_LABEL = (
+    select(_t.id)
+    .where(_t.organization_id == bindparam("org"), _t.updated_at > bindparam("since"), *_IS_LABELLED)
+    .limit(1)
+)
+#: Changes commit within seconds of the time they carry: a check reads again this far back.
+CHECK_OVERLAP = timedelta(minutes=5)
+
+
+def organizations_to_retrain(conn: Connection, checked: dict[str, datetime] | None = None) -> list[str]:
     """Organizations whose categories or labelled tickets changed since their model was trained.
 
     Only organizations that already have a model: the first one is trained when a ticket first
     needs the AI, so a server whose clients always send a category never loads the model.
-    A maintenance query across organizations."""
-    changed_categories = (
-        select(categories.c.organization_id, func.max(categories.c.updated_at).label("seen"))
-        .where(categories.c.active.is_(True), categories.c.ai_enabled.is_(True))
-        .group_by(categories.c.organization_id)
-        .subquery()
-    )
-    newest_label = (
-        select(tickets.c.organization_id, func.max(tickets.c.updated_at).label("seen"))
-        .where(tickets.c.category_id.is_not(None),
-               or_(tickets.c.category_source == "provided", tickets.c.category_corrected_at.is_not(None)))
-        .group_by(tickets.c.organization_id)
-        .subquery()
-    )
-    stmt = (
-        select(changed_categories.c.organization_id)
-        .join(triage_models, triage_models.c.organization_id == changed_categories.c.organization_id)
-        .join(newest_label, newest_label.c.organization_id == changed_categories.c.organization_id, isouter=True)
-        .where(
-            or_(
-                triage_models.c.categories_seen_at.is_(None),
-                changed_categories.c.seen > triage_models.c.categories_seen_at,
-                # New labels count once they are a minute old: a burst of tickets is learnt in one go.
-                (newest_label.c.seen > func.coalesce(triage_models.c.tickets_seen_at, triage_models.c.trained_at))
-                & (triage_models.c.trained_at < bindparam("settled")),
-            )
-        )
-    )
-    from datetime import timedelta
-
-    return [r[0] for r in conn.execute(stmt, {"settled": utcnow() - timedelta(minutes=1)}).all()]
+    ``checked`` (kept by the caller between checks) remembers up to when each organization's
+    tickets were read, so a check every 30 s reads only the tickets changed since the last one
+    (plus ``CHECK_OVERLAP``), at any number of tickets. A maintenance query across organizations."""
+    now = utcnow()
+    settled = now - timedelta(minutes=1)
+    due = []
+    for org, categories_seen, tickets_seen, trained_at in conn.execute(_MODELS).all():
+        newest_category = conn.execute(_NEWEST_CATEGORY, {"org": org}).scalar()
+        if newest_category is None:
+            continue
+        if categories_seen is None or newest_category > categories_seen:
+            due.append(org)
+            continue
+        # New labels count once they are a minute old: a burst of tickets is learnt in one go.
+        if trained_at >= settled:
+            continue
+        since = max(tickets_seen or trained_at, (checked or {}).get(org, tickets_seen or trained_at))
+        if conn.execute(_NEW_LABEL, {"org": org, "since": since}).first() is not None:
+            due.append(org)
+        elif checked is not None:
+            checked[org] = max(since, now - CHECK_OVERLAP)
+    return due
 
 
 def threshold_of(conn: Connection, org_id: str) -> float | None:

@@ -69,6 +69,28 @@ def _label(value: Any) -> str:
 
 
 templates.filters["when"] = _when
+
+
+def _ago(value: Any, now: Any = None) -> str:
+    """A time relative to now as agents read a queue: ``just now``, ``3 min ago``, ``5 h ago``,
+    ``2 days ago``; past a month, the date (the exact time goes in a ``title``, from ``when``)."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
+    for limit, unit, size in ((60, "", 1), (3600, "min", 60), (86400, "h", 3600), (31 * 86400, "day", 86400)):
+        if seconds < limit:
+            if not unit:
+                return "just now"
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return value.strftime("%Y-%m-%d")
+
+
+templates.filters["ago"] = _ago
 templates.filters["label"] = _label
 
 # No inline script or style anywhere: the policy forbids them, which defuses most injected markup.
@@ -154,6 +176,12 @@ class Web:
         self.request.state.organization_id = member.organization_id  # for the access log
         return result
 
+    async def read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``run`` for a unit that only reads and may take long (the ticket list): the session is
+        checked in one transaction, then ``fn`` runs in a reader thread (``Database.read``)."""
+        await self.run(_nothing)
+        return await self.db.read(_read_as_member, self.db, self.member, fn, args, kwargs)
+
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         shown = self.member if self.member is None or self.member.stage == "full" else None  # no menu half-way
         html = templates.get_template(template).render(
@@ -188,6 +216,18 @@ def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args
         return member, fn(Scoped(db, conn, member.organization_id, actor), member, *args, **kwargs)
     except AppError as exc:
         exc.signed_in = member  # the error page still shows who is signed in (the transaction rolls back)
+        raise
+
+
+def _nothing(_scoped, _member) -> None:
+    return None
+
+
+def _read_as_member(conn, db: Database, member: SignedIn, fn, args, kwargs):
+    try:
+        return fn(Scoped(db, conn, member.organization_id), member, *args, **kwargs)
+    except AppError as exc:
+        exc.signed_in = member
         raise
 
 

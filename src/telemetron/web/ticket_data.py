@@ -1,19 +1,14 @@
 """What the agents' ticket pages read and do, as units of work ``fn(scoped, member, ...)``.
 
-The list reuses queryTickets' pieces (``tickets.views.SUMMARIES``, its keyset cursors) and adds
-the filters an agent needs that the API does not have: assigned to me / unassigned, and a search
-in titles. Changes go through ``tickets.changes``, the one place that changes tickets, so a reply
+The list is ``web.ticket_list``. Changes go through ``tickets.changes``, the one place that changes tickets, so a reply
 or a status change notifies, and a category set here teaches the categorizer, exactly as through
 the API.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, bindparam
 
 from telemetron.categories import service as categories
@@ -25,108 +20,14 @@ from telemetron.errors import InvalidRequest
 from telemetron.idempotency import service as idempotency
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
-from telemetron.tickets import changes
-from telemetron.tickets.queries import NEWEST_CREATED, decode_cursor, encode_cursor
+from telemetron.tickets import activity, changes
 from telemetron.tickets.schemas import utf8_size_over
-from telemetron.tickets.views import (
-    SUMMARIES,
-    canonical_ticket_id,
-    get_ticket,
-    summary_json,
-)
+from telemetron.tickets.views import canonical_ticket_id, get_ticket
+from telemetron.web import ticket_list
 
-PAGE_SIZE = 25
-MAX_SEARCH = 200
-UNRESOLVED = "unresolved"
-STATUS_FILTERS = ("", UNRESOLVED, *STATUSES)
-NEEDS_TRIAGE = "none"
+# The list lives in its own module; its names stay reachable from here for the pages.
+ListFilters, list_page = ticket_list.ListFilters, ticket_list.list_page
 _t = tickets.c
-
-
-@dataclass(frozen=True, slots=True)
-class ListFilters:
-    status: str = UNRESOLVED  # "" (all), "unresolved", or a status
-    priority: str = ""
-    category_id: str = ""  # "" (all), "none" (needs triage), or a category id
-    assignee: str = ""  # "" (anyone), "me", "unassigned"
-    search: str = ""
-    cursor: str = ""
-
-    @classmethod
-    def from_query(cls, params) -> ListFilters:
-        def pick(name: str, allowed: tuple[str, ...], default: str = "") -> str:
-            value = params.get(name, default)
-            return value if value in allowed else default
-
-        return cls(
-            status=pick("status", STATUS_FILTERS, UNRESOLVED),
-            priority=pick("priority", ("", *PRIORITIES)),
-            category_id=params.get("category", "")[:40],
-            assignee=pick("assignee", ("", "me", "unassigned")),
-            search=params.get("q", "").strip()[:MAX_SEARCH],
-            cursor=params.get("cursor", "")[:600],
-        )
-
-    def query(self, **changes: str) -> dict[str, str]:
-        """The filters as query parameters (the defaults left out), with ``changes`` applied."""
-        values = {"status": self.status, "priority": self.priority, "category": self.category_id,
-                  "assignee": self.assignee, "q": self.search, "cursor": ""}
-        values.update(changes)
-        return {k: v for k, v in values.items() if v or (k == "status" and v != UNRESOLVED)}
-
-    def fingerprint(self, member_id: str) -> str:
-        filters = [self.status, self.priority, self.category_id, self.assignee, self.search.lower(), member_id]
-        return hashlib.sha256(orjson.dumps(filters)).hexdigest()[:16]
-
-
-def list_page(scoped: Scoped, member: SignedIn, filters: ListFilters) -> dict[str, Any]:
-    """A page of tickets, newest first, by keyset pagination; plus what the filter form offers."""
-    stmt = SUMMARIES
-    params: dict[str, Any] = {"page_size": PAGE_SIZE + 1}
-    if filters.status == UNRESOLVED:
-        stmt = stmt.where(_t.status != "resolved")
-    elif filters.status:
-        stmt = stmt.where(_t.status == bindparam("status"))
-        params["status"] = filters.status
-    if filters.priority:
-        stmt = stmt.where(_t.priority == bindparam("priority"))
-        params["priority"] = filters.priority
-    if filters.category_id == NEEDS_TRIAGE:
-        stmt = stmt.where(_t.category_id.is_(None))
-    elif filters.category_id:
-        stmt = stmt.where(_t.category_id == bindparam("category_id"))
-        params["category_id"] = filters.category_id
-    if filters.assignee == "me":
-        stmt = stmt.where(_t.assignee_id == bindparam("me"))
-        params["me"] = member.member_id
-    elif filters.assignee == "unassigned":
-        stmt = stmt.where(_t.assignee_id.is_(None))
-    if filters.search:
-        # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite; the agent's % and _ are literal.
-        stmt = stmt.where(_t.title.ilike(bindparam("search"), escape="\\"))
-        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["search"] = f"%{escaped}%"
-    fingerprint = filters.fingerprint(member.member_id)
-    if filters.cursor:
-        at, last_id = decode_cursor(filters.cursor, order=NEWEST_CREATED, fingerprint=fingerprint)
-        cursor_at = bindparam("cursor_time", type_=_t.created_at.type)
-        cursor_id = bindparam("cursor_id", type_=_t.id.type)
-        # As in queryTickets: a plain range the planner can seek, and ties broken by id.
-        stmt = stmt.where(_t.created_at <= cursor_at, (_t.created_at < cursor_at) | (_t.id < cursor_id))
-        params["cursor_time"], params["cursor_id"] = at, last_id
-    stmt = stmt.order_by(_t.created_at.desc(), _t.id.desc()).limit(bindparam("page_size"))
-    rows = scoped.execute(stmt, params).all()
-    page = rows[:PAGE_SIZE]
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        next_cursor = encode_cursor(NEWEST_CREATED, page[-1].created_at, page[-1].id, fingerprint)
-    return {
-        "tickets": [summary_json(r) for r in page],
-        "next_cursor": next_cursor,
-        "categories": categories.list_categories(scoped),
-    }
-
-
 _r = routing_rules.c
 _DETAILS = (
     tenant_select(tickets, _t.category_id, _t.category_candidates, _t.category_corrected_at, _t.routing_reason,
@@ -145,6 +46,7 @@ def ticket_page(scoped: Scoped, member: SignedIn, raw_id: str) -> dict[str, Any]
     from telemetron.mail.attachments import message_originals
 
     ticket = get_ticket(scoped, canonical_ticket_id(raw_id))
+    activity.mark_seen(scoped, member.member_id, ticket["id"])  # its customer messages are seen now
     details = scoped.execute(_DETAILS, {"ticket_id": ticket["id"]}).mappings().one()
     return {
         "originals": message_originals(scoped, ticket["id"]),

@@ -28,7 +28,7 @@ DONE = {
 async def ticket_list(web: Web) -> Response:
     filters = ticket_data.ListFilters.from_query(web.request.query_params)
     try:
-        data = await web.run(workspace.list_page, filters)
+        data = await web.read(workspace.list_page, filters)
     except AppError as exc:
         if exc.code not in ("invalid_cursor", "cursor_mismatch"):
             raise

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from telemetron.db.engine import normalize_url
-from telemetron.db.tables import metadata
+from telemetron.db.tables import declared_here, metadata
 
 config = context.config
 
@@ -18,6 +18,7 @@ def run_migrations() -> None:
             target_metadata=metadata,
             # SQLite cannot ALTER most things in place: batch mode copies the table instead.
             render_as_batch=connection.dialect.name == "sqlite",
+            include_name=declared_here,
         )
         with context.begin_transaction():
             context.run_migrations()
