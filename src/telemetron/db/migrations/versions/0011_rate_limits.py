@@ -1,14 +1,14 @@
 """organizations: their own API rate limit (telemetron org rate-limit)
 
 Revision ID: 0011_rate_limits
-Revises: 0009
+Revises: 0010_accounts_audit
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_rate_limits"
-down_revision = "0009"
+down_revision = "0010_accounts_audit"
 branch_labels = None
 depends_on = None
 

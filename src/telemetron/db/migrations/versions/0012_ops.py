@@ -1,14 +1,14 @@
 """webhook_endpoints: the previous signing secret and until when it still signs (rotation overlap)
 
 Revision ID: 0012_ops
-Revises: 0009
+Revises: 0011_rate_limits
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_ops"
-down_revision = "0009"
+down_revision = "0011_rate_limits"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """email channel: mailboxes, per-organization ticket numbers, message visibility/channel/delivery, attachments
 
 Revision ID: 0013_email_channel
-Revises: 0009
+Revises: 0012_ops
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_email_channel"
-down_revision = "0009"
+down_revision = "0012_ops"
 branch_labels = None
 depends_on = None
 

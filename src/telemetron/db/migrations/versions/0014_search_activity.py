@@ -2,7 +2,7 @@
 markers, and indexes for the filters that match few tickets
 
 Revision ID: 0014_search_activity
-Revises: 0009
+Revises: 0013_email_channel
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from telemetron.db.tables import UTCDateTime
 
 revision = "0014_search_activity"
-down_revision = "0009"
+down_revision = "0013_email_channel"
 branch_labels = None
 depends_on = None
 

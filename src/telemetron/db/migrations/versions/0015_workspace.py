@@ -1,14 +1,14 @@
 """the agents' workspace: macros (canned replies), saved views, ticket presence
 
 Revision ID: 0015_workspace
-Revises: 0009
+Revises: 0014_search_activity
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_workspace"
-down_revision = "0009"
+down_revision = "0014_search_activity"
 branch_labels = None
 depends_on = None
 
