@@ -31,10 +31,10 @@ from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database
 from telemetron.errors import AppError
 from telemetron.idempotency.service import purge_expired
+from telemetron.mail import http_api as _mail_http_api  # noqa: F401  (POST /api/inbound/email)
 from telemetron.observability.http import ObservedApp, configure_access_log
 from telemetron.observability.metrics import metrics_endpoint
 from telemetron.observability.readiness import readiness_endpoint
-from telemetron.mail import http_api as _mail_http_api  # noqa: F401  (POST /api/inbound/email)
 from telemetron.outbox.repository import PURGE_CHUNK, purge_finished
 from telemetron.outbox.worker import worker_from_settings
 from telemetron.ratelimit.limiter import KeyLimiter

@@ -3,7 +3,7 @@ ticked, or for every ticket matching the list's filters.
 
 Each ticket goes through ``ticket_data.update``, the same unit of work as one ticket's form, so
 a status change notifies and an agent's category teaches the categorizer exactly as a single
-change does. "All matching" walks the list's own pages (``ticket_data.list_page``), so it means
+change does. "All matching" walks the list's own pages (``ticket_list.list_page``), so it means
 whatever the list shows for those filters, however the list's filters evolve.
 """
 
@@ -19,7 +19,7 @@ from telemetron.db.scoped import Scoped
 from telemetron.errors import InvalidRequest
 from telemetron.members.auth import SignedIn
 from telemetron.tickets.views import canonical_ticket_id
-from telemetron.web import ticket_data
+from telemetron.web import ticket_data, ticket_list
 from telemetron.web.pages import Web, page
 
 MAX_BULK = 500  # one transaction; larger sets are done in a few passes
@@ -51,12 +51,12 @@ class BulkChange:
         return all(v is None for v in dataclasses.astuple(self))
 
 
-def matching_ids(scoped: Scoped, member: SignedIn, filters: ticket_data.ListFilters, limit: int) -> list[str]:
+def matching_ids(scoped: Scoped, member: SignedIn, filters: ticket_list.ListFilters, limit: int) -> list[str]:
     """The ids of the tickets the list shows for ``filters``, page after page, at most ``limit``."""
     found: list[str] = []
     filters = dataclasses.replace(filters, cursor="")
     while len(found) < limit:
-        data = ticket_data.list_page(scoped, member, filters)
+        data = ticket_list.list_page(scoped, member, filters)
         found.extend(t["id"] for t in data["tickets"])
         if not data["next_cursor"]:
             break
@@ -64,7 +64,7 @@ def matching_ids(scoped: Scoped, member: SignedIn, filters: ticket_data.ListFilt
     return found[:limit]
 
 
-def apply(scoped: Scoped, member: SignedIn, *, ticket_ids: list[str], filters: ticket_data.ListFilters | None,
+def apply(scoped: Scoped, member: SignedIn, *, ticket_ids: list[str], filters: ticket_list.ListFilters | None,
           change: BulkChange) -> int:
     """Apply ``change`` to the ticked tickets (or, with ``filters``, to all matching); returns how
     many tickets changed. An id that is not this organization's ticket is a 404, and nothing changes."""
@@ -94,7 +94,7 @@ async def bulk_update(web: Web) -> Response:
     list_query = form.get("list_query")[:2000]
     filters = None
     if form.get("scope") == "all":
-        filters = ticket_data.ListFilters.from_query(QueryParams(parse_qsl(list_query)))
+        filters = ticket_list.ListFilters.from_query(QueryParams(parse_qsl(list_query)))
     changed = await web.run(apply, ticket_ids=form.getlist("ticket"), filters=filters,
                             change=BulkChange.from_form(form))
     back = dict(parse_qsl(list_query))

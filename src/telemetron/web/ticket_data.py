@@ -23,10 +23,7 @@ from telemetron.members.auth import SignedIn
 from telemetron.tickets import activity, changes
 from telemetron.tickets.schemas import utf8_size_over
 from telemetron.tickets.views import canonical_ticket_id, get_ticket
-from telemetron.web import ticket_list
 
-# The list lives in its own module; its names stay reachable from here for the pages.
-ListFilters, list_page = ticket_list.ListFilters, ticket_list.list_page
 _t = tickets.c
 _r = routing_rules.c
 _DETAILS = (

@@ -10,13 +10,13 @@ from telemetron.macros import service as macros
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
 from telemetron.tickets.changes import clean_tags
-from telemetron.web import customer_data, live, saved_views, ticket_data
+from telemetron.web import customer_data, live, saved_views, ticket_data, ticket_list
 
 
-def list_page(scoped: Scoped, member: SignedIn, filters: ticket_data.ListFilters) -> dict[str, Any]:
-    """The list's page (``ticket_data.list_page``) with the members the bulk form can assign to and
+def list_page(scoped: Scoped, member: SignedIn, filters: ticket_list.ListFilters) -> dict[str, Any]:
+    """The list's page (``ticket_list.list_page``) with the members the bulk form can assign to and
     the member's saved views."""
-    data = ticket_data.list_page(scoped, member, filters)
+    data = ticket_list.list_page(scoped, member, filters)
     data["members"] = members.list_members(scoped)
     data["views"] = saved_views.list_views(scoped, member)
     data["live_token"] = live.list_state(scoped, member)["token"]
