@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.errors import AppError
-from telemetron.web import bulk, ticket_data, ticket_form, ticket_list, workspace
+from telemetron.web import bulk, ticket_data, ticket_form, workspace
 from telemetron.web.pages import Web, page
+from telemetron.web.ticket_list import ListFilters
 
 # Fixed messages after a change (the URL carries a code, never text that a link could forge).
 DONE = {
@@ -26,7 +27,7 @@ DONE = {
 
 @page()
 async def ticket_list(web: Web) -> Response:
-    filters = ticket_list.ListFilters.from_query(web.request.query_params)
+    filters = ListFilters.from_query(web.request.query_params)
     try:
         data = await web.read(workspace.list_page, filters)
     except AppError as exc:
