@@ -11,7 +11,7 @@ from telemetron.backup.contents import NOT_EXPORTED, PARTS
 from telemetron.db.tables import metadata
 
 EXPORTED = {
-    "organization": ["created_at", "id", "name", "triage_threshold"],
+    "organization": ["created_at", "id", "last_ticket_number", "name", "rate_limit", "require_2fa", "triage_threshold"],
     "category": ["active", "ai_enabled", "auto_resolve", "created_at", "description", "examples", "id", "name",
                  "name_key", "organization_id", "updated_at"],
     "member": ["available", "created_at", "email", "id", "name", "organization_id", "role", "updated_at"],
@@ -26,9 +26,15 @@ EXPORTED = {
     "device_assignment": ["created_at", "customer_id", "device_id", "organization_id"],
     "ticket": ["assignee_id", "category_candidates", "category_confidence", "category_corrected_at", "category_id",
                "category_source", "created_at", "customer_id", "description", "description_generated", "id",
-               "organization_id", "priority", "resolved_at", "routed_by_rule_id", "routing_reason", "slack_channel",
-               "status", "tags", "title", "updated_at"],
-    "message": ["author_member_id", "content", "created_at", "id", "organization_id", "position", "role", "ticket_id"],
+               "last_customer_message_at", "number", "organization_id", "priority", "resolved_at", "routed_by_rule_id",
+               "routing_reason", "slack_channel", "status", "tags", "title", "updated_at", "waiting_since"],
+    "message": ["author_member_id", "channel", "content", "created_at", "delivery_error", "delivery_state",
+                "email_message_id", "email_source", "id", "organization_id", "original_content", "position", "role",
+                "thread_reason", "ticket_id", "visibility"],
+    "attachment": ["content_type", "created_at", "filename", "id", "inline", "message_id", "organization_id", "path",
+                   "size", "ticket_id"],
+    "macro": ["actions", "content", "created_at", "id", "name", "organization_id", "updated_at"],
+    "saved_view": ["created_at", "id", "member_id", "name", "organization_id", "query", "shared"],
     "notification_settings": ["organization_id", "public_url", "updated_at"],
 }
 

@@ -101,6 +101,9 @@ def works_after_import(target_db: Database, org_id: str, ticket_id: str) -> None
             assert response.status_code == 200, response.text
             ticket = client.get(f"{API}/ticket/getTicket/{ticket_id}").json()["ticket"]
             assert [m["content"] for m in ticket["messages"]][-2:] == ["Reboot it", "Still broken"]
+            # The imported tickets are in the search index: a word of an imported message finds its ticket.
+            found = client.post(f"{API}/ticket/queryTickets", json={"q": "reboot"}).json()["tickets"]
+            assert [t["id"] for t in found] == [ticket_id]
             created = client.post(f"{API}/ticket/createTicket", json={
                 "title": "WiFi again", "customerEmail": "bob@example.com", "category": "Connectivity"})
             assert created.status_code == 200, created.text

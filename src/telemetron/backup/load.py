@@ -19,6 +19,7 @@ from telemetron.backup.contents import BY_KIND, FORMAT, HEADER, PARTS, Part
 from telemetron.db.engine import Database
 from telemetron.db.tables import UTCDateTime, organizations
 from telemetron.errors import Conflict, InvalidRequest
+from telemetron.tickets import search
 
 BATCH_ROWS = 500
 
@@ -60,6 +61,7 @@ def _import(conn: Connection, lines: Iterable[str]) -> dict:
     if counts["organization"] != 1:
         raise InvalidRequest("The file holds no organization", code="invalid_export")
     _advance_sequences(conn)
+    search.index_organization(conn, org_id)
     return {"organizationId": header["organizationId"], "counts": counts}
 
 

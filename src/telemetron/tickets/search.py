@@ -168,6 +168,16 @@ def reindex_customer(scoped: Scoped, customer_id: str) -> None:
         scoped.execute(_INDEX_ONE[dialect], {"ticket_id": ticket_id})
 
 
+def index_organization(conn: Connection, organization_id: str) -> None:
+    """Index every ticket of one organization (an import: its tickets were written row by row)."""
+    where = "WHERE t.organization_id = :org_id"
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(_SQLITE_INSERT + where), {"org_id": organization_id})
+    else:
+        conn.execute(text(_PG_INSERT + where + " ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"),
+                     {"org_id": organization_id})
+
+
 def rebuild(conn: Connection) -> None:
     """Index every ticket of every organization again (migration 0014; after a VACUUM on SQLite)."""
     if conn.dialect.name == "sqlite":
