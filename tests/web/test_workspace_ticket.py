@@ -71,7 +71,8 @@ def test_a_macro_fills_the_form_with_its_reply_and_changes(client, org, http, db
                          assignee="me", tags="refund")
     ticket_id = create_ticket(http, org.tenant, title="Refund please", customerEmail="mia@example.com")["ticketId"]
     page = client.get(f"/tickets/{ticket_id}?macro={macro_id}").text
-    assert f"Hello mia, refund for {ticket_id} is on its way. Ada Admin</textarea>" in page
+    number = get_ticket(http, org.tenant, ticket_id)["number"]
+    assert f"Hello mia, refund for #{number} is on its way. Ada Admin</textarea>" in page
     assert re.search(r'<option value="resolved" selected', page)
     assert re.search(rf'<option value="{org.admin.id}" selected', page)
     assert 'value="refund"' in page

@@ -26,7 +26,7 @@ from telemetron.tickets.changes import clean_tags
 
 PLACEHOLDERS = {
     "customer_name": "the customer's name",
-    "ticket_number": "the ticket's id (tickets have no separate number)",
+    "ticket_number": "the ticket's number in the organization, as #N (the [#N] of its emails)",
     "agent_name": "the name of the agent applying the macro",
 }
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")

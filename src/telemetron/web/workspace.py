@@ -44,8 +44,9 @@ def ticket_page(scoped: Scoped, member: SignedIn, raw_id: str, macro_id: str = "
 def _apply_macro(data: dict[str, Any], macro: dict, member: SignedIn) -> None:
     ticket, form, actions = data["ticket"], data["form"], macro["actions"]
     form["macro"] = macro
+    number = f"#{ticket['number']}" if ticket.get("number") else ticket["id"]
     form["draft"] = macros.expand(macro["content"], customer_name=ticket["customer"]["name"],
-                                  ticket_number=ticket["id"], agent_name=member.name) or None
+                                  ticket_number=number, agent_name=member.name) or None
     for field in ("status", "priority"):
         form[field] = actions.get(field, form[field])
     if "category" in actions:
