@@ -141,3 +141,25 @@ def test_a_lockout_is_logged_and_the_page_takes_any_page_number(db, live_server,
         assert c.sign_in(org.admin.email).status_code == 303
         for before in ("99999999999999999", "0", "abc"):
             assert c.get(f"/admin/audit?before={before}").status_code == 200
+
+
+def test_secret_rotation_removals_mailboxes_and_rate_limits_are_logged_without_their_secrets(db, cli, tenant,
+                                                                                            monkeypatch):
+    monkeypatch.setenv("TELEMETRON_SECRET_KEY", "tests-only-secret-key")
+    org = ("--org", tenant.id)
+    webhook = as_json(cli("webhook", "add", *org, "https://example.com/hooks/y", "--json"))
+    rotated = as_json(cli("webhook", "rotate", *org, webhook["id"], "--json"))
+    succeeded(cli("webhook", "remove", *org, webhook["id"]))
+    succeeded(cli("org", "rate-limit", *org, "20/second"))
+    mailbox = as_json(cli("mailbox", "add", *org, "help@acme.example", "--smtp-url",
+                          "smtp://bot:mailpassword99@127.0.0.1:2525", "--json"))
+    succeeded(cli("mailbox", "remove", *org, mailbox["id"]))
+    log = events(cli, tenant.id)
+    assert find(log, "webhook.secret_rotated")[0]["details"]["webhookId"] == webhook["id"]
+    assert find(log, "webhook.removed")[0]["details"]["webhookId"] == webhook["id"]
+    assert find(log, "organization.rate_limit_changed")[0]["details"]["rateLimit"] == "20/second"
+    assert [e["details"]["address"] for e in find(log, "mailbox.added") + find(log, "mailbox.removed")] == [
+        "help@acme.example", "help@acme.example"]
+    stored = str(db.run_sync(lambda conn: conn.execute(text("select * from audit_events")).fetchall()))
+    for value in (webhook["secret"], rotated["secret"], "mailpassword99", mailbox["inboundSecret"]):
+        assert value not in stored, value

@@ -61,7 +61,7 @@ def _import(conn: Connection, lines: Iterable[str]) -> dict:
     if counts["organization"] != 1:
         raise InvalidRequest("The file holds no organization", code="invalid_export")
     _advance_sequences(conn)
-    search.index_organization(conn, org_id)
+    search.index_organization(conn, str(org_id))  # set: exactly one organization line was read
     return {"organizationId": header["organizationId"], "counts": counts}
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
 
-from telemetron import ids
+from telemetron import audit, ids
 from telemetron.customers.service import normalize_email
 from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_insert, tenant_select, tenant_update
@@ -73,6 +73,7 @@ def add_mailbox(scoped: Scoped, *, address: str, smtp_url: str, imap_url: str | 
            "imap_url": secrets_box.encrypt(imap_url) if imap_url else None, "inbound_secret_hash": _hash(secret),
            "created_at": now, "updated_at": now}
     scoped.execute(tenant_insert(mailboxes), row)
+    audit.record_scoped(scoped, "mailbox.added", {"mailboxId": row["id"], "address": address})
     return {**_public(row, smtp=shown_url(smtp_url), imap=shown_url(imap_url)), "inboundSecret": secret}
 
 
@@ -124,6 +125,7 @@ def update_mailbox(scoped: Scoped, mailbox: str, *, smtp_url: str | None = None,
     scoped.execute(tenant_update(mailboxes).where(_m.id == bindparam("mbx")).values(**values),
                    {"mbx": row["id"]})
     answer = {"id": row["id"], "address": row["address"], "updated": sorted(k for k in values if k != "updated_at")}
+    audit.record_scoped(scoped, "mailbox.updated", {"mailboxId": row["id"], "changed": answer["updated"]})
     if secret:
         answer["inboundSecret"] = secret
     return answer
@@ -137,6 +139,7 @@ def remove_mailbox(scoped: Scoped, mailbox: str) -> str:
     scoped.execute(tenant_update(tickets).where(tickets.c.mailbox_id == bindparam("mbx")).values(mailbox_id=None),
                    {"mbx": row["id"]})
     scoped.execute(tenant_delete(mailboxes).where(_m.id == bindparam("mbx")), {"mbx": row["id"]})
+    audit.record_scoped(scoped, "mailbox.removed", {"mailboxId": row["id"], "address": row["address"]})
     return row["address"]
 
 

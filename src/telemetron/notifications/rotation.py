@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_
 
+from telemetron import audit
 from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_update
 from telemetron.db.tables import outbox, webhook_endpoints
@@ -70,15 +71,17 @@ def rotate_secret(scoped: Scoped, endpoint_id: str, *, overlap_hours: float = 0)
     secret = new_secret()
     scoped.execute(_ROTATE, {"endpoint_id": endpoint_id, "new_secret": secret,
                              "old_secret": endpoint["secret"] if until else None, "old_until": until})
+    audit.record_scoped(scoped, "webhook.secret_rotated", {"webhookId": endpoint_id, "overlapHours": overlap_hours})
     return {"id": endpoint_id, "url": endpoint["url"], "secret": secret, "previousSecretExpiresAt": until}
 
 
 def remove_endpoint(scoped: Scoped, endpoint_id: str) -> int:
     """Delete the endpoint; returns how many waiting deliveries to it were marked failed."""
-    settings.get_endpoint(scoped, endpoint_id)
+    endpoint = settings.get_endpoint(scoped, endpoint_id)
     marked = scoped.execute(_UNSENT.where(_o.target == endpoint_id),
                             {"u_channel": "webhook", "u_now": utcnow(), "u_reason": ENDPOINT_REMOVED}).rowcount
     scoped.execute(_DELETE_ENDPOINT, {"endpoint_id": endpoint_id})
+    audit.record_scoped(scoped, "webhook.removed", {"webhookId": endpoint_id, "url": settings.mask(endpoint["url"])})
     org_config.bump(scoped)
     return marked
 

@@ -9,6 +9,7 @@ import time
 
 from sqlalchemy import Connection, select, update
 
+from telemetron import audit
 from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.db.tables import organizations
@@ -26,6 +27,7 @@ def set_override(scoped: Scoped, text: str | None) -> Policy | None:
     policy = parse_policy(text) if text is not None else None
     stored = None if text is None else (policy.text if policy is not None else "off")
     scoped.conn.execute(update(organizations).where(organizations.c.id == scoped.org_id).values(rate_limit=stored))
+    audit.record_scoped(scoped, "organization.rate_limit_changed", {"rateLimit": stored})
     return policy
 
 
