@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -179,6 +180,7 @@ def bench_imap(url: str, n: int) -> None:
             worker.terminate()
             worker.wait(60)
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:

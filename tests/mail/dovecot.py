@@ -4,6 +4,7 @@ configuration in a temporary folder (../shared/recipes/dovecot-test.conf): plain
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -52,6 +53,7 @@ class Dovecot:
         self.dir = folder
         self.port = _free_port()
         self.users = list(users)
+        self.pid: int | None = None
 
     def start(self) -> Dovecot:
         os.chmod(self.dir, 0o755)
@@ -65,15 +67,27 @@ class Dovecot:
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    # The master of *this* configuration, stopped by that pid even if the folder goes;
+                    # atexit too: a test session that ends abruptly must not leave it running.
+                    self.pid = int((self.dir / "run" / "master.pid").read_text().strip())
+                    atexit.register(self.stop)
                     return self
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"dovecot did not start: {(self.dir / 'dovecot.log').read_text(errors='replace')[-2000:]}")
 
     def stop(self) -> None:
-        pid_file = self.dir / "run" / "master.pid"
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):  # until it is gone (its children first), at most 10 s
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def url(self, user: str) -> str:
         return f"imap://{user.replace('@', '%40')}:{PASSWORD}@127.0.0.1:{self.port}/INBOX"
