@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import Connection
@@ -34,18 +34,18 @@ from telemetron.orgs import apikeys
 from telemetron.orgs import config as org_config
 
 T = TypeVar("T")
+# The values a request passes through are NamedTuples: immutable like frozen dataclasses, and
+# built in a fraction of their time (a frozen dataclass sets each field through object.__setattr__).
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed(Generic[T]):
+class Parsed(NamedTuple, Generic[T]):
     """A request as its parser understood it, with the warnings the reply repeats (unknown fields...)."""
 
     value: T
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
     """The authenticated organization, in the unit of work's transaction."""
 
     scoped: Scoped
@@ -75,14 +75,12 @@ class Endpoint:
     idempotent: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class RetryKey:
+class RetryKey(NamedTuple):
     key: str
     request_hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """What the event loop read from one request, before the database is touched."""
 
     endpoint: Endpoint
@@ -92,8 +90,7 @@ class Call:
     retry: RetryKey | None
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     body: bytes
     replayed: bool = False
 

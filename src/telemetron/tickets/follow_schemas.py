@@ -101,11 +101,12 @@ class UpdateTicketRequest(BaseModel):
     )
 
     ticketId: str = Field(description=_TICKET_ID)
-    status: StatusField | None = Field(
+    # Not nullable: a ticket always has a status and a priority (the default only means "unchanged").
+    status: StatusField = Field(  # type: ignore[assignment]
         None,
         description="open, in_progress, waiting_for_customer or resolved. Resolving sets resolvedAt; any other status clears it.",
     )
-    priority: PriorityField | None = Field(None, description="low, medium, high or urgent.")
+    priority: PriorityField = Field(None, description="low, medium, high or urgent.")  # type: ignore[assignment]
     category: str | None = Field(
         None,
         description="An active category's name (ignoring case); the ticket's categorySource becomes `provided`. `null` removes the category.",
@@ -174,6 +175,8 @@ def _invalid(exc: ValidationError, body: dict[str, Any], known: frozenset[str]) 
     tickets_own = special_message(body, known)
 
     def special(error: ErrorDetails, field: str) -> tuple[str, str] | None:
+        if field in _CHOICES and error.get("input") is None:
+            return f"{field} must not be null; it must be one of: {', '.join(_CHOICES[field])}", "invalid_type"
         if error["type"] in CHOICE_ERRORS and field in _CHOICES:
             choices = ", ".join(_CHOICES[field])
             return f"Invalid {field} {shown(error['input'])}. Must be one of: {choices}", f"invalid_{field}"
@@ -296,13 +299,6 @@ def parse_update_ticket(body: Any) -> tuple[TicketUpdate, list[str]]:
             "Nothing to update: send at least one of status, priority, category, assigneeId",
             code="nothing_to_update",
         )
-    for field in ("status", "priority"):
-        if field in sent and getattr(request, field) is None:
-            raise InvalidRequest(
-                f"{field} must not be null; it must be one of: {', '.join(_CHOICES[field])}",
-                field=field,
-                code="invalid_type",
-            )
     _not_blank("category", request.category, "; send null to remove the ticket's category")
     _not_blank("assigneeId", request.assigneeId, "; send null to unassign the ticket")
     changes: dict[str, str | None] = {field: getattr(request, field) for field in sent}

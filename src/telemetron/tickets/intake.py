@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiohttp
 from sqlalchemy import Connection, bindparam, func, select
@@ -55,8 +54,7 @@ logger = logging.getLogger("telemetron.api")
 NO_PREDICTION = Prediction(label=None, confidence=0.0, top=[])
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """What the steps before the unit found: the categorizer's answer and an LLM-written description."""
 
     prediction: Prediction | None = None

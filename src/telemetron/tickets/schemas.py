@@ -194,15 +194,19 @@ def parse_create_ticket(
     if not title:
         raise InvalidRequest("title must not be empty", field="title", code="empty_field")
     _check_sizes(request, max_messages=max_messages, max_text=max_text)
-    # Blank optional fields count as not sent; the model itself stays as validated (frozen).
-    request = request.model_copy(update={
+    # Blank optional fields count as not sent; the model itself stays as validated (frozen), and
+    # is copied only when something changes (not for the usual request).
+    cleaned = {
         "title": title,
-        "priority": request.priority or "medium",
+        "priority": request.priority or Priority.MEDIUM,
         "description": _unless_blank(request.description),
         "category": _unless_blank(request.category),
         "customerEmail": _unless_blank(request.customerEmail),
         "customerId": _unless_blank(request.customerId),
-    })
+    }
+    changed = {name: value for name, value in cleaned.items() if getattr(request, name) != value}
+    if changed:
+        request = request.model_copy(update=changed)
     warnings = unknown_field_warnings(body)
     if request.customerEmail is None and request.customerId is None:
         hint = _misspelt(body, ("customerEmail",)) or _misspelt(body, ("customerId",))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from telemetron import ids
 from telemetron.categories import service as categories
@@ -102,8 +102,7 @@ def _sure_enough(prediction: Prediction, *, auto_resolve: bool) -> bool:
     return not auto_resolve or prediction.confidence >= max(AUTO_RESOLVE_CONFIDENCE, prediction.threshold)
 
 
-@dataclass(frozen=True, slots=True)
-class CategoryChoice:
+class CategoryChoice(NamedTuple):
     """The ticket's category, who chose it, and what the categorizer said."""
 
     category: CategoryRef | None
@@ -167,8 +166,7 @@ def route_ticket(
     return routing.route(scoped, facts, customer_id=customer["id"], rules=config.rules)
 
 
-@dataclass(frozen=True, slots=True)
-class NewTicket:
+class NewTicket(NamedTuple):
     """Everything the ticket's row holds, decided before it is written."""
 
     id: str
@@ -183,11 +181,12 @@ class NewTicket:
 
     @property
     def status(self) -> str:
-        return Status.RESOLVED if self.choice.auto_resolved else Status.OPEN
+        # Plain strings from here on: the drivers bind an exact str faster than a StrEnum member.
+        return Status.RESOLVED.value if self.choice.auto_resolved else Status.OPEN.value
 
     @property
     def priority(self) -> str:
-        return self.decision.priority or self.request.priority or "medium"
+        return str(self.decision.priority or self.request.priority or Priority.MEDIUM)
 
 
 def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
