@@ -23,13 +23,14 @@ def test_an_agent_works_a_queue_with_bulk_actions_a_macro_and_live_updates(page,
     db.run_sync(lambda conn: add_macro(Scoped(db, conn, org.id), name="Restart first",
                                        content="Hello {{customer_name}}, please restart the router. {{agent_name}}",
                                        actions={"status": "waiting_for_customer"}))
-    ids = [create_ticket(http, org.tenant, title=f"Router offline #{i}", customerEmail="rita@example.com")["ticketId"]
+    ids = [create_ticket(http, org.tenant, title=f"Router offline #{i}", customerEmail="rita@example.com",
+                         description="The status light blinks amber since the storm")["ticketId"]
            for i in range(4)]
     create_ticket(http, org.tenant, title="Billing question")
     sign_in(page, org.agent.email)
 
-    # Search, then bulk-assign three of the four matches to me.
-    page.get_by_role("search").get_by_label("Title contains").fill("router")
+    # Search (a word of the description, not the title), then bulk-assign three of the four matches to me.
+    page.get_by_role("search").get_by_label("Search").fill("amber storm")
     page.get_by_role("search").get_by_role("button", name="Filter").click()
     rows = page.locator("#ticket-list tbody tr")
     expect(rows).to_have_count(4)
@@ -58,6 +59,12 @@ def test_an_agent_works_a_queue_with_bulk_actions_a_macro_and_live_updates(page,
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_text("Your reply was added.")).to_be_visible()
     expect(page.locator("#status")).to_contain_text("Waiting for customer")
+
+    # A note for the team: shown as an internal note, never a message to the customer.
+    page.locator("#note").get_by_label("Internal note").fill("Same model as last week's outage.")
+    page.locator("#note").get_by_role("button", name="Add note").click()
+    expect(page.locator(".message.note")).to_contain_text("Same model as last week's outage.")
+    assert get_ticket(http, org.tenant, ids[1])["messages"][-1]["internal"] is True
 
     # The customer answers through the API: it appears without a reload, the draft untouched.
     page.get_by_label("Reply to the customer").fill("Draft in progress")
