@@ -76,7 +76,7 @@ def test_the_list_shows_last_activity_waiting_on_us_and_sorts_by_activity(agent,
 def test_a_customer_reply_is_new_to_each_agent_until_they_open_the_ticket(agent, org, http):
     ticket = create_ticket(http, org.tenant, title="Needs an answer",
                            messages=[{"role": "customer", "content": "My order is late"}])
-    assert '<tr class="unseen">' in agent.get("/tickets").text
+    assert 'class="unseen"' in row_of(agent.get("/tickets").text, "Needs an answer")
     assert agent.get(f"/tickets/{ticket['ticketId']}").status_code == 200
     assert "unseen" not in row_of(agent.get("/tickets").text, "Needs an answer")
     message(http, org, ticket["ticketId"], "Hello? Still waiting")
