@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from telemetron import audit, ids
 from telemetron.clock import utcnow
@@ -24,7 +24,8 @@ from telemetron.errors import NotFound, Unauthorized
 
 KEY_PREFIX = "tlm_"
 # last_used_at is a convenience for admins, not an audit log: writing it on every request would
-# add a write to every read-only call, so it is refreshed at most once a minute per key.
+# add a write to every read-only call, so it is refreshed at most once a minute per key, and never
+# waited for (see ``_TOUCH``).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -73,7 +74,14 @@ _BY_HASH = Prepared(
     .join_from(api_keys, organizations, organizations.c.id == _c.organization_id)
     .where(_c.key_hash == bindparam("key_hash"), _c.revoked_at.is_(None))
 )
-_TOUCH = update(api_keys).where(_c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
+# The refresh runs in the request's transaction, so the row stays locked until that commits: a
+# request finding the row locked skips the refresh (PostgreSQL's SKIP LOCKED; SQLite has one writer
+# anyway and ignores FOR UPDATE) instead of queueing behind a slow request of the same key.
+_STALE = or_(_c.last_used_at.is_(None), _c.last_used_at < bindparam("stale_before"))
+_UNLOCKED_STALE_KEY = (
+    select(_c.id).where(_c.id == bindparam("key_id"), _STALE).with_for_update(skip_locked=True).scalar_subquery()
+)
+_TOUCH = update(api_keys).where(_c.id == _UNLOCKED_STALE_KEY).values(last_used_at=bindparam("now"))
 
 
 def list_api_keys(scoped: Scoped) -> list[dict]:
@@ -85,6 +93,24 @@ def revoke_api_key(scoped: Scoped, key_id: str) -> None:
     if result.rowcount == 0:
         raise NotFound(f"No active API key {key_id} in this organization")
     audit.record_scoped(scoped, "api_key.revoked", {"apiKeyId": key_id})
+
+
+# When this process last tried to refresh each key's last_used_at, by key id: while a refresh is
+# uncommitted (or was skipped) other requests still read the old value, and would each try again.
+_touched_at: dict[str, datetime] = {}
+
+
+def _touch(conn: Connection, key_id: str, last_used_at) -> None:
+    """Refresh the key's last_used_at if it is over a minute old and nobody here tried lately."""
+    now = utcnow()
+    stale_before = now - LAST_USED_RESOLUTION
+    tried = _touched_at.get(key_id)
+    if (last_used_at is not None and _as_utc(last_used_at) >= stale_before) or (tried is not None and tried >= stale_before):
+        return
+    if len(_touched_at) >= MAX_REMEMBERED_KEYS:
+        _touched_at.clear()
+    _touched_at[key_id] = now
+    conn.execute(_TOUCH, {"key_id": key_id, "now": now, "stale_before": stale_before})
 
 
 # Keys this process authenticated, by hash: a hint, never an authority (see ``recent_organization``).
@@ -125,9 +151,7 @@ def authenticate_caller(conn: Connection, key: str | None) -> tuple[str, int]:
     if len(_recently_valid) >= MAX_REMEMBERED_KEYS:
         _recently_valid.clear()
     _recently_valid[row_hash] = org_id
-    now = utcnow()
-    if last_used_at is None or now - _as_utc(last_used_at) > LAST_USED_RESOLUTION:
-        conn.execute(_TOUCH, {"key_id": key_id, "now": now})
+    _touch(conn, key_id, last_used_at)
     return org_id, config_version
 
 
