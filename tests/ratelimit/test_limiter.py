@@ -201,5 +201,5 @@ def test_120_quick_requests_across_two_processes_under_20_per_second(database_ur
     assert refused[0].json()["code"] == "rate_limited" and int(refused[0].headers["retry-after"]) >= 1
     assert refused[0].headers["ratelimit-policy"] == '"per-second";q=20;w=1'
     assert refused[0].headers["ratelimit"].startswith('"per-second";r=0;t=')
-    if elapsed < 0.9:  # within one window: 20 in all, not 20 per process (a flush interval's overshoot aside)
-        assert 20 <= len(allowed) <= 26, (len(allowed), elapsed)
+    if elapsed < 0.9:  # within one window: 20 in all, not 20 per process (each may serve 5 unseen by the other)
+        assert 20 <= len(allowed) <= 25, (len(allowed), elapsed)

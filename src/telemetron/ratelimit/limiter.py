@@ -75,7 +75,8 @@ class KeyLimiter:
 
     async def _count(self, bucket: str, policy: Policy) -> Verdict:
         items = policy.items
-        hits = [await self._counts.hit(key, item.get_expiry()) for key, item in zip(policy.keys_for(bucket), items)]
+        hits = [await self._counts.hit(key, item.get_expiry(), item.amount)
+                for key, item in zip(policy.keys_for(bucket), items)]
         counts = [count for count, _ in hits]
         over = [i for i, item in enumerate(items) if counts[i] > item.amount]
         if over:  # the exceeded window that resets last decides when to come back
