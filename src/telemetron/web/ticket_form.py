@@ -1,8 +1,8 @@
 """The ticket page's one form: the reply and the sidebar's fields are sent together, so a reply
 never drops a change made in the sidebar (and saving the sidebar never drops a draft reply).
 
-``send`` is one unit of work over ``ticket_data.reply`` and ``ticket_data.update`` (the same
-functions as before: notifications, training and "only what this agent changed" hold), plus the
+``send`` is one unit of work over ``ticket_data.reply`` and ``ticket_data.update`` (the functions
+a lone reply or update uses: notifications, training and "only what this agent changed" hold), plus the
 ticket's tags through ``tickets.changes.change_tags``.
 """
 
