@@ -179,30 +179,42 @@ class Model:
         k = len(self.labels)
         if k == 0 or not texts:
             return np.zeros((len(texts), k), np.float32), None, ENGINE_LEXICAL
-        use_emb = self.W_emb is not None and (engine or self.active_engine()) == ENGINE_HYBRID
-        if use_emb and embeddings is None:
-            emb = _embedder_or_none()
-            if emb is None:
-                use_emb = False
-            else:
-                embeddings = emb.embed(texts)
-        used = ENGINE_HYBRID if use_emb else ENGINE_LEXICAL
+        vectors = self._vectors(texts, embeddings, engine)
+        used = ENGINE_HYBRID if vectors is not None else ENGINE_LEXICAL
         if k == 1:
-            return self._single_class_scores(texts, embeddings if use_emb else None), None, used
-        X = self.lexical.transform(texts)
-        zl = log_softmax(decision(X, self.W_lex, self.b_lex))
-        ze = log_softmax(embeddings @ self.W_emb + self.b_emb) if use_emb else None
-        p = np.exp(_combine(zl, ze, self.alpha,
-                            self.temperature if use_emb else self.temperature_lexical))
+            return self._single_class_scores(texts, vectors), None, used
+        # Two or more categories: trained (or stored) with a lexical part.
+        assert self.lexical is not None and self.W_lex is not None and self.b_lex is not None
+        zl = log_softmax(decision(self.lexical.transform(texts), self.W_lex, self.b_lex))
+        if vectors is None:
+            return np.exp(_combine(zl, None, self.alpha, self.temperature_lexical)), None, used
+        assert self.W_emb is not None and self.b_emb is not None  # vectors only with them
+        ze = log_softmax(vectors @ self.W_emb + self.b_emb)
+        p = np.exp(_combine(zl, ze, self.alpha, self.temperature))
         near = None
-        if use_emb and self.exemplars is not None and self.novelty_gate:
-            if self._exemplars32 is None:  # stored as float16; used as float32, sorted by label
-                labels = self.exemplar_labels
-                order = np.argsort(labels, kind="stable") if labels is not None else slice(None)
-                self._exemplar_labels = labels[order] if labels is not None else None  # first:
-                self._exemplars32 = self.exemplars[order].astype(np.float32)  # threads test this
-            near = _nearest(embeddings, self._exemplars32, self._exemplar_labels, k)
+        if self.exemplars is not None and self.novelty_gate:
+            exemplars, exemplar_labels = self._sorted_exemplars(self.exemplars)
+            near = _nearest(vectors, exemplars, exemplar_labels, k)
         return p, near, used
+
+    def _vectors(self, texts: list[str], embeddings: np.ndarray | None,
+                 engine: str | None) -> np.ndarray | None:
+        """The texts' sentence vectors when the embedding part scores them; None: lexical only."""
+        if self.W_emb is None or (engine or self.active_engine()) != ENGINE_HYBRID:
+            return None
+        if embeddings is not None:
+            return embeddings
+        emb = _embedder_or_none()
+        return None if emb is None else emb.embed(texts)
+
+    def _sorted_exemplars(self, exemplars: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The exemplars as float32 (stored as float16), sorted by label; made once."""
+        if self._exemplars32 is None:
+            labels = self.exemplar_labels
+            order = np.argsort(labels, kind="stable") if labels is not None else slice(None)
+            self._exemplar_labels = labels[order] if labels is not None else None  # first:
+            self._exemplars32 = exemplars[order].astype(np.float32)  # threads test this
+        return self._exemplars32, self._exemplar_labels
 
     def _damped(self, p: np.ndarray, near: np.ndarray | None) -> np.ndarray:
         """``p`` scaled down for tickets far from what the model learnt: 1 when the best
@@ -211,7 +223,7 @@ class Model:
         own examples, not any category's: a ticket near one category's example but scored as
         another is off topic for both (bench/README.md: 9% fewer off-topic answers, no right one
         lost)."""
-        if near is None or not len(p):
+        if near is None or not len(p) or not self.novelty_gate:  # near: only with a gate
             return p
         sim = near[np.arange(len(p)), p.argmax(axis=1)] if near.shape[1] > 1 else near[:, 0]
         return p * _in_scope(sim, self.novelty_gate)[:, None]
@@ -222,6 +234,7 @@ class Model:
         if embeddings is not None and "emb" in self.single_class_refs:
             sims = embeddings @ self.single_class_refs["emb"].T
         else:
+            assert self.lexical is not None  # one category: trained with its lexical part
             X = self.lexical.transform(texts)
             ref = self.single_class_refs["lex"]  # dense (m, d)
             sims = decision(X, ref.T, np.zeros(ref.shape[0], np.float32))
@@ -277,7 +290,7 @@ class Model:
             arrays[f"single_{key}"] = value
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
+        np.savez_compressed(buf, allow_pickle=False, **arrays)
         return buf.getvalue()
 
     @classmethod
@@ -414,7 +427,7 @@ def _folds(y: np.ndarray, n_examples: int, seed: int = 0) -> list[np.ndarray]:
     if n_examples > CV_MAX_EXAMPLES:
         n_folds, keep = 5, 1  # one split: 20% held out
     else:
-        n_folds = int(min(5, np.max(counts)))
+        n_folds = min(5, int(np.max(counts)))
         keep = n_folds
     rng = np.random.default_rng(seed)
     fold_of = np.full(len(y), -1)
@@ -436,7 +449,7 @@ def _calibrate(texts, y, w, emb, k, fit_kw) -> dict:
     n_val = sum(len(f) for f in folds)
     if n_val < max(2 * k, 10) or len(folds) < 1:
         return _prior_calibration(emb is not None)
-    zl_all, ze_all, rows, sims = [], [], [], []
+    zl_all, ze_all, val_sets, sims = [], [], [], []
     for val in folds:
         tr = np.setdiff1d(np.arange(len(y)), val)
         parts = _fit_parts([texts[i] for i in tr], y[tr], w[tr],
@@ -447,8 +460,8 @@ def _calibrate(texts, y, w, emb, k, fit_kw) -> dict:
         if emb is not None:
             ze_all.append(log_softmax(emb[val] @ parts.W_emb + parts.b_emb))
             sims.append(_own_nearest(emb[val], y[val], emb[tr], y[tr]))
-        rows.append(val)
-    rows = np.concatenate(rows)
+        val_sets.append(val)
+    rows = np.concatenate(val_sets)
     zl = np.concatenate(zl_all)
     ze = np.concatenate(ze_all) if emb is not None else None
     yv, wv = y[rows], w[rows] / w[rows].sum()

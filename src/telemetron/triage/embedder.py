@@ -110,19 +110,20 @@ class Embedder:
         # the life of the process; without it RSS stays ~220 MB at the same speed.
         opts.enable_cpu_mem_arena = False
         self.int8_matmuls = 0
-        self.session = None
+        session = None
         if os.environ.get(ENV_INT8_MATMUL, "true").lower() not in ("0", "false", "no", "off"):
             try:
                 rewritten, count = int8_matmuls(model_bytes)
                 if count:
-                    self.session = ort.InferenceSession(rewritten, sess_options=opts,
-                                                        providers=["CPUExecutionProvider"])
+                    session = ort.InferenceSession(rewritten, sess_options=opts,
+                                                   providers=["CPUExecutionProvider"])
                     self.int8_matmuls = count
             except Exception as exc:  # an onnxruntime without the contrib op: float32, slower
                 log.warning("triage: int8 matrix products unavailable (%s); running them in float32", exc)
-        if self.session is None:
-            self.session = ort.InferenceSession(model_bytes, sess_options=opts,
-                                                providers=["CPUExecutionProvider"])
+        if session is None:
+            session = ort.InferenceSession(model_bytes, sess_options=opts,
+                                           providers=["CPUExecutionProvider"])
+        self.session = session
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.max_length = max_length
         self.model_path = path

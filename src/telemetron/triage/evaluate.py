@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import classifier
-from .classifier import DEFAULT_THRESHOLD, Model, train
+from .classifier import DEFAULT_THRESHOLD, Model, Prediction, train
 from .examples import CategoryDef, Example, LabelledTicket, build_examples
 
 
@@ -89,93 +89,121 @@ def evaluate(train_rows, test_rows, *, shots: int | None = None, threshold: floa
              seed: int = 0, latency_samples: int = 300, batch_size: int = 256,
              save_model: str | Path | None = None) -> dict:
     """Train on train_rows (or `shots` per category of them, plus category definitions when
-    given), then measure on test_rows. Returns a dict of metrics.
-
-    A benchmark's report (bench/, ``triage evaluate``), read top to bottom: each metric is a few
-    lines of its own, kept in the order the report prints them."""
+    given), then measure on test_rows. Returns a dict of metrics, in the order the report
+    (bench/, ``triage evaluate``) prints them."""
     thr = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     engine_used = classifier.engine_name(engine)
     result: dict = {"engine": engine_used, "threshold": thr, "shots": shots}
     if engine_used == classifier.ENGINE_HYBRID:
-        from . import embedder as _emb
-        t0 = time.perf_counter()
-        emb = _emb.get_embedder()
-        result["embedder_load_s"] = round(time.perf_counter() - t0, 3)
-        result["embedder_threads"] = emb.session.get_session_options().intra_op_num_threads
+        result.update(_encoder_load())
+    examples = _training_examples(train_rows, shots, seed, categories)
+    result["train_examples"] = len(examples)
+    result["categories"] = len({e.label for e in examples})
+    model, training = _train_and_reload(examples, engine, thr, save_model)
+    result.update(training)
+    texts = [t for t, _ in test_rows]
+    truth = [c for _, c in test_rows]
+    preds, throughput = _predict_in_batches(model, texts, engine_used, batch_size)
+    result.update(throughput)
+    result.update(_accuracy(preds, truth))
+    unknown = sorted(set(truth) - set(model.labels))
+    if unknown:
+        result["test_categories_not_in_training"] = unknown
+    result.update(_latency(model, texts[: max(0, latency_samples)], engine_used))
+    result["rss_mb"] = round(rss_mb(), 1)
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
+    return result
+
+
+def _encoder_load() -> dict:
+    from . import embedder as _emb
+    t0 = time.perf_counter()
+    emb = _emb.get_embedder()
+    return {"embedder_load_s": round(time.perf_counter() - t0, 3),
+            "embedder_threads": emb.session.get_session_options().intra_op_num_threads}
+
+
+def _training_examples(train_rows, shots: int | None, seed: int,
+                       categories: Sequence[CategoryDef] | None) -> list[Example]:
     chosen = sample_shots(train_rows, shots, seed) if shots else ([] if shots == 0 else
                                                                   list(train_rows))
     if categories:
-        examples = build_examples(categories,
-                                  [LabelledTicket(t, c) for t, c in chosen])
+        examples = build_examples(categories, [LabelledTicket(t, c) for t, c in chosen])
     else:
         examples = [Example(t, c) for t, c in chosen]
     if not examples:
         raise ValueError("no training examples (give --categories with --shots 0)")
-    result["train_examples"] = len(examples)
-    result["categories"] = len({e.label for e in examples})
+    return examples
 
+
+def _train_and_reload(examples: list[Example], engine: str, thr: float,
+                      save_model: str | Path | None) -> tuple[Model, dict]:
+    """The model trained, stored and loaded back (as the service does), and what that took."""
     t0 = time.perf_counter()
     model = train(examples, engine=engine, threshold=thr)
-    result["train_s"] = round(time.perf_counter() - t0, 2)
-    result["calibration"] = {"alpha": round(model.alpha, 3),
-                             "temperature": round(model.temperature, 3),
-                             "novelty_gate": model.novelty_gate,
-                             "how": model.meta.get("calibration")}
+    metrics: dict = {"train_s": round(time.perf_counter() - t0, 2)}
+    metrics["calibration"] = {"alpha": round(model.alpha, 3),
+                              "temperature": round(model.temperature, 3),
+                              "novelty_gate": model.novelty_gate,
+                              "how": model.meta.get("calibration")}
     blob = model.to_bytes()
     if save_model:
         Path(save_model).write_bytes(blob)
     t0 = time.perf_counter()
     model = Model.from_bytes(blob)
-    result["model_load_s"] = round(time.perf_counter() - t0, 4)
-    result["model_bytes"] = len(blob)
+    metrics["model_load_s"] = round(time.perf_counter() - t0, 4)
+    metrics["model_bytes"] = len(blob)
+    return model, metrics
 
-    texts = [t for t, _ in test_rows]
-    truth = [c for _, c in test_rows]
+
+def _predict_in_batches(model: Model, texts: list[str], engine: str,
+                        batch_size: int) -> tuple[list[Prediction], dict]:
     t0 = time.perf_counter()
-    preds: list = []
+    preds: list[Prediction] = []
     for s in range(0, len(texts), batch_size):
-        preds.extend(model.predict(texts[s:s + batch_size], engine=engine_used))
+        preds.extend(model.predict(texts[s:s + batch_size], engine=engine))
     batch_s = time.perf_counter() - t0
-    result["test_tickets"] = len(texts)
-    result["batch_tickets_per_s"] = round(len(texts) / batch_s, 1) if batch_s > 0 else None
+    return preds, {"test_tickets": len(texts),
+                   "batch_tickets_per_s": round(len(texts) / batch_s, 1) if batch_s > 0 else None}
 
+
+def _share_right(pairs: Sequence[tuple[str | None, str]]) -> float | None:
+    return round(sum(a == b for a, b in pairs) / len(pairs), 4) if pairs else None
+
+
+def _accuracy(preds: list[Prediction], truth: list[str]) -> dict:
     best = [p.best for p in preds]
     n = len(truth)
-    result["accuracy"] = round(sum(b == t for b, t in zip(best, truth)) / n, 4)
-    result["macro_f1"] = round(macro_f1(truth, best), 4)
-    result["top3_accuracy"] = round(
-        sum(t in [lab for lab, _ in p.top] for p, t in zip(preds, truth)) / n, 4)
     covered = [(p.label, t) for p, t in zip(preds, truth) if p.label is not None]
-    result["coverage"] = round(len(covered) / n, 4)
-    result["accuracy_covered"] = round(sum(a == b for a, b in covered) / len(covered), 4) \
-        if covered else None
     curve = []
     for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         ans = [(p.best, y) for p, y in zip(preds, truth) if p.confidence >= t]
         curve.append({"threshold": t, "coverage": round(len(ans) / n, 4),
-                      "accuracy_covered": round(sum(a == b for a, b in ans) / len(ans), 4)
-                      if ans else None})
-    result["threshold_curve"] = curve
-    unknown = sorted(set(truth) - set(model.labels))
-    if unknown:
-        result["test_categories_not_in_training"] = unknown
+                      "accuracy_covered": _share_right(ans)})
+    return {
+        "accuracy": round(sum(b == t for b, t in zip(best, truth)) / n, 4),
+        "macro_f1": round(macro_f1(truth, best), 4),
+        "top3_accuracy": round(sum(t in [lab for lab, _ in p.top] for p, t in zip(preds, truth)) / n, 4),
+        "coverage": round(len(covered) / n, 4),
+        "accuracy_covered": _share_right(covered),
+        "threshold_curve": curve,
+    }
 
-    # latency: one ticket per call, as at ticket creation
-    lat = []
-    sample = texts[: max(0, latency_samples)]
+
+def _latency(model: Model, sample: list[str], engine: str) -> dict:
+    """One ticket per call, as at ticket creation; after five calls to warm up."""
     for t in sample[:5]:
-        model.predict([t], engine=engine_used)
+        model.predict([t], engine=engine)
+    lat = []
     for t in sample:
         t0 = time.perf_counter()
-        model.predict([t], engine=engine_used)
+        model.predict([t], engine=engine)
         lat.append(time.perf_counter() - t0)
-    if lat:
-        result["latency_ms_p50"] = round(float(np.percentile(lat, 50)) * 1000, 2)
-        result["latency_ms_p99"] = round(float(np.percentile(lat, 99)) * 1000, 2)
-    result["rss_mb"] = round(rss_mb(), 1)
-    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
-    return result
+    if not lat:
+        return {}
+    return {"latency_ms_p50": round(float(np.percentile(lat, 50)) * 1000, 2),
+            "latency_ms_p99": round(float(np.percentile(lat, 99)) * 1000, 2)}
 
 
 def format_report(r: dict) -> str:

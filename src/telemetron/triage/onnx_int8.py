@@ -25,12 +25,18 @@ recognise is copied as is; a graph without the pattern comes back unchanged.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 _FLOAT, _UINT8, _INT8 = 1, 2, 3  # TensorProto.DataType
 _U64 = (1 << 64) - 1
 
+Buffer = bytes | memoryview
+#: (field number, wire type, value): varints are ints, everything else the bytes as stored.
+Field = tuple[int, int, int | Buffer]
 
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
+
+def _varint(buf: Buffer, i: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         byte = buf[i]
@@ -41,12 +47,14 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
             return result, i
 
 
-def _fields(buf: bytes) -> list[tuple[int, int, object]]:
+def _fields(buf: Buffer) -> list[Field]:
     """(field number, wire type, value) of one message, in order."""
-    out, i = [], 0
+    out: list[Field] = []
+    i = 0
     while i < len(buf):
         key, i = _varint(buf, i)
         number, wire = key >> 3, key & 7
+        value: int | Buffer
         if wire == 0:
             value, i = _varint(buf, i)
         elif wire == 2:
@@ -62,6 +70,31 @@ def _fields(buf: bytes) -> list[tuple[int, int, object]]:
     return out
 
 
+def _buffers(fields: list[Field], number: int) -> list[Buffer]:
+    """The stored bytes of every ``number`` field (strings, sub-messages, raw data)."""
+    return [v for f, _, v in fields if f == number and not isinstance(v, int)]
+
+
+def _buffer(fields: list[Field], number: int) -> Buffer | None:
+    return next((v for f, _, v in fields if f == number and not isinstance(v, int)), None)
+
+
+def _int(fields: list[Field], number: int) -> int | None:
+    return next((v for f, _, v in fields if f == number and isinstance(v, int)), None)
+
+
+def _ints(fields: list[Field], number: int) -> list[int]:
+    return [v for f, _, v in fields if f == number and isinstance(v, int)]
+
+
+def _strings(fields: list[Field], number: int) -> list[str]:
+    return [bytes(v).decode() for v in _buffers(fields, number)]
+
+
+def _string(fields: list[Field], number: int) -> str:
+    return bytes(_buffer(fields, number) or b"").decode()
+
+
 def _enc_varint(x: int) -> bytes:
     out = bytearray()
     while True:
@@ -73,9 +106,9 @@ def _enc_varint(x: int) -> bytes:
             return bytes(out)
 
 
-def _field(number: int, wire: int, value) -> bytes:
+def _field(number: int, wire: int, value: int | Buffer) -> bytes:
     key = _enc_varint((number << 3) | wire)
-    if wire == 0:
+    if isinstance(value, int):
         return key + _enc_varint(value)
     if wire == 2:
         return key + _enc_varint(len(value)) + bytes(value)
@@ -86,29 +119,22 @@ def _text(number: int, text: str) -> bytes:
     return _field(number, 2, text.encode())
 
 
-def _strings(fields, number: int) -> list[str]:
-    return [bytes(v).decode() for f, _, v in fields if f == number]
-
-
-def _one(fields, number: int, default=None):
-    return next((v for f, _, v in fields if f == number), default)
-
-
 def _attr_int(name: str, value: int) -> bytes:  # AttributeProto: name 1, i 3, type 20 (INT = 2)
     return _text(1, name) + _field(3, 0, value & _U64) + _field(20, 0, 2)
 
 
-def _attr_ints(name: str, values) -> bytes:  # ints 8, type INTS = 7
+def _attr_ints(name: str, values: list[int]) -> bytes:  # ints 8, type INTS = 7
     return _text(1, name) + b"".join(_field(8, 0, v & _U64) for v in values) + _field(20, 0, 7)
 
 
-def _node(op: str, inputs, outputs, name: str, attributes=(), domain: str = "") -> bytes:
+def _node(op: str, inputs: list[str], outputs: list[str], name: str, attributes: Sequence[bytes] = (),
+          domain: str = "") -> bytes:
     out = b"".join(_text(1, i) for i in inputs) + b"".join(_text(2, o) for o in outputs)
     out += _text(3, name) + _text(4, op) + b"".join(_field(5, 2, a) for a in attributes)
     return out + (_text(7, domain) if domain else b"")
 
 
-def _tensor(name: str, data_type: int, dims, raw: bytes) -> bytes:
+def _tensor(name: str, data_type: int, dims: list[int], raw: bytes) -> bytes:
     return b"".join(_field(1, 0, d) for d in dims) + _field(2, 0, data_type) + _text(8, name) + _field(9, 2, raw)
 
 
@@ -146,85 +172,138 @@ _CONSTANTS = [
 ]
 
 
-def int8_matmuls(model: bytes) -> tuple[bytes, int]:
-    """The model with every ``MatMul(x, Mul(Cast(int8 W), float scale))`` computed in
-    integers (:func:`_quantized_matmul`); and how many were replaced (0: unchanged).
+@dataclass(frozen=True)
+class _Node:
+    inputs: list[str]
+    outputs: list[str]
+    op: str
+    domain: str
 
-    One pass over the protobuf graph, kept whole: finding the pattern and rewriting it share the
-    node and initializer tables it builds."""
-    top = _fields(memoryview(model))
-    graph_bytes = _one(top, 7)
-    if graph_bytes is None:
-        return model, 0
-    graph = _fields(graph_bytes)
-    initializers = {}
-    for f, _, v in graph:
-        if f == 5:
-            t = _fields(v)
-            initializers[bytes(_one(t, 8, b"")).decode()] = t
-    nodes = [_fields(v) for f, _, v in graph if f == 1]
-    info = [{"in": _strings(n, 1), "out": _strings(n, 2), "op": bytes(_one(n, 4, b"")).decode(),
-             "domain": bytes(_one(n, 7, b"")).decode()} for n in nodes]
-    producer = {o: i for i, n in enumerate(info) for o in n["out"]}
-    uses: dict[str, int] = {}
-    for n in info:
-        for name in n["in"]:
-            uses[name] = uses.get(name, 0) + 1
-    replaced: dict[int, list[bytes]] = {}
-    dropped: set[int] = set()
-    gone: set[str] = set()
-    new_initializers: list[bytes] = []
-    quantized: dict[str, str] = {}  # input -> prefix of its quantized form
-    for i, n in enumerate(info):
-        if n["op"] != "MatMul" or n["domain"] or len(n["in"]) != 2:
-            continue
-        mul = producer.get(n["in"][1])
-        if mul is None or info[mul]["op"] != "Mul" or uses.get(info[mul]["out"][0]) != 1:
-            continue
-        cast_out, scale = info[mul]["in"]
-        cast = producer.get(cast_out)
-        if cast is None or info[cast]["op"] != "Cast" or uses.get(cast_out) != 1:
-            continue
-        weights = info[cast]["in"][0]
-        w_t, s_t = initializers.get(weights), initializers.get(scale)
-        if w_t is None or s_t is None or _one(w_t, 2) != _INT8 or _one(s_t, 2) != _FLOAT:
-            continue
-        w_dims = [v for f, _, v in w_t if f == 1]
-        raw = _one(s_t, 9)
-        if len(w_dims) != 2 or raw is None or len(raw) not in (4, 4 * w_dims[1]):
-            continue  # a per-tensor or per-column scale, stored as raw bytes
-        column_scales = f"{scale}__per_column"
-        new_initializers.append(_tensor(column_scales, _FLOAT, [len(raw) // 4], bytes(raw)))
-        x = n["in"][0]
-        nodes_i = []
-        if x not in quantized:  # query, key and value read the same input: quantized once
-            quantized[x] = f"int8_q{len(quantized)}_"
-            nodes_i += _quantize_rows(quantized[x], x)
-        replaced[i] = nodes_i + _integer_matmul(f"int8_{i}_", quantized[x], weights, column_scales, n["out"][0])
-        dropped |= {mul, cast}
-        gone |= {info[mul]["out"][0], cast_out}
-    if not replaced:
-        return model, 0
-    out = bytearray()
-    k = 0
-    for f, wire, v in graph:
-        if f == 1:
-            if k in replaced:
-                for node in replaced[k]:
-                    out += _field(1, 2, node)
-            elif k not in dropped:
-                out += _field(1, 2, v)
-            k += 1
-        elif f == 13 and bytes(_one(_fields(v), 1, b"")).decode() in gone:
-            continue  # type of a tensor that no longer exists
-        else:
-            out += _field(f, wire, v)
-    for t in _CONSTANTS + new_initializers:
-        out += _field(5, 2, t)
+
+class _Graph:
+    """A GraphProto's fields, with the tables the pattern is looked up in."""
+
+    def __init__(self, graph: Buffer) -> None:
+        self.fields = _fields(graph)
+        self.initializers = {_string(t, 8): t for t in map(_fields, _buffers(self.fields, 5))}
+        self.nodes = [_Node(_strings(n, 1), _strings(n, 2), _string(n, 4), _string(n, 7))
+                      for n in map(_fields, _buffers(self.fields, 1))]
+        self.producer = {o: i for i, n in enumerate(self.nodes) for o in n.outputs}
+        self.uses: dict[str, int] = {}
+        for n in self.nodes:
+            for name in n.inputs:
+                self.uses[name] = self.uses.get(name, 0) + 1
+
+    def only_producer(self, name: str, op: str) -> int | None:
+        """The node of type ``op`` that makes ``name``, if ``name`` is read nowhere else."""
+        i = self.producer.get(name)
+        if i is None or self.nodes[i].op != op or self.uses.get(name) != 1:
+            return None
+        return i
+
+
+@dataclass(frozen=True)
+class _Int8MatMul:
+    """One ``MatMul(x, Mul(Cast(int8 W), float scale))`` of the graph."""
+
+    matmul: int
+    mul: int
+    cast: int
+    weights: str
+    scale: str
+    scale_raw: Buffer
+
+
+def _int8_matmul(graph: _Graph, i: int) -> _Int8MatMul | None:
+    n = graph.nodes[i]
+    if n.op != "MatMul" or n.domain or len(n.inputs) != 2:
+        return None
+    mul = graph.only_producer(n.inputs[1], "Mul")
+    if mul is None:
+        return None
+    cast_out, scale = graph.nodes[mul].inputs
+    cast = graph.only_producer(cast_out, "Cast")
+    if cast is None:
+        return None
+    weights = graph.nodes[cast].inputs[0]
+    w_t, s_t = graph.initializers.get(weights), graph.initializers.get(scale)
+    if w_t is None or s_t is None or _int(w_t, 2) != _INT8 or _int(s_t, 2) != _FLOAT:
+        return None
+    w_dims = _ints(w_t, 1)
+    raw = _buffer(s_t, 9)
+    if len(w_dims) != 2 or raw is None or len(raw) not in (4, 4 * w_dims[1]):
+        return None  # a per-tensor or per-column scale, stored as raw bytes
+    return _Int8MatMul(i, mul, cast, weights, scale, raw)
+
+
+class _Rewrite:
+    """The nodes that replace each matched MatMul, and what they leave unused."""
+
+    def __init__(self) -> None:
+        self.replaced: dict[int, list[bytes]] = {}
+        self.dropped: set[int] = set()
+        self.gone: set[str] = set()
+        self.new_initializers: list[bytes] = []
+        self.quantized: dict[str, str] = {}  # input -> prefix of its quantized form
+
+    def replace(self, graph: _Graph, m: _Int8MatMul) -> None:
+        column_scales = f"{m.scale}__per_column"
+        self.new_initializers.append(_tensor(column_scales, _FLOAT, [len(m.scale_raw) // 4], bytes(m.scale_raw)))
+        matmul = graph.nodes[m.matmul]
+        x = matmul.inputs[0]
+        nodes: list[bytes] = []
+        if x not in self.quantized:  # query, key and value read the same input: quantized once
+            self.quantized[x] = f"int8_q{len(self.quantized)}_"
+            nodes += _quantize_rows(self.quantized[x], x)
+        nodes += _integer_matmul(f"int8_{m.matmul}_", self.quantized[x], m.weights, column_scales, matmul.outputs[0])
+        self.replaced[m.matmul] = nodes
+        self.dropped |= {m.mul, m.cast}
+        self.gone |= {graph.nodes[m.mul].outputs[0], graph.nodes[m.mul].inputs[0]}
+
+    def graph_bytes(self, graph: _Graph) -> bytes:
+        """The graph with its nodes replaced in place, plus the new constants and scales."""
+        out = bytearray()
+        k = 0
+        for f, wire, v in graph.fields:
+            if f == 1:
+                if k in self.replaced:
+                    for node in self.replaced[k]:
+                        out += _field(1, 2, node)
+                elif k not in self.dropped:
+                    out += _field(1, 2, v)
+                k += 1
+            elif f == 13 and not isinstance(v, int) and _string(_fields(v), 1) in self.gone:
+                continue  # type of a tensor that no longer exists
+            else:
+                out += _field(f, wire, v)
+        for t in _CONSTANTS + self.new_initializers:
+            out += _field(5, 2, t)
+        return bytes(out)
+
+
+def _model_bytes(top: list[Field], graph: bytes) -> bytes:
+    """The model with its graph replaced, importing the com.microsoft opset if it did not."""
     result = bytearray()
     for f, wire, v in top:
-        result += _field(f, wire, bytes(out) if f == 7 else v)
-    has_ms = any(bytes(_one(_fields(v), 1, b"")) == b"com.microsoft" for f, _, v in top if f == 8)
-    if not has_ms:
+        result += _field(f, wire, graph if f == 7 else v)
+    if not any(bytes(_buffer(_fields(v), 1) or b"") == b"com.microsoft" for v in _buffers(top, 8)):
         result += _field(8, 2, _text(1, "com.microsoft") + _field(2, 0, 1))
-    return bytes(result), len(replaced)
+    return bytes(result)
+
+
+def int8_matmuls(model: bytes) -> tuple[bytes, int]:
+    """The model with every ``MatMul(x, Mul(Cast(int8 W), float scale))`` computed in
+    integers (:func:`_integer_matmul`); and how many were replaced (0: unchanged)."""
+    top = _fields(memoryview(model))
+    graph_field = _buffer(top, 7)
+    if graph_field is None:
+        return model, 0
+    graph = _Graph(graph_field)
+    rewrite = _Rewrite()
+    for i in range(len(graph.nodes)):
+        match = _int8_matmul(graph, i)
+        if match is not None:
+            rewrite.replace(graph, match)
+    if not rewrite.replaced:
+        return model, 0
+    return _model_bytes(top, rewrite.graph_bytes(graph)), len(rewrite.replaced)

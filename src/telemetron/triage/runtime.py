@@ -151,7 +151,7 @@ class Categorizer:
         row = self.db.read_sync(lambda conn: stored_model(Scoped(self.db, conn, org_id)))
         model = Model.from_bytes(row["model"]) if row is not None else None
         unknown = allowed - set(model.labels) if model is not None else allowed
-        if model is None or unknown - self._quick_trained_for.get(org_id, frozenset()):
+        if row is None or model is None or unknown - self._quick_trained_for.get(org_id, frozenset()):
             # First ticket, or new categories: learn from the categories (and a few labelled
             # tickets) now, in one quick fit; the background retrainer refines it in a child process.
             # Once per new category and process: one that yields no example (a name of only
