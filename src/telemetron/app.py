@@ -7,6 +7,7 @@ import contextlib
 import gc
 import importlib.resources
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -112,71 +113,99 @@ class TelemetronAPI(FastAPI):
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
-    # Long by design: the one list of what the application is made of (context, routes, handlers,
-    # lifespan), where each feature adds its line; the parts themselves live in their modules.
+    """The application: its context, middleware, error handlers, routes and background tasks."""
     settings = settings or get_settings()
     owns_db = db is None
     db = db or Database(settings.database_url, pool_size=settings.db_pool_size)
-    llm = None
-    if settings.triage_llm_base_url and settings.triage_llm_model:
-        llm = LLMSettings(settings.triage_llm_base_url, settings.triage_llm_model, settings.triage_llm_api_key,
-                          settings.triage_llm_timeout_seconds)
-    ctx = AppContext(settings=settings, db=db, categorizer=Categorizer(db), llm=llm)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI):
-        # What start-up made (modules, schemas, compiled statements) lives as long as the process:
-        # out of the collector's way, full collections stop scanning it on the request path.
-        gc.freeze()
-        purger = asyncio.create_task(_purge_history(ctx))
-        warm_up = asyncio.create_task(ctx.categorizer.warm_up(load_model=settings.triage_preload))
-        retrainer = asyncio.create_task(ctx.categorizer.retrain_forever())
-        stop_worker = asyncio.Event()
-        worker_task = imap_task = None
-        if settings.run_worker:
-            worker = worker_from_settings(db, settings)
-            worker_task = asyncio.create_task(worker.run(stop_worker))
-            logger.info("delivering notifications in this process as worker %s", worker.name)
-            from telemetron.mail.imap_poll import poll_forever, server_categorizer
-
-            imap_task = asyncio.create_task(poll_forever(db, settings, stop_worker, server_categorizer(db, ctx)))
-        try:
-            yield
-        finally:
-            purger.cancel()
-            retrainer.cancel()
-            warm_up.cancel()
-            ctx.categorizer.close()
-            if ctx._http is not None:
-                await ctx._http.close()
-            if worker_task is not None:
-                stop_worker.set()
-                await worker_task
-            if imap_task is not None:
-                await imap_task
-            if owns_db:
-                db.dispose()
-
+    ctx = AppContext(settings=settings, db=db, categorizer=Categorizer(db), llm=_llm_settings(settings))
     app = TelemetronAPI(
         title="Telemetron",
         version=__version__,
         summary="Self-hosted support ticketing, compatible with the ext-v1 specification.",
-        lifespan=lifespan,
+        lifespan=_lifespan(ctx, owns_db),
         # /docs is served below with Swagger UI's files from a package, not a CDN: the service
         # must work on a machine without internet. (ReDoc fetches its logo from a CDN: off.)
         docs_url=None,
         redoc_url=None,
+        exception_handlers={AppError: _app_error, StarletteHTTPException: _http_error,
+                            RequestValidationError: _validation_error},
     )
     app.state.ctx = ctx
     app.state.rate_limiter = KeyLimiter.from_settings(settings, db)
     app.add_middleware(RateLimitMiddleware)  # ext-v1 calls with a path parameter (FastLane has its own)
     app.add_middleware(RequestContextMiddleware)
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
     app.router.routes.extend(ext_v1.routes())
     app.router.routes.extend(web.routes())  # the agents' and admins' pages (telemetron.web)
+    _add_api_docs(app)
+    _add_probes(app, db)
+    configure_access_log(settings.access_log)
+    app.openapi = _openapi_of(app)  # type: ignore[method-assign]
+    return app
 
+
+def _llm_settings(settings: Settings) -> LLMSettings | None:
+    if not (settings.triage_llm_base_url and settings.triage_llm_model):
+        return None
+    return LLMSettings(settings.triage_llm_base_url, settings.triage_llm_model, settings.triage_llm_api_key,
+                       settings.triage_llm_timeout_seconds)
+
+
+def _lifespan(ctx: AppContext, owns_db: bool):
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # What start-up made (modules, schemas, compiled statements) lives as long as the process:
+        # out of the collector's way, full collections stop scanning it on the request path.
+        gc.freeze()
+        background = _Background.start(ctx)
+        try:
+            yield
+        finally:
+            await background.stop()
+            if owns_db:
+                ctx.db.dispose()
+
+    return lifespan
+
+
+@dataclass
+class _Background:
+    """What runs beside the requests while the application does."""
+
+    ctx: AppContext
+    cancelled_at_stop: list[asyncio.Task]  # history purge, model warm-up, retraining
+    finished_at_stop: list[asyncio.Task]  # the outbox worker, then the mailbox poller: a graceful stop
+    stop_event: asyncio.Event
+
+    @classmethod
+    def start(cls, ctx: AppContext) -> _Background:
+        settings = ctx.settings
+        background = cls(ctx, [
+            asyncio.create_task(_purge_history(ctx)),
+            asyncio.create_task(ctx.categorizer.warm_up(load_model=settings.triage_preload)),
+            asyncio.create_task(ctx.categorizer.retrain_forever()),
+        ], [], asyncio.Event())
+        if settings.run_worker:
+            worker = worker_from_settings(ctx.db, settings)
+            background.finished_at_stop.append(asyncio.create_task(worker.run(background.stop_event)))
+            logger.info("delivering notifications in this process as worker %s", worker.name)
+            from telemetron.mail.imap_poll import poll_forever, server_categorizer
+
+            background.finished_at_stop.append(asyncio.create_task(
+                poll_forever(ctx.db, settings, background.stop_event, server_categorizer(ctx.db, ctx))))
+        return background
+
+    async def stop(self) -> None:
+        for task in self.cancelled_at_stop:
+            task.cancel()
+        self.ctx.categorizer.close()
+        if self.ctx._http is not None:
+            await self.ctx._http.close()
+        self.stop_event.set()
+        for task in self.finished_at_stop:
+            await task
+
+
+def _add_api_docs(app: FastAPI) -> None:
     # Swagger UI 5 as the fastapi-offline package ships it (FastAPI's OpenAPI is 3.1, which
     # Swagger UI 4 refuses to render; a real-browser test checks /docs).
     app.mount("/static/api-docs", StaticFiles(directory=_API_DOCS_FILES), name="api-docs")
@@ -191,22 +220,24 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             swagger_favicon_url="/static/api-docs/favicon.png",
         )
 
+
+def _add_probes(app: FastAPI, db: Database) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
         return {"ok": True}
 
-    configure_access_log(settings.access_log)
     app.add_route("/readyz", readiness_endpoint(db), include_in_schema=False)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
+
+def _openapi_of(app: FastAPI) -> Callable[[], dict]:
+    """The OpenAPI document, made on first use: FastAPI's, completed by the ext-v1 operations."""
+
     def openapi() -> dict:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             ext_v1.document(schema)
             app.openapi_schema = extend_openapi(schema)
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
-    return app
+    return openapi

@@ -8,6 +8,8 @@ Flags follow Telemetron: ``active`` (inactive categories are never given to new 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
@@ -15,7 +17,7 @@ from telemetron import audit, ids
 from telemetron.categories.values import AiCategory, CategoryRef
 from telemetron.clock import utcnow
 from telemetron.db.prepared import Prepared
-from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update
+from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update_bound
 from telemetron.db.tables import categories
 from telemetron.errors import Conflict, InvalidRequest, NotFound
 from telemetron.orgs.config_version import bump as bump_config_version
@@ -48,7 +50,7 @@ def add_category(
     active: bool = True,
     ai_enabled: bool = True,
     auto_resolve: bool = False,
-    examples: list[str] = (),
+    examples: Sequence[str] = (),
 ) -> dict:
     name = name.strip()
     if not name:
@@ -83,7 +85,7 @@ def add_category(
     return {"organization_id": scoped.org_id, **row}
 
 
-def _checked_definition(description: str, examples, *, ai_enabled: bool, auto_resolve: bool) -> tuple[str, list[str]]:
+def _checked_definition(description: str, examples: Sequence[str], *, ai_enabled: bool, auto_resolve: bool) -> tuple[str, list[str]]:
     """What the categorizer learns a category from, trimmed and within limits (adding and editing alike)."""
     description = (description or "").strip()
     if len(description) > MAX_DESCRIPTION:
@@ -144,18 +146,10 @@ def list_categories(scoped: Scoped) -> list[dict]:
 # change what they match.
 _c = categories.c
 _BY_ID = tenant_select(categories).where(_c.id == bindparam("category_id"))
-# (Bound names must differ from column names in UPDATE statements.)
 _UPDATE = (
-    tenant_update(categories)
+    tenant_update_bound(categories, "description", "examples", "active", "ai_enabled", "auto_resolve")
     .where(_c.id == bindparam("category_id"))
-    .values(
-        description=bindparam("new_description"),
-        examples=bindparam("new_examples"),
-        active=bindparam("new_active"),
-        ai_enabled=bindparam("new_ai_enabled"),
-        auto_resolve=bindparam("new_auto_resolve"),
-        updated_at=bindparam("now"),
-    )
+    .values(updated_at=bindparam("now"))
 )
 
 

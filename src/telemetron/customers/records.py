@@ -31,7 +31,7 @@ from telemetron.categories import service as categories_service
 from telemetron.clock import utcnow
 from telemetron.customers.schemas import CustomerChanges
 from telemetron.customers.service import default_name, find_by_email
-from telemetron.db.scoped import Scoped, tenant_select, tenant_update, tenant_upsert_ignore
+from telemetron.db.scoped import Scoped, tenant_select, tenant_update_bound, tenant_upsert_ignore
 from telemetron.db.tables import categories, customers, device_owners, devices
 from telemetron.errors import Conflict, InvalidRequest, NotFound
 
@@ -45,18 +45,10 @@ _FOR_UPDATE = (
     .where(_c.id == bindparam("customer_id"))
     .with_for_update()
 )
-# (Bound names must differ from column names in UPDATE statements.)
 _UPDATE = (
-    tenant_update(customers)
+    tenant_update_bound(customers, "email", "name", "phone", "address", "category_id")
     .where(_c.id == bindparam("customer_id"))
-    .values(
-        email=bindparam("new_email"),
-        name=bindparam("new_name"),
-        phone=bindparam("new_phone"),
-        address=bindparam("new_address"),
-        category_id=bindparam("new_category_id"),
-        updated_at=bindparam("now"),
-    )
+    .values(updated_at=bindparam("now"))
 )
 _RECORD = tenant_select(
     customers,
@@ -128,7 +120,7 @@ def _create(scoped: Scoped, changes: CustomerChanges) -> str:
         _conflict(existing["id"])
     now = utcnow()
     new_id = ids.customer_id()
-    row = {
+    row: dict[str, Any] = {
         "id": new_id,
         "email": changes.email,
         "name": changes.name or default_name(changes.email),

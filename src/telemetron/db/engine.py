@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from telemetron.clock import utcnow  # noqa: F401  (re-exported for code that imports it from here)
 from telemetron.db.checkpoints import Checkpointer
@@ -117,7 +118,14 @@ class Database:
         off the loop. SQLite keeps it in the loop: a second writer would only wait for the first."""
         if self.is_sqlite:
             return await self.run(fn, *args, **kwargs)
-        return await asyncio.wrap_future(self._executor.submit(functools.partial(self.run_sync, fn, *args, **kwargs)))
+        return await asyncio.wrap_future(self.pool.submit(functools.partial(self.run_sync, fn, *args, **kwargs)))
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """PostgreSQL's thread pool; SQLite has none (its writes stay in the loop's thread)."""
+        if self._executor is None:
+            raise RuntimeError("SQLite runs its units of work in the event loop's thread, not in a pool")
+        return self._executor
 
     def dispose(self) -> None:
         if self._committer is not None:
@@ -247,7 +255,7 @@ class GroupCommitter:
                 # Waited too long for another transaction's lock: run it alone, in a pool thread,
                 # where waiting holds up nobody else.
                 _, fn, args, kwargs = next(unit for unit in batch if unit[0] is future)
-                work = self._db._executor.submit(functools.partial(self._db.run_sync, fn, *args, **kwargs))
+                work = self._db.pool.submit(functools.partial(self._db.run_sync, fn, *args, **kwargs))
                 asyncio.wrap_future(work).add_done_callback(functools.partial(_settle, future))
             else:
                 future.set_exception(error)
@@ -319,8 +327,9 @@ def _gave_way(error: BaseException) -> bool:
 def _settle(future: asyncio.Future, done: asyncio.Future) -> None:
     if future.cancelled():
         return
-    if done.exception() is not None:
-        future.set_exception(done.exception())
+    error = done.exception()
+    if error is not None:
+        future.set_exception(error)
     else:
         future.set_result(done.result())
 
@@ -350,7 +359,7 @@ def run_units(
         return _run_optimistically(conn, batch)
     outcomes: list[tuple[Any, Any, BaseException | None]] = []
     # Savepoints straight on the driver: SQLAlchemy's begin_nested() costs ~50 µs a unit.
-    driver = conn.connection.dbapi_connection
+    driver = driver_connection(conn)
     before_next = ["SAVEPOINT unit"]
     for token, fn, args, kwargs in batch:
         _execute(driver, before_next, combine_statements)
@@ -398,6 +407,13 @@ def count_write(conn: Connection) -> None:
     info[_WRITES] = info.get(_WRITES, 0) + 1
 
 
+def driver_connection(conn: Connection) -> DBAPIConnection:
+    """The driver's own connection under ``conn``: there for as long as ``conn`` is open."""
+    driver = conn.connection.dbapi_connection
+    assert driver is not None  # let go of only when ``conn`` closes
+    return driver
+
+
 def _note_write(conn: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
     if statement.lstrip()[:6].upper() != "SELECT":
         count_write(conn)
@@ -409,7 +425,7 @@ def _aborted(conn: Connection) -> bool:
         return False  # SQLite undoes the failed statement only
     from psycopg.pq import TransactionStatus
 
-    return conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.INERROR
+    return driver_connection(conn).info.transaction_status == TransactionStatus.INERROR
 
 
 def _execute(driver, statements: list[str], combine: bool) -> None:

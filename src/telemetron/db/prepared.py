@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from telemetron.db.engine import count_write
+from telemetron.db.engine import count_write, driver_connection
 
 
 class Prepared:
@@ -32,10 +33,11 @@ class Prepared:
         entry = self._by_dialect.get(cache_key)
         if entry is None:
             compiled = self.stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+            assert isinstance(compiled, SQLCompiler)  # a statement, not DDL
             # Bind processors turn Python values into what the driver takes (SQLite has no
             # datetime or boolean type); SQLAlchemy applies them at execution, and so must we.
             processors = dict(compiled._bind_processors)  # noqa: SLF001 - stable across 2.x
-            order = tuple(compiled.positiontup) if compiled.positional else None
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
             writes = not compiled.string.lstrip().upper().startswith("SELECT")
             entry = self._by_dialect[cache_key] = (compiled.string, order, processors, writes)
         return entry
@@ -47,6 +49,6 @@ class Prepared:
             count_write(conn)  # for the group committer's optimistic batches (db/engine.py)
         if processors:
             params = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = driver_connection(conn).cursor()
         cursor.execute(sql, tuple(params[k] for k in order) if order is not None else params)
         return cursor

@@ -47,6 +47,12 @@ def tenant_update(table: Table):
     return update(table).where(tenant_filter(table))
 
 
+def tenant_update_bound(table: Table, *columns: str, prefix: str = "new_"):
+    """``tenant_update`` setting each column to a parameter named ``prefix + column`` (an
+    UPDATE's parameters must not be named like its columns)."""
+    return tenant_update(table).values({column: bindparam(prefix + column) for column in columns})
+
+
 def tenant_delete(table: Table):
     return delete(table).where(tenant_filter(table))
 

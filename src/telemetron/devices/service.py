@@ -126,6 +126,7 @@ def save(scoped: Scoped, changes: DeviceChanges) -> SavedDevice:
             return SavedDevice(device_id, changes.identifier, changes.type, _category_name(scoped, category_id), True)
         # Lost a race with a concurrent create: update the winner's device instead.
         current = scoped.execute(_BY_IDENTIFIER_FOR_UPDATE, {"identifier": changes.identifier}).mappings().first()
+        assert current is not None  # the concurrent create has committed
     new_type = changes.type or current["type"]
     if changes.category is None:
         category_id = current["category_id"]
@@ -162,7 +163,7 @@ def replace_metadata(scoped: Scoped, pairs: list[tuple[str, dict[str, Any]]]) ->
             for identifier, metadata in pairs
             if identifier in found
         ),
-        key=lambda row: row["device_id"],
+        key=lambda row: str(row["device_id"]),
     )
     if updates:
         scoped.execute_many(_REPLACE_METADATA, updates)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, select, update
-from zxcvbn import zxcvbn  # type: ignore[import-untyped]
+from zxcvbn import zxcvbn
 
 from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped, tenant_delete, tenant_select

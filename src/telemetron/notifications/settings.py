@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import EllipsisType
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam
@@ -48,12 +50,14 @@ def get_settings(scoped: Scoped) -> tuple[str | None, str | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
-def set_settings(scoped: Scoped, *, slack_webhook_url: str | None = ..., public_url: str | None = ...) -> None:
+def set_settings(scoped: Scoped, *, slack_webhook_url: str | None | EllipsisType = ...,
+                 public_url: str | None | EllipsisType = ...) -> None:
+    """Change the settings given; ``...`` leaves one as it is."""
     scoped.execute(_ENSURE, {"slack_webhook_url": None, "public_url": None, "updated_at": utcnow()})
-    values = {"updated_at": utcnow()}
-    if slack_webhook_url is not ...:
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if not isinstance(slack_webhook_url, EllipsisType):
         values["slack_webhook_url"] = check_url(slack_webhook_url, what="The Slack webhook URL") if slack_webhook_url else None
-    if public_url is not ...:
+    if not isinstance(public_url, EllipsisType):
         values["public_url"] = check_url(public_url, what="The public URL").rstrip("/") if public_url else None
     scoped.execute(_UPDATE.values(**{k: bindparam(f"v_{k}") for k in values}), {f"v_{k}": v for k, v in values.items()})
     bump_config_version(scoped)
@@ -66,7 +70,7 @@ def set_settings(scoped: Scoped, *, slack_webhook_url: str | None = ..., public_
 
 
 def add_endpoint(scoped: Scoped, *, url: str) -> dict:
-    row = {"id": ids.prefixed("whk"), "url": check_url(url, what="The webhook URL"), "secret": new_secret(),
+    row: dict[str, Any] = {"id": ids.prefixed("whk"), "url": check_url(url, what="The webhook URL"), "secret": new_secret(),
            "enabled": True, "created_at": utcnow()}
     scoped.execute(_INSERT_ENDPOINT, row)
     bump_config_version(scoped)

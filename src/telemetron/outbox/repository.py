@@ -228,7 +228,7 @@ _RETRY = (
 
 
 def list_messages(scoped: Scoped, *, status: str | None = None, limit: int = 50) -> list[dict]:
-    rows = []
+    rows: list[dict] = []
     for stmt in (_LIST_DELIVERIES, _LIST_EVENTS):
         if status is not None:
             stmt = stmt.where(_c.status == status)

@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import aiohttp
@@ -135,81 +136,84 @@ class OutboxWorker:
         # that a busy worker spends one commit per many deliveries, not one each.
         self._outcomes: list[tuple] = []
         self._recorder: asyncio.Task | None = None
+        self._claim_failures = 0  # claims failed in a row: the backoff grows with them
 
     async def run(self, stop: asyncio.Event) -> None:
-        # One loop kept whole: claiming, starting, reaping and backing off share the in-flight
-        # set and the failure count, and read best top to bottom.
         in_flight: dict[asyncio.Task, float] = {}  # each delivery and when it started
-        if self.load is None:
-            self.load = LoopLoad()  # measured in the thread that runs the loop
+        load = self.load = self.load or LoopLoad()  # measured in the thread that runs the loop
         connector = aiohttp.TCPConnector(limit=self.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.timeout)
-        failures = 0
-        batch = max(1, round(self.busy_rate * BUSY_CLAIM_SECONDS))
-        tokens, refilled = 0.0, time.monotonic()
-        busy_since: float | None = None  # when the API's current burst began
+        pace = _Pace(self.busy_hold, self.busy_rate, max(1, round(self.busy_rate * BUSY_CLAIM_SECONDS)))
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as client:
             claimed_at = 0.0
             while not stop.is_set():
-                claimed = []
-                limit = self.concurrency - len(in_flight)
-                wait = self.poll_interval
-                if in_flight and limit < self.claim_batch:
-                    # Deliveries finish one by one; a claim per freed slot cost a transaction per
-                    # delivery. Wait for a quarter of the slots (or the poll), counting the slots
-                    # held by slow deliveries as free: a slow endpoint must not hold up the others.
-                    now = time.monotonic()
-                    slow = sum(1 for started in in_flight.values() if now - started > SLOW_DELIVERY_SECONDS)
-                    until_poll = claimed_at + self.poll_interval - now
-                    if limit + slow < self.claim_batch and until_poll > 0:
-                        limit, wait = 0, until_poll
-                busy = self.busy_share is not None and self.load.update() >= self.busy_share
-                now = time.monotonic()
-                busy_since = (now if busy_since is None else busy_since) if busy else None
-                if busy and (now - busy_since < self.busy_hold or self.busy_rate <= 0):
-                    # A burst began: deliver nothing yet (a rate of 0: nothing until it ends). The
-                    # bucket is full when the hold ends, so the trickle starts then.
-                    limit, tokens, refilled = 0, float(batch), now
-                elif busy:  # a token bucket: busy_rate deliveries a second, in batches
-                    tokens, refilled = min(float(batch), tokens + (now - refilled) * self.busy_rate), now
-                    if tokens < batch:
-                        limit = 0
-                        wait = min(wait, (batch - tokens) / self.busy_rate)
-                    else:
-                        limit = min(limit, int(tokens))
+                limit, wait = self._free_slots(in_flight, claimed_at)
+                busy = self.busy_share is not None and load.update() >= self.busy_share
+                limit, wait = pace.limit(busy, limit, wait)
+                claimed: list[tuple] = []
                 if limit > 0:
-                    try:
-                        claimed_at = time.monotonic()
-                        claimed = await self.db.run(_claim_with_destinations, self.db, worker=self.name, limit=limit,
-                                                    lease=self.lease)
-                        failures = 0
-                    except Exception:
-                        # The database is down or busy: say so once, then back off (up to 10 s).
-                        failures += 1
-                        if failures == 1:
-                            logger.exception("claiming outbox messages failed; retrying with backoff")
-                        await asyncio.sleep(min(10.0, self.poll_interval * 2**failures))
+                    claimed_at = time.monotonic()
+                    claimed = await self._claim(limit)
                     if busy:
-                        tokens -= len(claimed)
+                        pace.tokens -= len(claimed)
                         self.throttled += 1
-                for message, destination in claimed:
-                    task = asyncio.create_task(self._deliver(client, message, destination))
-                    in_flight[task] = time.monotonic()
-                    task.add_done_callback(lambda t: (in_flight.pop(t, None), self.wakeup.set()))
-                    # One delivery started per turn of the loop: the requests that arrived
-                    # meanwhile are served between two, not after the whole claim's first steps
-                    # (createTicket's p99 with deliveries going out: bench/README.md).
-                    await asyncio.sleep(0)
+                await self._start(client, claimed, in_flight)
                 if not claimed:  # idle, every slot busy or holding back: wait for a slot, new work or the poll
-                    self.wakeup.clear()
-                    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
-                    await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-                    for waiter in waiters:
-                        waiter.cancel()
+                    await self._idle(stop, wait)
             if in_flight:  # a graceful stop finishes what it started
                 await asyncio.gather(*in_flight, return_exceptions=True)
             if self._recorder is not None:
                 await self._recorder
+
+    def _free_slots(self, in_flight: dict[asyncio.Task, float], claimed_at: float) -> tuple[int, float]:
+        """How many messages to claim now, and how long to wait if none is claimed."""
+        limit = self.concurrency - len(in_flight)
+        if in_flight and limit < self.claim_batch:
+            # Deliveries finish one by one; a claim per freed slot cost a transaction per
+            # delivery. Wait for a quarter of the slots (or the poll), counting the slots
+            # held by slow deliveries as free: a slow endpoint must not hold up the others.
+            now = time.monotonic()
+            slow = sum(1 for started in in_flight.values() if now - started > SLOW_DELIVERY_SECONDS)
+            until_poll = claimed_at + self.poll_interval - now
+            if limit + slow < self.claim_batch and until_poll > 0:
+                return 0, until_poll
+        return limit, self.poll_interval
+
+    async def _claim(self, limit: int) -> list[tuple]:
+        try:
+            claimed = await self.db.run(_claim_with_destinations, self.db, worker=self.name, limit=limit,
+                                        lease=self.lease)
+        except Exception:
+            # The database is down or busy: say so once, then back off (up to 10 s).
+            self._claim_failures += 1
+            if self._claim_failures == 1:
+                logger.exception("claiming outbox messages failed; retrying with backoff")
+            await asyncio.sleep(min(10.0, self.poll_interval * 2**self._claim_failures))
+            return []
+        self._claim_failures = 0
+        return claimed
+
+    async def _start(self, client: aiohttp.ClientSession, claimed: list[tuple],
+                     in_flight: dict[asyncio.Task, float]) -> None:
+        def finished(task: asyncio.Task) -> None:
+            in_flight.pop(task, None)
+            self.wakeup.set()
+
+        for message, destination in claimed:
+            task = asyncio.create_task(self._deliver(client, message, destination))
+            in_flight[task] = time.monotonic()
+            task.add_done_callback(finished)
+            # One delivery started per turn of the loop: the requests that arrived
+            # meanwhile are served between two, not after the whole claim's first steps
+            # (createTicket's p99 with deliveries going out: bench/README.md).
+            await asyncio.sleep(0)
+
+    async def _idle(self, stop: asyncio.Event, wait: float) -> None:
+        self.wakeup.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+        await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
 
     async def _deliver(self, client: aiohttp.ClientSession, message: repository.Claimed, destination) -> None:
         started_at, started = utcnow(), time.perf_counter()
@@ -274,6 +278,37 @@ SLOW_DELIVERY_SECONDS = 0.5
 BUSY_SHARE = 0.5
 # While holding back, the worker claims this many seconds' worth of messages at a time.
 BUSY_CLAIM_SECONDS = 1.0
+
+
+@dataclass
+class _Pace:
+    """How many messages to claim while the API is busy (``OutboxWorker``): none for ``hold``
+    seconds, then a token bucket of ``rate`` deliveries a second, claimed ``batch`` at a time."""
+
+    hold: float
+    rate: float
+    batch: int
+    tokens: float = 0.0
+    refilled: float = field(default_factory=time.monotonic)
+    busy_since: float | None = None  # when the API's current burst began
+
+    def limit(self, busy: bool, limit: int, wait: float) -> tuple[int, float]:
+        """``limit`` and ``wait`` (the claim the free slots allow) as the pace allows them."""
+        if not busy:
+            self.busy_since = None
+            return limit, wait
+        now = time.monotonic()
+        if self.busy_since is None:
+            self.busy_since = now
+        if now - self.busy_since < self.hold or self.rate <= 0:
+            # A burst began: deliver nothing yet (a rate of 0: nothing until it ends). The
+            # bucket is full when the hold ends, so the trickle starts then.
+            self.tokens, self.refilled = float(self.batch), now
+            return 0, wait
+        self.tokens, self.refilled = min(float(self.batch), self.tokens + (now - self.refilled) * self.rate), now
+        if self.tokens < self.batch:
+            return 0, min(wait, (self.batch - self.tokens) / self.rate)
+        return min(limit, int(self.tokens)), wait
 
 
 def worker_from_settings(db: Database, settings, *, name: str | None = None, beside_api: bool = True) -> OutboxWorker:

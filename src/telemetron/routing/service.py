@@ -13,6 +13,7 @@ fewest open tickets (ties by member id).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,7 +237,7 @@ def disable_rule(scoped: Scoped, rule_id: str) -> None:
     audit.record_scoped(scoped, "routing_rule.removed", {"ruleId": rule_id})
 
 
-def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member_ids: list[str] = ()) -> dict:
+def add_team(scoped: Scoped, *, name: str, strategy: str = "round_robin", member_ids: Sequence[str] = ()) -> dict:
     name = check_name(name, what="The team name")
     if strategy not in ("round_robin", "least_open"):
         raise InvalidRequest("strategy is round_robin or least_open", field="strategy")

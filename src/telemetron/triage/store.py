@@ -18,7 +18,7 @@ from telemetron.db.engine import Database
 from telemetron.db.scoped import (
     Scoped,
     tenant_select,
-    tenant_update,
+    tenant_update_bound,
     tenant_upsert_ignore,
 )
 from telemetron.db.tables import (
@@ -68,16 +68,10 @@ _MODEL_INFO = tenant_select(
     _m.tickets_seen_at, _m.trained_at,
 )
 _CREATE_MODEL_ROW = tenant_upsert_ignore(triage_models, "organization_id")
-_STORE_MODEL = tenant_update(triage_models).values(
-    version=_m.version + 1,
-    engine=bindparam("v_engine"),
-    example_count=bindparam("v_example_count"),
-    labelled_tickets=bindparam("v_labelled"),
-    categories_seen_at=bindparam("v_categories_seen_at"),
-    tickets_seen_at=bindparam("v_tickets_seen_at"),
-    trained_at=bindparam("v_trained_at"),
-    model=bindparam("v_model"),
-)
+_STORE_MODEL = tenant_update_bound(
+    triage_models, "engine", "example_count", "labelled_tickets", "categories_seen_at", "tickets_seen_at",
+    "trained_at", "model", prefix="v_",
+).values(version=_m.version + 1)
 _THRESHOLD = select(organizations.c.triage_threshold).where(organizations.c.id == bindparam("org"))
 
 
@@ -132,7 +126,7 @@ def store_model(scoped: Scoped, model, data: TrainingData, example_count: int) -
                                        "categories_seen_at": None, "tickets_seen_at": None, "trained_at": now,
                                        "model": b""})
     scoped.execute(_STORE_MODEL, {
-        "v_engine": model.trained_engine, "v_example_count": example_count, "v_labelled": len(data.tickets),
+        "v_engine": model.trained_engine, "v_example_count": example_count, "v_labelled_tickets": len(data.tickets),
         "v_categories_seen_at": data.categories_seen_at, "v_tickets_seen_at": data.tickets_seen_at,
         "v_trained_at": now, "v_model": model.to_bytes(),
     })

@@ -59,7 +59,7 @@ async def _category_list(web: Web, status: int = 200, error: str | None = None, 
 @admin_page
 async def category_add(web: Web) -> Response:
     form = web.form
-    values = {"name": form.get("name"), "description": form.get("description"), "examples": form.get("examples"),
+    values: dict[str, Any] = {"name": form.get("name"), "description": form.get("description"), "examples": form.get("examples"),
               "ai": _flag(web, "ai_enabled"), "auto_resolve": _flag(web, "auto_resolve")}
     try:
         await web.run(lambda scoped, member: categories.add_category(
@@ -80,7 +80,7 @@ async def _category_edit(web: Web, status: int = 200, error: str | None = None, 
 @admin_page
 async def category_save(web: Web) -> Response:
     category_id = web.request.path_params["category_id"]
-    typed = {"description": web.form.get("description"), "examples": _lines(web.form.get("examples")),
+    typed: dict[str, Any] = {"description": web.form.get("description"), "examples": _lines(web.form.get("examples")),
              "active": _flag(web, "active"), "ai_enabled": _flag(web, "ai_enabled"),
              "auto_resolve": _flag(web, "auto_resolve")}
     try:

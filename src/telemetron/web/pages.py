@@ -22,7 +22,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -36,6 +36,7 @@ from telemetron.errors import AppError, InvalidRequest, PayloadTooLarge
 from telemetron.members.auth import SignedIn, csrf_token, session_member
 
 logger = logging.getLogger("telemetron.web")
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 SESSION_COOKIE = "telemetron_session"
 SIGNIN_COOKIE = "telemetron_signin"
@@ -192,7 +193,7 @@ class Web:
     def redirect(self, url: str) -> Response:
         return self.respond(RedirectResponse(url, status_code=303))
 
-    def respond(self, response: Response) -> Response:
+    def respond(self, response: ResponseT) -> ResponseT:
         response.headers.update(SECURITY_HEADERS)
         secure = self.request.url.scheme == "https"
         for name, value, max_age in self.cookies_to_set:
@@ -208,15 +209,21 @@ def _as_member(conn, db: Database, token: str | None, admin_only: bool, fn, args
     if member is None:
         raise SignInRequired()
     if admin_only and not member.is_admin:
-        refused = Forbidden("This page is for the organization's admins; ask an admin if you need something changed here.")
-        refused.signed_in = member
-        raise refused
+        raise _shown_to(member, Forbidden(
+            "This page is for the organization's admins; ask an admin if you need something changed here."))
     try:
         actor = Actor.member(member.member_id, member.email, address)
         return member, fn(Scoped(db, conn, member.organization_id, actor), member, *args, **kwargs)
     except AppError as exc:
-        exc.signed_in = member  # the error page still shows who is signed in (the transaction rolls back)
+        _shown_to(member, exc)
         raise
+
+
+def _shown_to(member: SignedIn, exc: AppError) -> AppError:
+    """``exc``, marked with who is signed in: the error page still shows them (the transaction rolls
+    back). An attribute of the web app's own: AppError is the API's too, where no member signs in."""
+    setattr(exc, "signed_in", member)  # noqa: B010 - AppError declares no such attribute (read with getattr)
+    return exc
 
 
 def _nothing(_scoped, _member) -> None:
@@ -227,7 +234,7 @@ def _read_as_member(conn, db: Database, member: SignedIn, fn, args, kwargs):
     try:
         return fn(Scoped(db, conn, member.organization_id), member, *args, **kwargs)
     except AppError as exc:
-        exc.signed_in = member
+        _shown_to(member, exc)
         raise
 
 
@@ -258,7 +265,9 @@ def _csrf_ok(web: Web) -> bool:
         if not token:
             return True  # no session: the request is answered with the sign-in page anyway
         expected = csrf_token(token)
-    return bool(sent and expected) and hmac.compare_digest(sent.encode(), expected.encode())
+    if not sent or not expected:
+        return False
+    return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def new_signin_csrf(web: Web) -> str:
