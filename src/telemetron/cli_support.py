@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -88,6 +89,15 @@ def _scoped(org_id: str, fn):
 
 def echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, default=str))
+
+
+def echo_records(records: dict | list[dict], as_json: bool, line: Callable[[dict], str]) -> None:
+    """A command's result, one record or a list: as JSON for scripts, or a line of text each."""
+    if as_json:
+        echo_json(records)
+        return
+    for record in records if isinstance(records, list) else [records]:
+        typer.echo(line(record))
 
 
 def parse_json_option(text: str, *, what: str) -> Any:

@@ -6,13 +6,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, scoped_read, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, echo_records, scoped_read, scoped_run
 
 macro_app = typer.Typer(help="Canned replies and macros agents apply on a ticket.", no_args_is_help=True)
 
 
 def _public(m: dict) -> dict:
     return {"id": m["id"], "name": m["name"], "content": m["content"], "actions": m["actions"]}
+
+
+def _line(m: dict) -> str:
+    return f"{m['id']}  {m['name']}"
 
 
 @macro_app.command("add")
@@ -32,10 +36,7 @@ def macro_add(
 
     actions = {"status": status, "priority": priority, "category": category, "assignee": assignee, "tags": tag}
     macro = scoped_run(org, add_macro, name=name, content=content, actions={k: v for k, v in actions.items() if v})
-    if as_json:
-        echo_json(_public(macro))
-    else:
-        typer.echo(f"{macro['id']}  {macro['name']}")
+    echo_records(_public(macro), as_json, _line)
 
 
 @macro_app.command("list")
@@ -43,12 +44,7 @@ def macro_list(org: OrgOption, as_json: JsonOption = False) -> None:
     """List the organization's macros."""
     from telemetron.macros.service import list_macros
 
-    found = scoped_read(org, list_macros)
-    if as_json:
-        echo_json([_public(m) for m in found])
-        return
-    for m in found:
-        typer.echo(f"{m['id']}  {m['name']}")
+    echo_records([_public(m) for m in scoped_read(org, list_macros)], as_json, _line)
 
 
 @macro_app.command("delete")

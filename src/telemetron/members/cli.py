@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, echo_records, fail, scoped_run
 
 PasswordStdinOption = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input (first line) instead of a prompt.")
@@ -80,10 +80,8 @@ def register(app: typer.Typer) -> None:
         from telemetron.members.service import set_role
 
         member = scoped_run(org, lambda scoped: set_role(scoped, _by_email(scoped, email)["id"], role))
-        if as_json:
-            echo_json({"id": member["id"], "email": member["email"], "role": member["role"]})
-        else:
-            typer.echo(f"{member['email']} is now {member['role']}")
+        echo_records({"id": member["id"], "email": member["email"], "role": member["role"]}, as_json,
+                     lambda m: f"{m['email']} is now {m['role']}")
 
     @app.command("2fa-reset")
     def two_factor_reset_cmd(
