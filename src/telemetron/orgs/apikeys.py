@@ -133,11 +133,6 @@ def missing_api_key() -> Unauthorized:
     return Unauthorized("Missing API key: send it in the x-api-key header", code="missing_api_key")
 
 
-def authenticate(conn: Connection, key: str | None) -> str:
-    """Return the organization id of a valid, unrevoked key; raise 401 otherwise."""
-    return authenticate_caller(conn, key)[0]
-
-
 def authenticate_caller(conn: Connection, key: str | None) -> tuple[str, int]:
     """(organization id, its config version) of a valid, unrevoked key; raise 401 otherwise."""
     if not key:

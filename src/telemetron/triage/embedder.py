@@ -18,7 +18,6 @@ import importlib.util
 import logging
 import os
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +90,6 @@ class Embedder:
                  max_length: int = DEFAULT_TOKENS):
         import onnxruntime as ort
 
-        t0 = time.perf_counter()
         path = Path(model_path) if model_path is not None else default_model_path()
         if path is None or not path.is_file():
             raise FileNotFoundError(
@@ -127,7 +125,6 @@ class Embedder:
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.max_length = max_length
         self.model_path = path
-        self.load_seconds = time.perf_counter() - t0
 
     def _run(self, batch: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in batch)
