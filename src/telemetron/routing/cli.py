@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, parse_json_option, scoped_read, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, parse_json_option, scoped_read, scoped_run
 
 rules_app = typer.Typer(help="Routing rules: who gets which ticket.", no_args_is_help=True)
 team_app = typer.Typer(help="Teams of members, for routing.", no_args_is_help=True)
@@ -92,7 +92,7 @@ def rules_test(
     as_json: JsonOption = False,
 ) -> None:
     """Dry run: what would happen to this ticket (category, rule, assignee, notifications), creating nothing."""
-    from telemetron.tickets.intake import dry_run
+    from telemetron.api.create_ticket import dry_run
 
     body = parse_json_option(ticket, what="The ticket")
     result = scoped_run(org, lambda scoped: dry_run(scoped, body))
@@ -138,5 +138,3 @@ def team_list(org: OrgOption, as_json: JsonOption = False) -> None:
     for t in teams:
         typer.echo(f"{t['id']}  {t['name']}  ({t['strategy']})")
 
-
-__all__ = ["rules_app", "team_app", "fail"]
