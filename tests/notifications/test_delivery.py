@@ -8,11 +8,11 @@ import time
 import uuid
 
 import pytest
-from conftest import count
-from receiver import Reply
 
 from notifications.conftest import use_slack, use_webhook
 from telemetron.notifications.webhooks import verify
+from tests.support.databases import count
+from tests.support.receiver import Reply
 
 URL = "/api/ext-v1/ticket/createTicket"
 

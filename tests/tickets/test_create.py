@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from conftest import count, make_tenant
 
 from telemetron.categories.values import AiCategory, CategoryRef
 from telemetron.db.scoped import Scoped
@@ -17,6 +16,8 @@ from telemetron.routing.service import add_rule
 from telemetron.tickets import create
 from telemetron.tickets.schemas import parse_create_ticket
 from telemetron.triage.classifier import Prediction
+from tests.support.databases import count
+from tests.support.tenants import make_tenant
 
 BILLING = AiCategory("cat_billing", "Billing", auto_resolve=False, description="invoices")
 FAQ = AiCategory("cat_faq", "FAQ", auto_resolve=True, description="answered questions")

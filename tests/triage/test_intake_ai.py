@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import Tenant, count
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from telemetron.notifications.settings import set_settings
 from telemetron.orgs.apikeys import create_api_key
 from telemetron.orgs.service import create_organization
+from tests.support.databases import count
+from tests.support.tenants import Tenant
 
 URL = "/api/ext-v1/ticket/createTicket"
 CATEGORIES = {
