@@ -20,7 +20,7 @@ from telemetron.db.scoped import Scoped
 from telemetron.orgs.apikeys import create_api_key
 from telemetron.orgs.service import create_organization
 from telemetron.api.pipeline import Call, unit
-from telemetron.tickets.intake import CREATE_TICKET, Prepared, create_action, parse
+from telemetron.api.create_ticket import CREATE_TICKET, Prepared, create_action, parse
 from telemetron.config import Settings
 
 kind = sys.argv[1]

@@ -40,7 +40,7 @@ def main() -> None:
     from telemetron.orgs import config as org_config
     from telemetron.orgs.service import create_organization
     from telemetron.tickets.schemas import parse_create_ticket
-    from telemetron.tickets.service import create_ticket
+    from telemetron.tickets.create import create_ticket
 
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))
     url, drop = prepare_database(args.db, workdir)

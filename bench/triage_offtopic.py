@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from triage_coldstart import DATA, bikeshare, hardware, judged_tickets, learnloop, text_of
 
-from telemetron.tickets.service import AUTO_RESOLVE_CONFIDENCE
+from telemetron.tickets.create import AUTO_RESOLVE_CONFIDENCE
 from telemetron.triage import CategoryDef, LabelledTicket, build_examples, train
 from telemetron.triage.classifier import _embedder_or_none
 

@@ -12,44 +12,35 @@ database per session is enough and tests never see each other's rows.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from telemetron.app import create_app
-from telemetron.categories.service import add_category
 from telemetron.cli import app as cli_app
 from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database, normalize_url
 from telemetron.db.migrate import upgrade
-from telemetron.db.scoped import Scoped
-from telemetron.orgs.apikeys import create_api_key
-from telemetron.orgs.service import create_organization
 
-POSTGRES_URL = os.environ.get("TELEMETRON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The helpers live in tests/support; these names are also importable from here for the test
+# modules that import them from conftest (tests/web, tests/mail, tests/deploy, tests/ratelimit).
+from tests.support.cli import as_json, failed_readably, succeeded  # noqa: F401
+from tests.support.databases import (
+    POSTGRES_URL,
+    count,  # noqa: F401
+    postgres_available,
+)
+from tests.support.http import ok, post, rejected  # noqa: F401
+from tests.support.servers import LiveServer, ServerProcess, free_port
+from tests.support.tenants import Tenant, make_tenant
+
+_free_port, _postgres_available = free_port, postgres_available
+
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def _postgres_available() -> str | None:
-    try:
-        engine = create_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -59,7 +50,7 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    problem = _postgres_available()
+    problem = postgres_available()
     if problem is not None:
         message = f"PostgreSQL at {POSTGRES_URL} is not reachable ({problem})"
         if os.environ.get("CI"):
@@ -86,38 +77,6 @@ def db(database_url) -> Iterator[Database]:
     database.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """The real app on a real uvicorn, in a thread: tests talk HTTP to it."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-
-
 @pytest.fixture(scope="session")
 def live_server(database_url) -> Iterator[LiveServer]:
     # No in-process delivery worker here: delivery tests run their own workers and count exactly.
@@ -135,39 +94,6 @@ def http(live_server) -> Iterator[httpx.Client]:
         yield client
 
 
-@dataclass
-class Tenant:
-    """An organization with an API key, as a client of the API sees it."""
-
-    id: str
-    name: str
-    api_key: str
-    api_key_id: str
-    categories: list[str] = field(default_factory=list)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"x-api-key": self.api_key}
-
-
-def make_tenant(
-    db: Database, *, categories: tuple[str, ...] = ("Connectivity", "Battery", "Billing"), ai: bool = False
-) -> Tenant:
-    """A new organization with an API key and categories. The categories are not AI-enabled
-    unless ``ai``: most tests want a ticket without a matching category to stay uncategorized,
-    deterministically; the categorizer's own tests ask for it."""
-
-    def unit(conn):
-        org = create_organization(conn, name=f"Org {uuid.uuid4().hex[:8]}")
-        key = create_api_key(conn, org_id=org["id"], name="tests")
-        scoped = Scoped(db, conn, org["id"])
-        for name in categories:
-            add_category(scoped, name=name, description=f"{name} problems", ai_enabled=ai)
-        return Tenant(org["id"], org["name"], key.key, key.id, list(categories))
-
-    return db.run_sync(unit)
-
-
 @pytest.fixture
 def tenant(db) -> Tenant:
     return make_tenant(db)
@@ -176,12 +102,6 @@ def tenant(db) -> Tenant:
 @pytest.fixture
 def other_tenant(db) -> Tenant:
     return make_tenant(db)
-
-
-def count(db: Database, sql: str, **params) -> int:
-    """Count rows with plain SQL: tests check what is stored, not what the services say."""
-    with db.engine.connect() as conn:
-        return conn.execute(text(sql), params).scalar_one()
 
 
 # --- the CLI, driven in-process against the test database ------------------------------------------
@@ -203,87 +123,7 @@ def cli(database_url, monkeypatch):
     return invoke
 
 
-def succeeded(result) -> str:
-    assert result.exit_code == 0, (result.exit_code, result.output, result.exception)
-    return result.stdout
-
-
-def as_json(result):
-    return json.loads(succeeded(result))
-
-
-def failed_readably(result, *words: str) -> str:
-    """A non-zero exit with an ``error: ...`` line naming the problem, and no traceback."""
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    message = result.stderr
-    assert message.startswith("error: "), message
-    for word in words:
-        assert word.lower() in message.lower(), (word, message)
-    return message
-
-
-# --- what a client sees: JSON bodies in, the ext-v1 specification's bodies out ---------------------------------------
-
-
-def post(http, path, tenant=None, body=None, *, content=None, headers=None):
-    """POST ``body`` as JSON (or raw ``content``) with the tenant's key."""
-    all_headers = {"Content-Type": "application/json", **(tenant.headers if tenant else {}), **(headers or {})}
-    return http.post(path, content=json.dumps(body).encode() if content is None else content, headers=all_headers)
-
-
-def ok(response) -> dict:
-    """A Telemetron success body: 200, JSON, ``success`` true and a message."""
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert body["success"] is True
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def rejected(response, status: int, code: str, field=..., words=(), *, message=None) -> dict:
-    """A Telemetron error body: the status, JSON with ``error``, ``code`` (and ``field`` unless
-    ``...`` or ``"-"``), no ``success``, a request id, never a traceback."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.headers.get("x-request-id")
-    assert "Traceback" not in response.text
-    body = response.json()
-    assert "success" not in body
-    assert isinstance(body["error"], str) and body["error"]
-    assert body["code"] == code, body
-    if field is not ... and field != "-":
-        assert body.get("field") == field, body
-    if message is not None:
-        assert body["error"] == message, body
-    for word in words:
-        assert word.lower() in body["error"].lower(), (word, body["error"])
-    return body
-
-
 # --- `telemetron serve` as real processes ---------------------------------------------------------
-
-
-class ServerProcess:
-    """``telemetron serve`` in its own process (several processes, or --workers N)."""
-
-    def __init__(self, process, url: str) -> None:
-        self.process, self.url = process, url
-
-    def wait_ready(self, timeout: float = 60) -> ServerProcess:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"telemetron serve exited with {self.process.returncode}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("telemetron serve did not start")
 
 
 @pytest.fixture
@@ -296,7 +136,7 @@ def spawn_server(database_url):
 
     def spawn(*args: str, output=None, **env) -> ServerProcess:
         """``output``: a path that gets the server's stdout and stderr."""
-        port = _free_port()
+        port = free_port()
         environment = {**os.environ, "TELEMETRON_DATABASE_URL": database_url, "TELEMETRON_RUN_WORKER": "false",
                        "TELEMETRON_LOG_LEVEL": "warning", "TELEMETRON_DB_POOL_SIZE": "4", **env}
         sink = open(output, "ab") if output else None  # noqa: SIM115 - the process writes to it until the end

@@ -100,6 +100,14 @@ def echo_records(records: dict | list[dict], as_json: bool, line: Callable[[dict
         typer.echo(line(record))
 
 
+def echo_result(as_json: bool, value: Any, line: str) -> None:
+    """``value`` as JSON for scripts (``--json``), else ``line`` for a person."""
+    if as_json:
+        echo_json(value)
+    else:
+        typer.echo(line)
+
+
 def parse_json_option(text: str, *, what: str) -> Any:
     try:
         return json.loads(text)

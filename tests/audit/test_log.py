@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import as_json, succeeded
 from sqlalchemy import text
 from web.conftest import PASSWORD, Browser, client_address, make_web_org
 
 from telemetron.audit import Actor, list_events
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
+from tests.support.cli import as_json, succeeded
 
 SLACK = "https://hooks.slack.com/services/T000/B000/auditsecretslackpart"
 NEW_PASSWORD = "violet kettle marathon"

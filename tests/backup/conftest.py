@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import POSTGRES_URL, _postgres_available
 from sqlalchemy import create_engine, text
 
 from telemetron.db.engine import normalize_url
 from telemetron.db.migrate import upgrade
+from tests.support.databases import POSTGRES_URL, postgres_available
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def fresh_database(tmp_path):
         if kind == "sqlite":
             url = f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:6]}.db'}"
         else:
-            problem = _postgres_available()
+            problem = postgres_available()
             if problem:
                 pytest.skip(f"PostgreSQL is not reachable ({problem})")
             admin = admin or create_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")

@@ -12,10 +12,11 @@ import uuid
 
 import httpx
 import pytest
-from conftest import POSTGRES_URL, count, failed_readably, succeeded
 from sqlalchemy import create_engine, text
 
 from telemetron.db.engine import normalize_url
+from tests.support.cli import failed_readably, succeeded
+from tests.support.databases import POSTGRES_URL, count
 
 CREATE = "/api/ext-v1/ticket/createTicket"
 

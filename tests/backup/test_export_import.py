@@ -8,7 +8,6 @@ import json
 
 import httpx
 import pytest
-from conftest import LiveServer, as_json, count, failed_readably, ok, post, succeeded
 from notifications.conftest import use_slack, use_webhook
 from web.conftest import password_hash
 
@@ -17,6 +16,10 @@ from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.members.service import set_password_hash
 from telemetron.orgs.apikeys import create_api_key
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.databases import count
+from tests.support.http import ok, post
+from tests.support.servers import LiveServer
 
 API = "/api/ext-v1"
 

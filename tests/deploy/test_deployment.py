@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import POSTGRES_URL, _free_port, _postgres_available
-from receiver import Receiver
 from sqlalchemy import create_engine, text
 
 from deploy.shipped import env_file_example, nginx_main, nginx_site, unit_command
 from telemetron.db.engine import normalize_url
+from tests.support.receiver import Receiver
 
 HEADER_TIMEOUT = 2  # seconds, in the test's copy of the site (10 s shipped)
 TICKETS, REPLIES = 30, 10

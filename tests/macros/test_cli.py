@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import as_json, failed_readably, make_tenant, succeeded
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.tenants import make_tenant
 
 
 def test_add_list_delete_and_bad_input(cli, db):

@@ -10,21 +10,21 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import _free_port
-from receiver import Receiver
 
 from telemetron.config import Settings
 from telemetron.db.engine import Database
 from telemetron.db.scoped import Scoped
 from telemetron.notifications.settings import add_endpoint, set_settings
 from telemetron.outbox.worker import worker_from_settings
+from tests.support.receiver import Receiver
+from tests.support.servers import free_port
 
 FAST = {"outbox_retry_base_seconds": 0.2, "outbox_poll_seconds": 0.05}
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver(_free_port())
+    r = Receiver(free_port())
     yield r
     r.stop()
 

@@ -8,11 +8,11 @@ import time
 import uuid
 
 import pytest
-from conftest import count
-from receiver import Reply
 
 from notifications.conftest import use_slack, use_webhook
 from telemetron.notifications.webhooks import verify
+from tests.support.databases import count
+from tests.support.receiver import Reply
 
 URL = "/api/ext-v1/ticket/createTicket"
 
@@ -219,8 +219,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(http, db, tenant, receiver, 
 def test_two_workers_deliver_a_thousand_notifications_once_each(db, tenant, receiver, spawn_worker):
     """1,000 tickets, each one event row fanned out to Slack and a webhook: 2,000 deliveries, once each."""
     from telemetron.db.scoped import Scoped
+    from telemetron.tickets.create import create_ticket
     from telemetron.tickets.schemas import parse_create_ticket
-    from telemetron.tickets.service import create_ticket
 
     receiver.start()
     use_slack(db, tenant.id, receiver.url.replace("/hook", "/slack"))

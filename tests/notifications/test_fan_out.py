@@ -15,8 +15,6 @@ import textwrap
 import time
 from datetime import timedelta
 
-from conftest import as_json
-from receiver import Reply
 from sqlalchemy import select, update
 
 from notifications.conftest import use_slack, use_webhook
@@ -27,6 +25,8 @@ from telemetron.db.tables import outbox
 from telemetron.notifications.events import deliveries
 from telemetron.notifications.webhooks import verify
 from telemetron.outbox import repository
+from tests.support.cli import as_json
+from tests.support.receiver import Reply
 
 _c = outbox.c
 
@@ -305,13 +305,12 @@ def test_slots_held_by_a_slow_endpoint_do_not_hold_up_other_destinations(
         http, db, database_url, tenant, other_tenant, receiver):
     import asyncio
 
-    from conftest import _free_port
-    from receiver import Receiver
-
     from telemetron.db.engine import Database
     from telemetron.outbox.worker import OutboxWorker
+    from tests.support.receiver import Receiver
+    from tests.support.servers import free_port
 
-    slow = Receiver(_free_port()).answer(*[Reply(delay=5.0)] * 7).start()
+    slow = Receiver(free_port()).answer(*[Reply(delay=5.0)] * 7).start()
     receiver.start()
     use_webhook(db, tenant.id, slow.url)
     use_webhook(db, other_tenant.id, receiver.url)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import count, make_tenant
 from sqlalchemy import insert
 
 from telemetron.db.engine import utcnow
 from telemetron.db.tables import outbox, outbox_attempts
 from telemetron.outbox.repository import purge_finished
+from tests.support.databases import count
+from tests.support.tenants import make_tenant
 
 
 def _message(db, org_id: str, status: str, age: timedelta, attempts: int = 1) -> int:

@@ -7,12 +7,12 @@ import hashlib
 import hmac
 import time
 
-from conftest import as_json, count, failed_readably, succeeded
-from receiver import Reply
-
 from notifications.conftest import use_slack, use_webhook
 from notifications.test_delivery import create, outbox_state, wait_until
 from telemetron.notifications.webhooks import verify
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.databases import count
+from tests.support.receiver import Reply
 
 
 def single_v1_verify(secret: str, body: bytes, header: str) -> bool:

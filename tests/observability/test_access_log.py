@@ -9,7 +9,7 @@ import uuid
 import httpx
 
 from telemetron.web.pages import SESSION_COOKIE
-from tests.conftest import make_tenant
+from tests.support.tenants import make_tenant
 from tests.web.conftest import PASSWORD, Browser, add_person
 
 CREATE = "/api/ext-v1/ticket/createTicket"

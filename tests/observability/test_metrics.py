@@ -15,7 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from telemetron.config import Settings
 from telemetron.db.scoped import Scoped
 from telemetron.notifications.settings import add_endpoint
-from tests.conftest import LiveServer, make_tenant
+from tests.support.servers import LiveServer
+from tests.support.tenants import make_tenant
 
 CREATE = "/api/ext-v1/ticket/createTicket"
 CREATED = ("telemetron_http_requests_total", {"method": "POST", "route": CREATE, "status": "200"})

@@ -6,11 +6,11 @@ import time
 
 import httpx
 import pytest
-from conftest import Tenant
 from sqlalchemy import text
 
 from telemetron.db.scoped import Scoped
 from telemetron.orgs.apikeys import list_api_keys
+from tests.support.tenants import Tenant
 
 PATH = "/api/ext-v1/ticket/createTicket"
 BODY = {"title": "Device not connecting to WiFi", "customerEmail": "jane.roe@example.com"}

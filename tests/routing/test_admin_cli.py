@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import as_json, count, failed_readably, succeeded
 from sqlalchemy import select
 
-from routing import (
+from telemetron.db.tables import outbox
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.databases import count
+from tests.support.routing import (
     create,
     fan_out,
     member,
@@ -23,7 +25,6 @@ from routing import (
     team,
     team_cursor,
 )
-from telemetron.db.tables import outbox
 
 SLACK = "https://hooks.slack.com/services/T0001/B0002/SuperSecretToken42xyz"
 

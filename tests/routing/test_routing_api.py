@@ -8,9 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import count
 
-from routing import (
+from telemetron.errors import NotFound
+from telemetron.notifications.settings import add_endpoint
+from telemetron.routing.service import (
+    add_rule,
+    add_team,
+    disable_rule,
+    list_rules,
+    list_teams,
+)
+from tests.support.databases import count
+from tests.support.routing import (
     create,
     member,
     outbox_payloads,
@@ -24,15 +33,6 @@ from routing import (
     team,
     team_cursor,
     use_slack,
-)
-from telemetron.errors import NotFound
-from telemetron.notifications.settings import add_endpoint
-from telemetron.routing.service import (
-    add_rule,
-    add_team,
-    disable_rule,
-    list_rules,
-    list_teams,
 )
 
 

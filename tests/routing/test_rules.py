@@ -7,9 +7,11 @@ Tickets are created over HTTP; what a client sees (assignee, routing) and what i
 from __future__ import annotations
 
 import pytest
-from conftest import count, make_tenant
 
-from routing import (
+from telemetron.errors import InvalidRequest
+from telemetron.routing.service import add_rule, list_rules
+from tests.support.databases import count
+from tests.support.routing import (
     create,
     customer_with_category,
     disable,
@@ -20,8 +22,7 @@ from routing import (
     scoped,
     stored,
 )
-from telemetron.errors import InvalidRequest
-from telemetron.routing.service import add_rule, list_rules
+from tests.support.tenants import make_tenant
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import post
-from conftest import rejected as assert_error
+
+from tests.support.http import post
+from tests.support.http import rejected as assert_error
 
 CREATE = "/api/ext-v1/ticket/createTicket"
 QUERY = "/api/ext-v1/ticket/queryTickets"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import Tenant, count
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from telemetron.notifications.settings import set_settings
 from telemetron.orgs.apikeys import create_api_key
 from telemetron.orgs.service import create_organization
+from tests.support.databases import count
+from tests.support.tenants import Tenant
 
 URL = "/api/ext-v1/ticket/createTicket"
 CATEGORIES = {
@@ -196,16 +197,16 @@ def test_a_broken_categorizer_never_costs_a_ticket(http, db, live_server, monkey
 
 def _count_units(monkeypatch) -> list[bool]:
     """Each createTicket unit of work that writes from now on: whether it came with a prediction."""
-    from telemetron.tickets import intake
+    from telemetron.api import tickets as ticket_endpoints
 
     units: list[bool] = []
-    real = intake.create_action
+    real = ticket_endpoints.create_action
 
     def counted(prepared):
         units.append(prepared.prediction is not None)
         return real(prepared)
 
-    monkeypatch.setattr(intake, "create_action", counted)
+    monkeypatch.setattr(ticket_endpoints, "create_action", counted)
     return units
 
 
@@ -331,8 +332,8 @@ def test_the_ai_auto_resolves_only_when_it_is_quite_sure(db, confidence, resolve
     and unannounced. So the AI puts a ticket into an auto-resolve category only at a confidence of
     0.8 or more: below, an agent sees it (it stays uncategorized, with the AI's candidates)."""
     from telemetron.orgs import config as org_config
+    from telemetron.tickets.create import create_ticket
     from telemetron.tickets.schemas import parse_create_ticket
-    from telemetron.tickets.service import create_ticket
     from telemetron.triage import Prediction
 
     tenant = ai_tenant(db)

@@ -6,10 +6,11 @@ import json
 
 import httpx
 import pytest
-from conftest import LiveServer, _free_port, count
-from receiver import Receiver, Reply
 
 from telemetron.config import Settings
+from tests.support.databases import count
+from tests.support.receiver import Receiver, Reply
+from tests.support.servers import LiveServer, free_port
 from triage.test_intake_ai import ai_tenant
 
 URL = "/api/ext-v1/ticket/createTicket"
@@ -22,7 +23,7 @@ def completion(text: str) -> Reply:
 
 @pytest.fixture
 def fake_llm():
-    r = Receiver(_free_port()).start()
+    r = Receiver(free_port()).start()
     yield r
     r.stop()
 

@@ -7,11 +7,11 @@ import asyncio
 import os
 
 import pytest
-from conftest import count
 
 from telemetron.db.scoped import Scoped
 from telemetron.triage import trainer
 from telemetron.triage.runtime import Categorizer
+from tests.support.databases import count
 
 from .test_intake_ai import ai_tenant, create
 

@@ -1,4 +1,4 @@
-"""`telemetron triage eval` through the Typer sub-app (the lead mounts it)."""
+"""`telemetron triage eval` through the triage group's Typer app."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from telemetron.triage.cli import app
+from telemetron.triage.cli import triage_app as app
 
 from .conftest import TEST, TRAIN, needs_embedding
 

@@ -9,7 +9,7 @@ Every ext-v1 handler names an ``Endpoint`` (its parser and its action) and calls
    then claim the ``Idempotency-Key`` (keyed by the endpoint's name: the same key and body get the
    stored reply, another body a 422), run the action, store its reply, commit.
 
-createTicket adds its own steps between the two (``tickets.intake``) and passes its action the
+createTicket adds its own steps between the two (``api.create_ticket``) and passes its action the
 categorizer's answer; everything else is this module.
 """
 

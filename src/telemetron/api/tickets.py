@@ -1,6 +1,6 @@
 """ext-v1 ticket endpoints: each names its parser and its action to ``api.pipeline``.
 
-createTicket adds the steps before its unit of work (``tickets.intake.prepare``: describe and
+createTicket adds the steps before its unit of work (``api.create_ticket.prepare``: describe and
 categorize) and gives its action their answer.
 """
 
@@ -11,8 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from telemetron.api.create_ticket import CREATE_TICKET, DRY_RUN, create_action, dry_run_action, prepare
 from telemetron.api.pipeline import Endpoint, Parsed, path_parser, read_call, serve, serve_read, unit, warning_parser
 from telemetron.api.routing import ext_v1
+from telemetron.api.ticket_actions import (
+    add_message_action,
+    get_ticket_action,
+    query_tickets_action,
+    update_ticket_action,
+)
 from telemetron.api.tickets_openapi import (
     ADD_MESSAGE_OPENAPI,
     CREATE_TICKET_OPENAPI,
@@ -23,20 +30,13 @@ from telemetron.api.tickets_openapi import (
 from telemetron.config import Settings
 from telemetron.errors import AppError, InvalidRequest
 from telemetron.observability.metrics import TICKETS_CREATED
-from telemetron.tickets import intake
 from telemetron.tickets.follow_schemas import (
     AddMessageRequest,
     parse_add_message,
     parse_query_tickets,
     parse_update_ticket,
 )
-from telemetron.tickets.operations import (
-    add_message_action,
-    get_ticket_action,
-    query_tickets_action,
-    update_ticket_action,
-)
-from telemetron.tickets.views import canonical_ticket_id
+from telemetron.tickets.serializers import canonical_ticket_id
 
 GET_TICKET = Endpoint(
     "ticket/getTicket",
@@ -68,9 +68,9 @@ async def create_ticket(request: Request) -> Response:
         dry, problem = _dry_run_asked(request), None
     except AppError as exc:  # never a real ticket for a dry run we could not read
         dry, problem = False, exc
-    call = await read_call(request, intake.DRY_RUN if dry else intake.CREATE_TICKET, problem=problem)
-    prepared = await intake.prepare(ctx, call)
-    action = intake.dry_run_action(prepared) if dry else intake.create_action(prepared)
+    call = await read_call(request, DRY_RUN if dry else CREATE_TICKET, problem=problem)
+    prepared = await prepare(ctx, call)
+    action = dry_run_action(prepared) if dry else create_action(prepared)
     reply = await ctx.db.run(unit, ctx.db, call, action)
     if not dry and not reply.replayed:
         TICKETS_CREATED.inc()

@@ -1,4 +1,7 @@
-"""``telemetron db backup FILE``, ``telemetron export --org ORG`` and ``telemetron import FILE``."""
+"""``telemetron export --org ORG`` and ``telemetron import FILE``: one organization's data, out and in.
+
+``telemetron db backup`` (the whole database) is with the other ``db`` commands (``db/cli.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,21 +12,11 @@ from typing import Annotated
 import typer
 
 from telemetron.cli_support import OrgOption, explained_failures, fail, open_db
-from telemetron.config import get_settings
+
+export_import_app = typer.Typer()
 
 
-def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the backup (must not exist).")]) -> None:
-    """A consistent copy of the whole database, safe while the server runs (SQLite: online backup API; PostgreSQL: pg_dump)."""
-    from telemetron.backup.database import PG_RESTORE_HINT, backup
-
-    with explained_failures():
-        done = backup(get_settings().database_url, file)
-    typer.echo(f"backed up to {done.file} ({done.size:,} bytes) with {done.method}"
-               + (f", schema revision {done.schema_revision}" if done.schema_revision else ""))
-    if done.method.startswith("pg_dump"):
-        typer.echo("restore: " + PG_RESTORE_HINT.format(file=done.file) + " (see docs/deploying.md)")
-
-
+@export_import_app.command("export")
 def export(
     org: OrgOption,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
@@ -40,6 +33,7 @@ def export(
     typer.echo("exported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), err=True)
 
 
+@export_import_app.command("import")
 def import_(file: Annotated[Path, typer.Argument(help="An export (`telemetron export`), or - for stdin.")]) -> None:
     """Import an organization export into this database (which must not hold it yet), with the same ids."""
     from telemetron.backup.load import import_lines
@@ -87,8 +81,3 @@ class _stdin:
     def __exit__(self, *_):
         return None
 
-
-def register(app: typer.Typer, db_app: typer.Typer) -> None:
-    db_app.command("backup")(db_backup)
-    app.command("export")(export)
-    app.command("import")(import_)

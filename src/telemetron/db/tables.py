@@ -263,7 +263,7 @@ tickets = Table(
     Column("slack_channel", Text),
     Column("tags", JSON, nullable=False, default=list, server_default="[]"),
     Column("created_at", UTCDateTime(), nullable=False),
-    # The last activity: any message or change (tickets.changes moves it).
+    # The last activity: any message or change (tickets.update moves it).
     Column("updated_at", UTCDateTime(), nullable=False),
     # When the customer last wrote, and since when the customer has been waiting for an answer
     # (they wrote last; NULL once an agent or a bot answered): the list's "waiting on us".

@@ -22,7 +22,7 @@ from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.errors import Conflict, InvalidRequest, NotFound
 from telemetron.members import service as members
 from telemetron.orgs.service import check_name
-from telemetron.tickets.changes import clean_tags
+from telemetron.tickets.update import clean_tags
 
 PLACEHOLDERS = {
     "customer_name": "the customer's name",

@@ -214,7 +214,7 @@ def server_categorizer(db: Database, ctx=None):
     batched offline categorizer); a ``telemetron worker`` without the API gets a categorizer of its own."""
     from types import SimpleNamespace
 
-    from telemetron.tickets.intake import categorize
+    from telemetron.api.create_ticket import categorize
 
     if ctx is None:
         from telemetron.triage.runtime import Categorizer

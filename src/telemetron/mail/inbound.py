@@ -3,7 +3,7 @@
 ``receive`` parses the mail and writes its files off the event loop, then stores it in one unit
 of work (``store``): noise is dropped (a bounce marks our mail failed), a Message-ID already
 stored is the same mail again (nothing new), a reply joins its ticket (``thread_match``) and
-reopens it when resolved, anything else opens a ticket through ``tickets.service.create_ticket``,
+reopens it when resolved, anything else opens a ticket through ``tickets.create.create_ticket``,
 exactly as createTicket does (customer by email, AI category, routing, Slack, webhooks).
 """
 
@@ -28,9 +28,9 @@ from telemetron.mail.noise import noise_reason
 from telemetron.mail.parse import ParsedMail, parse
 from telemetron.mail.thread_match import Candidates, match_thread, reply_token, subject_numbers, tokens_of
 from telemetron.orgs import config as org_config
-from telemetron.tickets import changes
+from telemetron.tickets.create import categorizer_request, create_ticket
 from telemetron.tickets.schemas import parse_create_ticket, utf8_size_over
-from telemetron.tickets.service import categorizer_request, create_ticket
+from telemetron.tickets.update import add_message, lock_ticket
 
 logger = logging.getLogger("telemetron.mail")
 UNREADABLE = "(This mail could not be read: {problem}. Its original is attached to the ticket.)"
@@ -119,8 +119,8 @@ def store(conn, db: Database, settings, mailbox_id: str, mail: ParsedMail, sourc
     columns = {"email_message_id": mail.message_id, "thread_reason": match.reason, "original_content": original,
                "email_source": source}
     if match.ticket_id is not None:
-        ticket = changes.lock_ticket(scoped, match.ticket_id)
-        added = changes.add_message(scoped, ticket, "customer", content, now=now, channel="email", email=columns)
+        ticket = lock_ticket(scoped, match.ticket_id)
+        added = add_message(scoped, ticket, "customer", content, now=now, channel="email", email=columns)
         attachments.record(scoped, ticket.id, added.id, files)
         return {"ticketId": ticket.id, "created": False, "reopened": added.reopened, "stored": True}
     if _over_cap(scoped, sender, now, settings.mail_new_tickets_per_sender_per_hour):

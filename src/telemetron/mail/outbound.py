@@ -38,7 +38,7 @@ _THREAD = (tenant_select(ticket_messages, _m.role, _m.email_message_id)
 def deliver_agent_reply(scoped: Scoped, ticket_id: str, message_id: int, content: str, *,
                         author_member_id: str | None, now: datetime) -> None:
     from telemetron.notifications import events
-    from telemetron.tickets.views import find_ticket_row, summary_json
+    from telemetron.tickets.serializers import find_ticket_row, summary_json
 
     row = find_ticket_row(scoped, ticket_id)
     assert row is not None  # locked by the caller

@@ -18,8 +18,8 @@ from telemetron.db.scoped import Scoped, tenant_select
 from telemetron.db.tables import ticket_messages
 from telemetron.errors import AppError, NotFound
 from telemetron.mail import attachments
-from telemetron.tickets import changes
-from telemetron.tickets.views import canonical_ticket_id
+from telemetron.tickets.serializers import canonical_ticket_id
+from telemetron.tickets.update import add_message, lock_ticket
 from telemetron.web.pages import Web, page
 
 _m = ticket_messages.c
@@ -31,7 +31,7 @@ def _download(path: Path, filename: str) -> Response:
 
 
 def _attachment(scoped: Scoped, member, raw_ticket_id: str, attachment_id: str) -> dict:
-    ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_ticket_id))  # 404 for another org's ticket
+    ticket = lock_ticket(scoped, canonical_ticket_id(raw_ticket_id))  # 404 for another org's ticket
     return attachments.find(scoped, ticket.id, attachment_id)
 
 
@@ -68,8 +68,8 @@ def _note(scoped: Scoped, member, raw_ticket_id: str, *, content: str | None, ma
     from telemetron.web.ticket_data import _text
 
     content = _text(content.replace("\r\n", "\n") if content else content or "", what="note", limit=max_text)
-    ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_ticket_id))
-    changes.add_message(scoped, ticket, "agent", content, now=utcnow(), author_member_id=member.member_id,
+    ticket = lock_ticket(scoped, canonical_ticket_id(raw_ticket_id))
+    add_message(scoped, ticket, "agent", content, now=utcnow(), author_member_id=member.member_id,
                         internal=True, channel="web")
     return ticket.id
 

@@ -9,9 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, open_db, run, scoped_read, scoped_run
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, open_db, scoped_read, scoped_run
 
 outbox_app = typer.Typer(help="Notifications waiting, sent and failed.", no_args_is_help=True)
+worker_app = typer.Typer()
 
 
 @outbox_app.command("list")
@@ -71,6 +72,7 @@ def outbox_retry(org: OrgOption, message_id: Annotated[int, typer.Argument(help=
     typer.echo(f"message {message_id} will be sent again")
 
 
+@worker_app.command("worker")
 def worker(
     name: Annotated[Optional[str], typer.Option(help="Worker name in the attempt log (default host:pid).")] = None,
 ) -> None:
@@ -104,5 +106,3 @@ def worker(
 
     asyncio.run(main())
 
-
-__all__ = ["outbox_app", "worker", "run"]

@@ -1,4 +1,4 @@
-"""`telemetron org rate-limit`: an organization's own API rate limit (mounted on the org group)."""
+"""`telemetron org rate-limit`: an organization's own API rate limit (``orgs/cli.py`` adds it to the org group)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import typer
 
 from telemetron.cli_support import JsonOption, OrgOption, echo_json, fail, scoped_read, scoped_run
 
+rate_limit_app = typer.Typer()
 
+
+@rate_limit_app.command("rate-limit")
 def rate_limit(
     org: OrgOption,
     limit: Annotated[str | None, typer.Argument(
@@ -32,6 +35,3 @@ def rate_limit(
     else:
         typer.echo(f"rate limit: {stored}" if stored else "rate limit: the server's (TELEMETRON_RATE_LIMIT)")
 
-
-def register(org_app: typer.Typer) -> None:
-    org_app.command("rate-limit")(rate_limit)

@@ -6,16 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from telemetron.cli_support import (
-    JsonOption,
-    OrgOption,
-    echo_json,
-    echo_records,
-    fail,
-    parse_json_option,
-    scoped_read,
-    scoped_run,
-)
+from telemetron.cli_support import JsonOption, OrgOption, echo_json, parse_json_option, scoped_read, scoped_run
 
 rules_app = typer.Typer(help="Routing rules: who gets which ticket.", no_args_is_help=True)
 team_app = typer.Typer(help="Teams of members, for routing.", no_args_is_help=True)
@@ -63,8 +54,10 @@ def rules_add(
     }
     rule = scoped_run(org, add_rule, name=name, conditions=conditions, actions=actions, position=position,
                       continue_matching=continue_matching)
-    echo_records({"id": rule["id"], "name": rule["name"], "position": rule["position"]}, as_json,
-                 lambda r: f"{r['id']}  #{r['position']}  {r['name']}")
+    if as_json:
+        echo_json({"id": rule["id"], "name": rule["name"], "position": rule["position"]})
+    else:
+        typer.echo(f"{rule['id']}  #{rule['position']}  {rule['name']}")
 
 
 @rules_app.command("list")
@@ -75,12 +68,12 @@ def rules_list(org: OrgOption, as_json: JsonOption = False) -> None:
     rules = scoped_read(org, list_rules)
     rows = [{"id": r["id"], "name": r["name"], "position": r["position"], "enabled": r["enabled"],
              "conditions": r["conditions"], "actions": r["actions"], "continue": r["continue_matching"]} for r in rules]
-    echo_records(rows, as_json, _rule_lines)
-
-
-def _rule_lines(rule: dict) -> str:
-    state = "" if rule["enabled"] else " (disabled)"
-    return f"#{rule['position']} {rule['id']}  {rule['name']}{state}\n    when {rule['conditions'] or 'always'}\n    then {rule['actions']}"
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        state = "" if r["enabled"] else " (disabled)"
+        typer.echo(f"#{r['position']} {r['id']}  {r['name']}{state}\n    when {r['conditions'] or 'always'}\n    then {r['actions']}")
 
 
 @rules_app.command("disable")
@@ -99,7 +92,7 @@ def rules_test(
     as_json: JsonOption = False,
 ) -> None:
     """Dry run: what would happen to this ticket (category, rule, assignee, notifications), creating nothing."""
-    from telemetron.tickets.intake import dry_run
+    from telemetron.api.create_ticket import dry_run
 
     body = parse_json_option(ticket, what="The ticket")
     result = scoped_run(org, lambda scoped: dry_run(scoped, body))
@@ -127,7 +120,10 @@ def team_add(
     from telemetron.routing.service import add_team
 
     team = scoped_run(org, add_team, name=name, strategy=strategy, member_ids=member or [])
-    echo_records(_team(team), as_json, _team_line)
+    if as_json:
+        echo_json({"id": team["id"], "name": team["name"], "strategy": team["strategy"]})
+    else:
+        typer.echo(f"{team['id']}  {team['name']}  ({team['strategy']})")
 
 
 @team_app.command("list")
@@ -135,15 +131,10 @@ def team_list(org: OrgOption, as_json: JsonOption = False) -> None:
     """List teams."""
     from telemetron.routing.service import list_teams
 
-    echo_records([_team(t) for t in scoped_read(org, list_teams)], as_json, _team_line)
+    teams = scoped_read(org, list_teams)
+    if as_json:
+        echo_json([{"id": t["id"], "name": t["name"], "strategy": t["strategy"]} for t in teams])
+        return
+    for t in teams:
+        typer.echo(f"{t['id']}  {t['name']}  ({t['strategy']})")
 
-
-def _team(team: dict) -> dict:
-    return {"id": team["id"], "name": team["name"], "strategy": team["strategy"]}
-
-
-def _team_line(team: dict) -> str:
-    return f"{team['id']}  {team['name']}  ({team['strategy']})"
-
-
-__all__ = ["rules_app", "team_app", "fail"]

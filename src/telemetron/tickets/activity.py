@@ -1,6 +1,6 @@
 """Which customer messages a member has not seen: a marker per (member, ticket), moved when the
 member opens the ticket. A ticket is unseen by a member when its customer wrote after that
-(``tickets.last_customer_message_at``, kept by ``tickets.changes.add_message``)."""
+(``tickets.last_customer_message_at``, kept by ``tickets.update.add_message``)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ getTicket, queryTickets, updateTicket and addMessage.
 As for createTicket (``tickets.schemas``): validation is strict (a number is not a string), every
 error is a 400 that names the field and says what would be right, unknown fields are ignored and
 named back as warnings. (A NUL character anywhere in a body is refused by ``api.requests.read_json``.) The response models are here for the OpenAPI document; the handlers build
-the bodies directly (``tickets.views``).
+the bodies directly (``tickets.serializers``).
 """
 
 from __future__ import annotations

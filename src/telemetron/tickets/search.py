@@ -36,7 +36,7 @@ from sqlalchemy.sql.selectable import Join
 
 from telemetron.db.scoped import Scoped, tenant_filter
 from telemetron.db.tables import tickets
-from telemetron.tickets.views import SUMMARIES, SUMMARY_COLUMNS, with_ticket_joins
+from telemetron.tickets.serializers import SUMMARIES, SUMMARY_COLUMNS, with_ticket_joins
 
 #: Words longer than this are not indexed (hashes, base64), nor searched for.
 MAX_WORD = 40

@@ -1,6 +1,6 @@
 """The admins' routing settings: rules (add, edit, reorder, disable or enable, and a dry run on a
 sample ticket) and teams (add, members, strategy), through ``routing.service`` and
-``tickets.intake.dry_run``, the functions ``telemetron rules`` and ``telemetron team`` call."""
+``api.create_ticket.dry_run``, the functions ``telemetron rules`` and ``telemetron team`` call."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def sample_from_form(form: Form) -> dict[str, Any]:
 @admin_page
 async def dry_run(web: Web) -> Response:
     """What the rules would do with a sample ticket: the real creation, rolled back."""
-    from telemetron.tickets.intake import dry_run as run_dry
+    from telemetron.api.create_ticket import dry_run as run_dry
 
     sample = sample_from_form(web.form)
     try:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from telemetron.db.scoped import Scoped
 from telemetron.errors import InvalidRequest
 from telemetron.members.auth import SignedIn
-from telemetron.tickets.views import canonical_ticket_id
+from telemetron.tickets.serializers import canonical_ticket_id
 from telemetron.web import ticket_data, ticket_list
 from telemetron.web.pages import Web, page
 

@@ -11,7 +11,7 @@ from telemetron.customers import service as customers
 from telemetron.db.scoped import Scoped, tenant_select
 from telemetron.db.tables import categories, device_owners, devices, tickets
 from telemetron.members.auth import SignedIn
-from telemetron.tickets.views import SUMMARIES, summary_json
+from telemetron.tickets.serializers import SUMMARIES, summary_json
 
 _t = tickets.c
 _d = devices.c

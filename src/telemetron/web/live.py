@@ -21,7 +21,7 @@ from telemetron.clock import utcnow
 from telemetron.db.scoped import ORG, PerDialect, Scoped, tenant_delete, tenant_select
 from telemetron.db.tables import members, ticket_presence, tickets
 from telemetron.members.auth import SignedIn
-from telemetron.tickets.views import canonical_ticket_id, iso, ticket_not_found
+from telemetron.tickets.serializers import canonical_ticket_id, iso, ticket_not_found
 from telemetron.web.pages import Web, page
 
 POLL_SECONDS = 5

@@ -1,6 +1,6 @@
 """What the agents' ticket pages read and do, as units of work ``fn(scoped, member, ...)``.
 
-The list is ``web.ticket_list``. Changes go through ``tickets.changes``, the one place that changes tickets, so a reply
+The list is ``web.ticket_list``. Changes go through ``tickets.update``, the one place that changes tickets, so a reply
 or a status change notifies, and a category set here teaches the categorizer, exactly as through
 the API.
 """
@@ -20,9 +20,17 @@ from telemetron.errors import InvalidRequest
 from telemetron.idempotency import service as idempotency
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
-from telemetron.tickets import activity, changes
+from telemetron.tickets import activity
 from telemetron.tickets.schemas import utf8_size_over
-from telemetron.tickets.views import canonical_ticket_id, get_ticket
+from telemetron.tickets.serializers import canonical_ticket_id, get_ticket
+from telemetron.tickets.update import (
+    add_message,
+    change_assignee,
+    change_category,
+    change_priority,
+    change_status,
+    lock_ticket,
+)
 
 _t = tickets.c
 _r = routing_rules.c
@@ -78,14 +86,14 @@ def reply(scoped: Scoped, member: SignedIn, raw_id: str, *, content: str, status
     content = _text(content.replace("\r\n", "\n") if content else content, what="reply", limit=max_text)
     if status and status not in STATUSES:
         raise InvalidRequest(f"Unknown status '{status}'", field="status")
-    ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_id))
+    ticket = lock_ticket(scoped, canonical_ticket_id(raw_id))
     if once and idempotency.claim(scoped, key=f"web:reply:{ticket.id}:{once}", endpoint="web/reply",
                                   request_hash="form") is not None:
         return ticket.id, False
     now = utcnow()
-    changes.add_message(scoped, ticket, "agent", content, now=now, author_member_id=member.member_id, channel="web")
+    add_message(scoped, ticket, "agent", content, now=now, author_member_id=member.member_id, channel="web")
     if status:
-        changes.change_status(scoped, ticket, status, now=now)
+        change_status(scoped, ticket, status, now=now)
     return ticket.id, True
 
 
@@ -106,16 +114,16 @@ def update(scoped: Scoped, member: SignedIn, raw_id: str, *, status: str | None,
     def edited(field: str, value: str | None) -> bool:
         return value is not None and (shown.get(field) is None or value != shown[field])
 
-    ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_id))
+    ticket = lock_ticket(scoped, canonical_ticket_id(raw_id))
     now = utcnow()
     changed = []
     if status and status not in STATUSES:
         raise InvalidRequest(f"Unknown status '{status}'", field="status")
     if priority and priority not in PRIORITIES:
         raise InvalidRequest(f"Unknown priority '{priority}'", field="priority")
-    if status and edited("status", status) and changes.change_status(scoped, ticket, status, now=now):
+    if status and edited("status", status) and change_status(scoped, ticket, status, now=now):
         changed.append("status")
-    if priority and edited("priority", priority) and changes.change_priority(scoped, ticket, priority, now=now):
+    if priority and edited("priority", priority) and change_priority(scoped, ticket, priority, now=now):
         changed.append("priority")
     if confirm_category or (edited("category", category_id) and category_id != (ticket.category_id or "")):
         category_id = ticket.category_id or "" if category_id is None else category_id
@@ -125,9 +133,9 @@ def update(scoped: Scoped, member: SignedIn, raw_id: str, *, status: str | None,
             if found is None:
                 raise InvalidRequest("That category does not exist (any more); reload the page.", field="category")
             name = found
-        if changes.change_category(scoped, ticket, name, now=now):
+        if change_category(scoped, ticket, name, now=now):
             changed.append("category")
     if (edited("assignee", assignee_id) and assignee_id != (ticket.assignee_id or "")
-            and changes.change_assignee(scoped, ticket, assignee_id or None, now=now)):
+            and change_assignee(scoped, ticket, assignee_id or None, now=now)):
         changed.append("assignee")
     return changed

@@ -3,7 +3,7 @@ never drops a change made in the sidebar (and saving the sidebar never drops a d
 
 ``send`` is one unit of work over ``ticket_data.reply`` and ``ticket_data.update`` (the functions
 a lone reply or update uses: notifications, training and "only what this agent changed" hold), plus the
-ticket's tags through ``tickets.changes.change_tags``.
+ticket's tags through ``tickets.update.change_tags``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from telemetron.clock import utcnow
 from telemetron.db.scoped import Scoped
 from telemetron.members.auth import SignedIn
-from telemetron.tickets import changes
-from telemetron.tickets.views import canonical_ticket_id
+from telemetron.tickets.serializers import canonical_ticket_id
+from telemetron.tickets.update import change_tags, lock_ticket
 from telemetron.web import ticket_data
 from telemetron.web.pages import Form
 
@@ -49,7 +49,7 @@ def send(scoped: Scoped, member: SignedIn, raw_id: str, *, form: Form, with_repl
     changed = ticket_data.update(scoped, member, raw_id, status=values["status"], priority=values["priority"],
                                  category_id=values["category"], assignee_id=values["assignee"], shown=shown)
     if form.has("tags") and form.get("tags") != form.get("shown_tags"):
-        ticket = changes.lock_ticket(scoped, canonical_ticket_id(raw_id))
-        if changes.change_tags(scoped, ticket, _tags(form.get("tags")), now=utcnow()):
+        ticket = lock_ticket(scoped, canonical_ticket_id(raw_id))
+        if change_tags(scoped, ticket, _tags(form.get("tags")), now=utcnow()):
             changed.append("tags")
     return Sent(canonical_ticket_id(raw_id) or raw_id, replied, changed)

@@ -1,7 +1,7 @@
 """The agents' ticket list (``/tickets``): filters, full-text search, sorts, and what needs them now.
 
-It reuses queryTickets' pieces: the summaries (``tickets.views``), the keyset cursors and orders
-(``tickets.queries``) and the search (``tickets.search``), and adds what an agent needs that the
+It reuses queryTickets' pieces: the summaries (``tickets.serializers``), the keyset cursors and orders
+(``tickets.read``) and the search (``tickets.search``), and adds what an agent needs that the
 API has not: assigned to me / unassigned, "not resolved", a sort by priority, and which tickets
 have customer messages this agent has not seen (``tickets.activity``).
 
@@ -25,7 +25,7 @@ from telemetron.db.tables import tickets
 from telemetron.enums import PRIORITIES, STATUSES
 from telemetron.members.auth import SignedIn
 from telemetron.tickets import activity, search
-from telemetron.tickets.queries import (
+from telemetron.tickets.read import (
     NEWEST_CREATED,
     NEWEST_UPDATE,
     decode_cursor,
@@ -34,7 +34,7 @@ from telemetron.tickets.queries import (
     order_time,
     peek_order,
 )
-from telemetron.tickets.views import SUMMARIES, summary_json
+from telemetron.tickets.serializers import SUMMARIES, summary_json
 
 PAGE_SIZE = 25
 MAX_SEARCH = 200

@@ -9,7 +9,7 @@ from telemetron.db.scoped import Scoped
 from telemetron.macros import service as macros
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
-from telemetron.tickets.changes import clean_tags
+from telemetron.tickets.update import clean_tags
 from telemetron.web import customer_data, live, saved_views, ticket_data, ticket_list
 
 

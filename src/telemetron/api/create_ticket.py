@@ -31,8 +31,8 @@ from telemetron.notifications import events
 from telemetron.observability.metrics import CATEGORIZER_LATENCY
 from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import recent_organization
+from telemetron.tickets.create import CreatedTicket, categorizer_request, create_ticket
 from telemetron.tickets.schemas import CreateTicketRequest, parse_create_ticket
-from telemetron.tickets.service import CreatedTicket, categorizer_request, create_ticket
 from telemetron.triage import llm as llm_engine
 from telemetron.triage.classifier import Prediction
 from telemetron.triage.llm import LLMSettings
@@ -183,7 +183,7 @@ DRY_RUN = Endpoint("ticket/createTicket", parse, _unused, idempotent=False)
 def dry_run(scoped: Scoped, body: object) -> dict[str, Any]:
     """What createTicket would do with ``body``, storing nothing (the CLI's ``routing test``).
 
-    The categorizer runs here, in the caller's thread (``tickets.service.categorize_now``).
+    The categorizer runs here, in the caller's thread (``tickets.create.categorize_now``).
     """
     request, warnings = parse_create_ticket(body)
     config = org_config.load(scoped)

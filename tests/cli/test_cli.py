@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import as_json, count, failed_readably, succeeded
+
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.databases import count
 
 PATH = "/api/ext-v1/ticket/createTicket"
 

@@ -251,7 +251,7 @@ def create_ticket(
     """Open the ticket: choose the category → describe → route → insert → announce.
 
     ``config`` is the organization's cached configuration when the caller has it (``orgs.config``).
-    ``prediction`` is the categorizer's answer, asked before the unit of work (``tickets.intake``);
+    ``prediction`` is the categorizer's answer, asked before the unit of work (``api.create_ticket``);
     without one, the ticket is left uncategorized, unless ``categorize_inline`` (CLI) asks it here.
     Routing comes before the insert because the row holds its decision (assignee, priority, tags).
     """

@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Tenant, count, rejected
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from telemetron.errors import NotFound
 from telemetron.orgs.apikeys import create_api_key, revoke_api_key
+from tests.support.databases import count
+from tests.support.http import rejected
+from tests.support.tenants import Tenant
 
 PATH = "/api/ext-v1/ticket/createTicket"
 

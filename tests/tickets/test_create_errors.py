@@ -12,11 +12,11 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from conftest import count
 from sqlalchemy import text
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
+from tests.support.databases import count
 
 PATH = "/api/ext-v1/ticket/createTicket"
 MAX_TEXT = 65536

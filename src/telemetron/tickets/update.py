@@ -31,7 +31,7 @@ from telemetron.enums import Status
 from telemetron.errors import InvalidRequest, NotFound
 from telemetron.members import service as members
 from telemetron.tickets import search
-from telemetron.tickets.views import ticket_not_found
+from telemetron.tickets.serializers import ticket_not_found
 
 RESOLVED = Status.RESOLVED
 
@@ -107,7 +107,7 @@ def _publish(scoped: Scoped, event: str, ticket_id: str, detail: dict) -> None:
     """Enqueue ``event`` with a snapshot of the ticket as it is now (in this transaction), to the
     Slack channel its routing rule chose, if any, like its new-ticket message."""
     from telemetron.notifications import events
-    from telemetron.tickets.views import find_ticket_row, summary_json
+    from telemetron.tickets.serializers import find_ticket_row, summary_json
 
     row = find_ticket_row(scoped, ticket_id)
     events.publish(scoped, event, summary_json(row), slack_channel=row.slack_channel, detail=detail)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -42,7 +42,7 @@ from telemetron.db.tables import tickets
 from telemetron.errors import InvalidRequest, shown
 from telemetron.tickets import search
 from telemetron.tickets.follow_schemas import UNCATEGORIZED, TicketQuery
-from telemetron.tickets.views import SUMMARIES, canonical_ticket_id, summary_json
+from telemetron.tickets.serializers import SUMMARIES, canonical_ticket_id, summary_json
 
 NEWEST_CREATED = "c"  # (created_at, id) descending
 OLDEST_UPDATE = "u"  # (updated_at, id) ascending
@@ -210,57 +210,58 @@ def decode_offset(cursor: str, *, fingerprint: str) -> int:
     return _decoded(cursor, order=BY_RELEVANCE, fingerprint=fingerprint, check=_offset)
 
 
+@dataclass(frozen=True, slots=True)
+class _NoMatch:
+    """A filter that no ticket can match: the page is empty, with what to tell the client."""
+
+    warnings: list[str]
+
+
 def query_tickets(scoped: Scoped, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None, list[str]]:
     """(page of ticket summaries, next cursor or None, warnings)."""
     order = BY_RELEVANCE if query.sort == "relevance" else _ORDERS[query.sort, query.descending]
     fingerprint = _fingerprint(query)
+    params = _position(query, order, fingerprint)
+    shape = _filters(scoped, query, order, params)
+    if isinstance(shape, _NoMatch):
+        return [], None, shape.warnings
+    rows = scoped.execute(_statement(shape), params).all()
+    page = rows[: query.limit]
+    more = len(rows) > query.limit
+    return [summary_json(row) for row in page], _next_cursor(page, order, params, fingerprint) if more else None, []
+
+
+def _position(query: TicketQuery, order: str, fingerprint: str) -> dict[str, Any]:
+    """The page's size (one more row says whether a next page exists) and where it starts."""
     params: dict[str, Any] = {"page_size": query.limit + 1}
     if order == BY_RELEVANCE:
         params["offset"] = decode_offset(query.cursor, fingerprint=fingerprint) if query.cursor else 0
     elif query.cursor is not None:
         params["cursor_time"], params["cursor_id"] = decode_cursor(query.cursor, order=order, fingerprint=fingerprint)
+    return params
 
-    mode = dialect = None
-    if query.q is not None:
-        terms = search.parse(query.q)
-        if not terms:
-            return [], None, [f"q {shown(query.q)} holds no word to search for (letters or digits)"]
-        dialect = scoped.conn.dialect.name
-        if order == BY_RELEVANCE:
-            mode, params["fts"] = search.plan_ranked(scoped, terms)
-        else:
-            mode, params["fts"] = search.plan(scoped, terms)
-    search.custom_plans(scoped)
 
-    category = None
-    if query.category is not None:
-        if categories.name_key(query.category) == UNCATEGORIZED:
-            category = "none"
-        else:
-            found = categories.find_by_name(scoped, query.category, active_only=False)
-            if found is None:
-                return [], None, [f"category '{query.category}' matches no category of this organization"]
-            category, params["category_id"] = "id", found["id"]
-
-    customer_id = query.customer_id
-    if query.customer_email is not None:
-        found = customers.find_by_email(scoped, query.customer_email)
-        if found is None or (customer_id is not None and customer_id != found["id"]):
-            return [], None, []
-        customer_id = found["id"]
-    if customer_id is not None:
-        params["customer_id"] = customer_id
-
-    if query.statuses is not None:
-        params["statuses"] = list(query.statuses)
-    if query.priorities is not None:
-        params["priorities"] = list(query.priorities)
-    if query.created_after is not None:
-        params["created_after"] = query.created_after
-    if query.updated_after is not None:
-        params["updated_after"] = query.updated_after
-
-    shape = _Shape(
+def _filters(scoped: Scoped, query: TicketQuery, order: str, params: dict[str, Any]) -> _Shape | _NoMatch:
+    """The statement's shape for ``query``, its values added to ``params``."""
+    searched = _search(scoped, query, order, params)
+    if isinstance(searched, _NoMatch):
+        return searched
+    category = _category(scoped, query, params)
+    if isinstance(category, _NoMatch):
+        return category
+    customer_id = _customer(scoped, query)
+    if isinstance(customer_id, _NoMatch):
+        return customer_id
+    values = {
+        "customer_id": customer_id,
+        "statuses": list(query.statuses) if query.statuses is not None else None,
+        "priorities": list(query.priorities) if query.priorities is not None else None,
+        "created_after": query.created_after,
+        "updated_after": query.updated_after,
+    }
+    params.update((name, value) for name, value in values.items() if value is not None)
+    mode, dialect = searched
+    return _Shape(
         order=order,
         statuses=query.statuses is not None,
         priorities=query.priorities is not None,
@@ -270,15 +271,49 @@ def query_tickets(scoped: Scoped, query: TicketQuery) -> tuple[list[dict[str, An
         updated_after=query.updated_after is not None,
         cursor=query.cursor is not None and order != BY_RELEVANCE,
         search=mode,
-        dialect=dialect or "",
+        dialect=dialect,
     )
-    rows = scoped.execute(_statement(shape), params).all()
-    page = rows[: query.limit]
-    next_cursor = None
-    if len(rows) > query.limit:
-        if order == BY_RELEVANCE:
-            next_cursor = encode_offset(params["offset"] + query.limit, fingerprint)
-        else:
-            last = page[-1]
-            next_cursor = encode_cursor(order, getattr(last, order_time(order).key), last.id, fingerprint)
-    return [summary_json(row) for row in page], next_cursor, []
+
+
+def _search(scoped: Scoped, query: TicketQuery, order: str, params: dict[str, Any]) -> tuple[str | None, str] | _NoMatch:
+    """(the search's plan, the database's dialect), or (None, "") without ``q``."""
+    mode, dialect = None, ""
+    if query.q is not None:
+        terms = search.parse(query.q)
+        if not terms:
+            return _NoMatch([f"q {shown(query.q)} holds no word to search for (letters or digits)"])
+        dialect = scoped.conn.dialect.name
+        plan = search.plan_ranked if order == BY_RELEVANCE else search.plan
+        mode, params["fts"] = plan(scoped, terms)
+    search.custom_plans(scoped)
+    return mode, dialect
+
+
+def _category(scoped: Scoped, query: TicketQuery, params: dict[str, Any]) -> str | None | _NoMatch:
+    """"none" (uncategorized tickets), "id" (one category, in ``params``) or None (any)."""
+    if query.category is None:
+        return None
+    if categories.name_key(query.category) == UNCATEGORIZED:
+        return "none"
+    found = categories.find_by_name(scoped, query.category, active_only=False)
+    if found is None:
+        return _NoMatch([f"category '{query.category}' matches no category of this organization"])
+    params["category_id"] = found["id"]
+    return "id"
+
+
+def _customer(scoped: Scoped, query: TicketQuery) -> str | None | _NoMatch:
+    """The customer whose tickets are asked for, by id or email (both: they must agree), or None."""
+    if query.customer_email is None:
+        return query.customer_id
+    found = customers.find_by_email(scoped, query.customer_email)
+    if found is None or (query.customer_id is not None and query.customer_id != found["id"]):
+        return _NoMatch([])
+    return found["id"]
+
+
+def _next_cursor(page: Sequence[Any], order: str, params: dict[str, Any], fingerprint: str) -> str:
+    if order == BY_RELEVANCE:
+        return encode_offset(params["offset"] + len(page), fingerprint)
+    last = page[-1]
+    return encode_cursor(order, getattr(last, order_time(order).key), last.id, fingerprint)

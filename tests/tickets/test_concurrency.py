@@ -10,7 +10,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from conftest import count
+
+from tests.support.databases import count
 
 URL = "/api/ext-v1/ticket/createTicket"
 

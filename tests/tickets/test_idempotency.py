@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from conftest import Tenant, count
-
 from telemetron.orgs.apikeys import create_api_key
+from tests.support.databases import count
+from tests.support.tenants import Tenant
 
 PATH = "/api/ext-v1/ticket/createTicket"
 

@@ -7,16 +7,17 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from conftest import count, make_tenant
 
 from telemetron.categories.values import AiCategory, CategoryRef
 from telemetron.db.scoped import Scoped
 from telemetron.orgs import config as org_config
 from telemetron.orgs.config import OrgConfig
 from telemetron.routing.service import add_rule
-from telemetron.tickets import service
+from telemetron.tickets import create
 from telemetron.tickets.schemas import parse_create_ticket
 from telemetron.triage.classifier import Prediction
+from tests.support.databases import count
+from tests.support.tenants import make_tenant
 
 BILLING = AiCategory("cat_billing", "Billing", auto_resolve=False, description="invoices")
 FAQ = AiCategory("cat_faq", "FAQ", auto_resolve=True, description="answered questions")
@@ -41,38 +42,38 @@ def guess(label: str | None, confidence: float) -> Prediction:
 
 
 def test_a_named_active_category_is_taken_as_provided_whatever_the_ai_says():
-    choice = service.choose_category(config(), request(category=" legacy "), guess(BILLING.id, 0.99))
+    choice = create.choose_category(config(), request(category=" legacy "), guess(BILLING.id, 0.99))
     assert (choice.category, choice.source, choice.confidence, choice.warning) == (ALSO_ACTIVE, "provided", None, None)
 
 
 def test_a_named_auto_resolve_category_resolves_the_ticket_too():
-    choice = service.choose_category(config(), request(category="faq"), None)
+    choice = create.choose_category(config(), request(category="faq"), None)
     assert (choice.category, choice.auto_resolved) == (FAQ.ref, True)
 
 
 def test_the_ai_chooses_when_sure_enough_and_says_how_sure():
-    choice = service.choose_category(config(), request(), guess(BILLING.id, 0.61))
+    choice = create.choose_category(config(), request(), guess(BILLING.id, 0.61))
     assert (choice.category, choice.source, choice.confidence) == (BILLING.ref, "ai", 0.61)
     assert choice.candidates == [{"category": "Billing", "score": 0.61}]
 
 
 @pytest.mark.parametrize("confidence,chosen", [(0.79, None), (0.8, FAQ.ref)])
 def test_the_ai_auto_resolves_only_from_0_8(confidence, chosen):
-    choice = service.choose_category(config(), request(), guess(FAQ.id, confidence))
+    choice = create.choose_category(config(), request(), guess(FAQ.id, confidence))
     assert (choice.category, choice.auto_resolved) == (chosen, chosen is not None)
 
 
 def test_an_unmatched_name_is_a_warning_that_says_what_happened():
-    left = service.choose_category(config(), request(category="Shipping"), None)
+    left = create.choose_category(config(), request(category="Shipping"), None)
     assert (left.category, left.source) == (None, "none")
     assert left.warning == "category 'Shipping' matches no active category of this organization; " \
                            "the ticket was left uncategorized"
-    chosen = service.choose_category(config(), request(category="Shipping"), guess(BILLING.id, 0.9))
+    chosen = create.choose_category(config(), request(category="Shipping"), guess(BILLING.id, 0.9))
     assert chosen.warning.endswith("categorized automatically as 'Billing'")
 
 
 def test_an_answer_naming_a_category_no_longer_open_to_the_ai_is_not_used():
-    choice = service.choose_category(config(ai=(FAQ,)), request(), guess(BILLING.id, 0.95))
+    choice = create.choose_category(config(ai=(FAQ,)), request(), guess(BILLING.id, 0.95))
     assert (choice.category, choice.source, choice.candidates) == (None, "none", [])
 
 
@@ -80,12 +81,12 @@ def test_an_answer_naming_a_category_no_longer_open_to_the_ai_is_not_used():
 
 
 def test_the_description_is_the_requests_own_else_written_from_the_messages():
-    assert service.describe(request(description="It broke"), "LLM text") == ("It broke", False)
+    assert create.describe(request(description="It broke"), "LLM text") == ("It broke", False)
     talk = request(messages=[{"role": "customer", "content": "I was charged twice"}])
-    assert service.describe(talk, "LLM text") == ("LLM text", True)
-    text, generated = service.describe(talk, None)
+    assert create.describe(talk, "LLM text") == ("LLM text", True)
+    text, generated = create.describe(talk, None)
     assert generated and "I was charged twice" in text
-    assert service.describe(request(), None) == ("", False)
+    assert create.describe(request(), None) == ("", False)
 
 
 # --- route, insert, announce (database) ------------------------------------------------------------
@@ -99,11 +100,11 @@ def test_routing_decides_the_rows_priority_and_an_auto_resolved_ticket_is_not_ro
         add_rule(scoped, name="Urgent billing", conditions={"ticketCategory": ["billing"]},
                  actions={"setPriority": "urgent"})
         loaded = org_config.load(scoped)
-        billing = service.CategoryChoice(CategoryRef("x", "Billing"), "provided")
+        billing = create.CategoryChoice(CategoryRef("x", "Billing"), "provided")
         customer = {"id": "cust_x", "email": "ann@example.com", "name": None}
-        routed = service.route_ticket(scoped, loaded, request(), billing, customer, "")
-        resolved = service.CategoryChoice(CategoryRef("x", "Billing"), "provided", auto_resolved=True)
-        return routed, service.route_ticket(scoped, loaded, request(), resolved, customer, "")
+        routed = create.route_ticket(scoped, loaded, request(), billing, customer, "")
+        resolved = create.CategoryChoice(CategoryRef("x", "Billing"), "provided", auto_resolved=True)
+        return routed, create.route_ticket(scoped, loaded, request(), resolved, customer, "")
 
     routed, not_routed = db.run_sync(unit)
     assert routed.priority == "urgent" and "Urgent billing" in routed.reason
@@ -122,11 +123,11 @@ def test_insert_writes_the_row_and_messages_and_only_an_open_ticket_is_announced
 
         add_endpoint(scoped, url="http://127.0.0.1:9/hook")  # somewhere to announce it to
         customer, created = get_or_create_by_email(scoped, "ann@example.com")
-        choice = service.CategoryChoice(None, "none", auto_resolved=auto_resolved)
-        ticket = service.NewTicket(str(uuid.uuid4()), talk, customer, created, choice,
-                                   "desc", False, service.routing.Decision(), datetime.now(UTC))
-        service.insert_ticket(scoped, ticket)
-        service.announce(scoped, org_config.load(scoped), ticket)
+        choice = create.CategoryChoice(None, "none", auto_resolved=auto_resolved)
+        ticket = create.NewTicket(str(uuid.uuid4()), talk, customer, created, choice,
+                                   "desc", False, create.routing.Decision(), datetime.now(UTC))
+        create.insert_ticket(scoped, ticket)
+        create.announce(scoped, org_config.load(scoped), ticket)
         return ticket.id
 
     ticket_id = db.run_sync(unit)

@@ -13,14 +13,14 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from conftest import count
-from conftest import rejected as assert_error
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from telemetron.db.tables import tickets
 from telemetron.members.service import add_member
 from telemetron.routing.service import add_rule
+from tests.support.databases import count
+from tests.support.http import rejected as assert_error
 
 CREATE = "/api/ext-v1/ticket/createTicket"
 GET = "/api/ext-v1/ticket/getTicket/{}"

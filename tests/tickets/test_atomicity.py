@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import count
+
+from tests.support.databases import count
 
 URL = "/api/ext-v1/ticket/createTicket"
 MARKER = "boom-injected-failure"

@@ -8,10 +8,10 @@ from typing import Any
 
 from telemetron.api.pipeline import Caller, Parsed
 from telemetron.clock import utcnow
-from telemetron.tickets import changes
+from telemetron.tickets import update as ticket_update
 from telemetron.tickets.follow_schemas import AddMessageRequest, TicketQuery, TicketUpdate
-from telemetron.tickets.queries import query_tickets
-from telemetron.tickets.views import canonical_ticket_id, get_ticket
+from telemetron.tickets.read import query_tickets
+from telemetron.tickets.serializers import canonical_ticket_id, get_ticket
 
 
 def get_ticket_action(caller: Caller, ticket_id: Parsed[str | None]) -> dict[str, Any]:
@@ -24,18 +24,18 @@ def query_tickets_action(caller: Caller, query: Parsed[TicketQuery]) -> dict[str
     return {"success": True, "tickets": page, "nextCursor": next_cursor, "warnings": [*query.warnings, *warnings]}
 
 
-# Each field of updateTicket, applied by its function in ``tickets.changes``, in this order.
+# Each field of updateTicket, applied by its function in ``tickets.update``, in this order.
 _CHANGERS: tuple[tuple[str, Callable[..., bool]], ...] = (
-    ("status", changes.change_status),
-    ("priority", changes.change_priority),
-    ("category", changes.change_category),
-    ("assigneeId", changes.change_assignee),
+    ("status", ticket_update.change_status),
+    ("priority", ticket_update.change_priority),
+    ("category", ticket_update.change_category),
+    ("assigneeId", ticket_update.change_assignee),
 )
 
 
 def update_ticket_action(caller: Caller, update: Parsed[TicketUpdate]) -> dict[str, Any]:
     scoped = caller.scoped
-    ticket = changes.lock_ticket(scoped, canonical_ticket_id(update.value.ticket_id))
+    ticket = ticket_update.lock_ticket(scoped, canonical_ticket_id(update.value.ticket_id))
     now = utcnow()
     wanted = update.value.changes
     changed = [name for name, change in _CHANGERS if name in wanted and change(scoped, ticket, wanted[name], now=now)]
@@ -50,9 +50,9 @@ def update_ticket_action(caller: Caller, update: Parsed[TicketUpdate]) -> dict[s
 
 def add_message_action(caller: Caller, message: Parsed[AddMessageRequest]) -> dict[str, Any]:
     request = message.value
-    ticket = changes.lock_ticket(caller.scoped, canonical_ticket_id(request.ticketId))
-    added = changes.add_message(caller.scoped, ticket, request.role, request.content, now=utcnow(),
-                                internal=request.internal)
+    ticket = ticket_update.lock_ticket(caller.scoped, canonical_ticket_id(request.ticketId))
+    added = ticket_update.add_message(caller.scoped, ticket, request.role, request.content, now=utcnow(),
+                                      internal=request.internal)
     return {
         "success": True,
         "message": "Message added successfully",

@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import count, ok, post, rejected
 from sqlalchemy import text
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
+from tests.support.databases import count
+from tests.support.http import ok, post, rejected
 
 BASE = "/api/ext-v1"
 DEVICE = f"{BASE}/device"

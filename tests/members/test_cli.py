@@ -9,7 +9,9 @@ import re
 import uuid
 
 import pytest
-from conftest import as_json, count, failed_readably, succeeded
+
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.databases import count
 
 MEMBER_ID = re.compile(r"^mem_[0-9a-f]{12}$")
 

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import count, ok, post, rejected
 from sqlalchemy import text
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
+from tests.support.databases import count
+from tests.support.http import ok, post, rejected
 
 BASE = "/api/ext-v1"
 CREATE = f"{BASE}/customer/createOrUpdateCustomer"

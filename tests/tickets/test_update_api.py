@@ -12,13 +12,13 @@ from datetime import datetime
 
 import httpx
 import pytest
-from conftest import count
-from conftest import rejected as assert_error
 from sqlalchemy import text
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from telemetron.members.service import add_member
+from tests.support.databases import count
+from tests.support.http import rejected as assert_error
 
 CREATE = "/api/ext-v1/ticket/createTicket"
 GET = "/api/ext-v1/ticket/getTicket/{}"

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, count
 from typer.testing import CliRunner
 
 from telemetron.cli import app as cli_app
 from telemetron.config import Settings, get_settings
+from tests.support.databases import count
+from tests.support.servers import LiveServer
 
-SPEC = Path(__file__).parent / "spec" / "createTicket.original.txt"
-SHARED_SPEC = Path(__file__).parents[2] / "shared" / "spec" / "createTicket.original.txt"
+SPEC = Path(__file__).parents[1] / "spec" / "createTicket.original.txt"
+SHARED_SPEC = Path(__file__).parents[3] / "shared" / "spec" / "createTicket.original.txt"
 
 
 def curl_examples() -> list[dict]:
