@@ -13,14 +13,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telemetron.customers.schemas import MAX_CATEGORY, MAX_EMAIL, EmailText, IdentifierText, StrictRequest
 from telemetron.customers.service import normalize_email
 from telemetron.customers.validation import JsonObject, Text, parse_body, require_text, trimmed
 from telemetron.errors import AppError, InvalidRequest
+from telemetron.validation import EMAIL, NOT_BLANK
 
 MAX_IDENTIFIER = 255  # devices.identifier
 MAX_TYPE = 255  # devices.type
-MAX_CATEGORY = 255
-MAX_EMAIL = 320
 MAX_DEVICES = 1000  # per bulk request, as the ext-v1 specification's bulk-metadata
 MAX_EMAILS = 1000
 
@@ -30,32 +30,25 @@ TOO_MANY_EMAILS = f"Too many customer emails. Maximum {MAX_EMAILS} per request"
 
 
 # An identifier inside a list (the list's own Field bounds its length, not its items').
-IdentifierItem = Annotated[Text, Field(max_length=MAX_IDENTIFIER)]
+IdentifierItem = Annotated[IdentifierText, Field(max_length=MAX_IDENTIFIER)]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+def _type_required_when(flag: str) -> ConfigDict:
+    """The request's schema says what ``_required_type`` checks: ``deviceType`` with ``flag`` true."""
+    return ConfigDict(json_schema_extra={
+        "if": {"required": [flag], "properties": {flag: {"const": True}}},
+        "then": {"required": ["deviceType"], "properties": {"deviceType": {"type": "string", "pattern": NOT_BLANK}}},
+    })
 
 
 # --- POST /device ------------------------------------------------------------------------------
 
 
-class DeviceRequest(_Request):
+class DeviceRequest(StrictRequest):
     """Creates the device with this identifier, or updates it if the organization has it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "identifier": "sensor-001",
-                    "type": "sensor",
-                    "properties": {"location": "Building A", "firmware": "v2.1.0", "model": "TM-500"},
-                }
-            ]
-        }
-    )
 
-    identifier: Text = Field(
+    identifier: IdentifierText = Field(
         max_length=MAX_IDENTIFIER,
         description="The device's identifier (serial number, MAC...), unique per organization; trimmed.",
     )
@@ -98,26 +91,14 @@ def parse_device(body: Any) -> DeviceChanges:
 # --- POST /device/bulk-metadata ----------------------------------------------------------------
 
 
-class BulkMetadataRequest(_Request):
+class BulkMetadataRequest(StrictRequest):
     """Replaces the metadata of existing devices, by identifier (1 to 1000 per request)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "devices": {
-                        "sensor-001": {"firmware": "v2.2.0", "lastSeen": "2026-01-15T10:30:00Z"},
-                        "sensor-002": {"firmware": "v2.1.9", "battery": 87},
-                    }
-                }
-            ]
-        }
-    )
 
     devices: dict[str, JsonObject] = Field(
         description="Map of device identifier (trimmed) to its new metadata object, which replaces the old "
         "one whole. 1 to 1000 devices; unknown identifiers are reported as not_found, never created.",
-        json_schema_extra={"minProperties": 1, "maxProperties": MAX_DEVICES},
+        json_schema_extra={"minProperties": 1, "maxProperties": MAX_DEVICES, "propertyNames": {"pattern": NOT_BLANK}},
     )
 
 
@@ -163,26 +144,16 @@ def parse_bulk_metadata(body: Any) -> list[tuple[str, dict[str, Any]]]:
 # --- device assignment -------------------------------------------------------------------------
 
 
-class AssignDeviceToOwnersRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "deviceIdentifier": "SN-12345-ABCDE",
-                    "customerEmails": ["john.doe@example.com", "jane.doe@example.com"],
-                    "autoCreateDevice": True,
-                    "deviceType": "Thermostat",
-                }
-            ]
-        }
-    )
+class AssignDeviceToOwnersRequest(StrictRequest):
+    model_config = _type_required_when("autoCreateDevice")
 
-    deviceIdentifier: Text = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
+    deviceIdentifier: IdentifierText = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
     customerEmails: list[str] = Field(
         min_length=1,
         max_length=MAX_EMAILS,
-        description="1 to 1000 emails; trimmed and lower-cased. Unknown customers are created; invalid "
-        "emails are skipped and listed in skippedEmails.",
+        description="1 to 1000 emails, at least one of them valid; trimmed and lower-cased. Unknown customers "
+        "are created; invalid emails are skipped and listed in skippedEmails.",
+        json_schema_extra={"contains": {"type": "string", **EMAIL}},
     )
     autoCreateDevice: bool | None = Field(
         False, description="Create the device if the organization has none with this identifier."
@@ -192,21 +163,10 @@ class AssignDeviceToOwnersRequest(_Request):
     )
 
 
-class AssignDevicesToOwnerRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "customerEmail": "john.doe@example.com",
-                    "deviceIdentifiers": ["SN-12345-ABCDE", "SN-67890-FGHIJ"],
-                    "autoCreateDevices": True,
-                    "deviceType": "Thermostat",
-                }
-            ]
-        }
-    )
+class AssignDevicesToOwnerRequest(StrictRequest):
+    model_config = _type_required_when("autoCreateDevices")
 
-    customerEmail: Text = Field(
+    customerEmail: EmailText = Field(
         max_length=MAX_EMAIL, description="The owner's email; an unknown customer is created."
     )
     deviceIdentifiers: list[IdentifierItem] = Field(
@@ -218,27 +178,13 @@ class AssignDevicesToOwnerRequest(_Request):
     )
 
 
-class UnassignDeviceFromOwnerRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"deviceIdentifier": "SN-12345-ABCDE", "customerEmail": "john.doe@example.com"}]
-        }
-    )
-
-    deviceIdentifier: Text = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
-    customerEmail: Text = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
+class UnassignDeviceFromOwnerRequest(StrictRequest):
+    deviceIdentifier: IdentifierText = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
+    customerEmail: EmailText = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
 
 
-class UnassignDevicesFromOwnerRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"customerEmail": "john.doe@example.com", "deviceIdentifiers": ["SN-12345-ABCDE", "SN-67890-FGHIJ"]}
-            ]
-        }
-    )
-
-    customerEmail: Text = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
+class UnassignDevicesFromOwnerRequest(StrictRequest):
+    customerEmail: EmailText = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
     deviceIdentifiers: list[IdentifierItem] = Field(
         min_length=1, max_length=MAX_DEVICES, description="1 to 1000 device identifiers; trimmed."
     )
