@@ -36,6 +36,11 @@ EmailText = Annotated[Text, Documented(**EMAIL, maxLength=MAX_VALID_EMAIL)]
 IdentifierText = Annotated[Text, Documented(pattern=NOT_BLANK)]
 
 
+_KEEP_OR_CLEAR = '{}. Missing or null leaves it unchanged; "" clears it.'
+CATEGORY_NAME = ("Name of an active category of the organization, matched ignoring case and surrounding spaces. "
+                 'Missing or null leaves it unchanged; "" clears it. Another name is a 404.')
+
+
 class StrictRequest(BaseModel):
     """A request body of the customer and device endpoints: strict types, unknown fields ignored."""
 
@@ -45,37 +50,16 @@ class StrictRequest(BaseModel):
 class CreateOrUpdateCustomerRequest(StrictRequest):
     """Without ``telemetronCustomerId`` creates a customer; with it, updates that customer."""
 
-    email: EmailText = Field(
-        max_length=MAX_EMAIL,
-        description="The customer's email address, unique per organization; trimmed and lower-cased.",
-    )
-    name: Text | None = Field(
-        None,
-        max_length=MAX_NAME,
-        description="Full name. Defaults to the part of the email before '@' when creating; "
-        "missing, null or blank leaves it unchanged when updating.",
-    )
-    phone: Text | None = Field(
-        None,
-        max_length=MAX_PHONE,
-        description='Phone number. Missing or null leaves it unchanged; "" clears it.',
-    )
-    address: Text | None = Field(
-        None,
-        max_length=MAX_ADDRESS,
-        description='Postal address. Missing or null leaves it unchanged; "" clears it.',
-    )
-    telemetronCustomerId: Text | None = Field(
-        None,
-        max_length=MAX_ID,
-        description="Id of the customer to update (cust_ + 12 hex characters). Missing, null or blank: create.",
-    )
-    category: Text | None = Field(
-        None,
-        max_length=MAX_CATEGORY,
-        description="Name of an active category of the organization, matched ignoring case and surrounding "
-        'spaces. Missing or null leaves it unchanged; "" clears it. An unknown name is a 400.',
-    )
+    email: EmailText = Field(max_length=MAX_EMAIL, description=(
+        "The customer's email address, unique per organization; trimmed and lower-cased."))
+    name: Text | None = Field(None, max_length=MAX_NAME, description=(
+        "Full name. Defaults to the part of the email before '@' when creating; missing, null or blank leaves "
+        "it unchanged when updating."))
+    phone: Text | None = Field(None, max_length=MAX_PHONE, description=_KEEP_OR_CLEAR.format("Phone number"))
+    address: Text | None = Field(None, max_length=MAX_ADDRESS, description=_KEEP_OR_CLEAR.format("Postal address"))
+    telemetronCustomerId: Text | None = Field(None, max_length=MAX_ID, description=(
+        "Id of the customer to update (cust_ + 12 hex characters). Missing, null or blank: create."))
+    category: Text | None = Field(None, max_length=MAX_CATEGORY, description=CATEGORY_NAME)
 
 
 class QueryCustomerRequest(StrictRequest):

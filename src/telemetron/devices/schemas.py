@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from telemetron.customers.schemas import MAX_CATEGORY, MAX_EMAIL, EmailText, IdentifierText, StrictRequest
+from telemetron.customers.schemas import (
+    CATEGORY_NAME,
+    MAX_CATEGORY,
+    MAX_EMAIL,
+    EmailText,
+    IdentifierText,
+    StrictRequest,
+)
 from telemetron.customers.service import normalize_email
 from telemetron.customers.validation import JsonObject, Text, parse_body, require_text, trimmed
 from telemetron.errors import AppError, InvalidRequest
@@ -62,12 +69,7 @@ class DeviceRequest(StrictRequest):
         None,
         description="Any JSON object. Replaces the device's properties when given; missing or null leaves them.",
     )
-    category: Text | None = Field(
-        None,
-        max_length=MAX_CATEGORY,
-        description="Name of an active category of the organization, matched ignoring case and surrounding "
-        'spaces. Missing or null leaves it unchanged; "" clears it. An unknown name is a 400.',
-    )
+    category: Text | None = Field(None, max_length=MAX_CATEGORY, description=CATEGORY_NAME)
 
 
 @dataclass(slots=True)
@@ -285,8 +287,14 @@ def parse_unassign_devices(body: Any) -> UnassignFromOwner:
 # --- responses (documentation) -----------------------------------------------------------------
 
 
-class DeviceResponse(BaseModel):
+class Succeeded(BaseModel):
+    """What every answer of these endpoints starts with."""
+
     success: Literal[True] = True
+    message: str
+
+
+class DeviceResponse(Succeeded):
     message: Literal["Device created successfully", "Device updated successfully"]
     deviceId: str = Field(description="The device's id (dev_ + 12 hex characters).")
     identifier: str
@@ -301,9 +309,7 @@ class BulkMetadataResult(BaseModel):
     status: Literal["updated", "not_found"]
 
 
-class BulkMetadataResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
+class BulkMetadataResponse(Succeeded):
     updated: int
     notFound: int
     results: list[BulkMetadataResult] = Field(description="One per device, in request order.")
@@ -316,9 +322,7 @@ class AssignedCustomer(BaseModel):
     alreadyAssigned: bool = Field(description="Whether the device was already assigned to this customer.")
 
 
-class AssignDeviceToOwnersResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
+class AssignDeviceToOwnersResponse(Succeeded):
     deviceId: str
     deviceIdentifier: str
     deviceWasCreated: bool
@@ -326,33 +330,31 @@ class AssignDeviceToOwnersResponse(BaseModel):
     skippedEmails: list[str] = Field(description="The invalid emails, as sent; nothing was done for them.")
 
 
-class AssignDevicesToOwnerResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
+class OwnerChanged(Succeeded):
+    """An answer about one customer's devices."""
+
     customerId: str
+
+
+class AssignDevicesToOwnerResponse(OwnerChanged):
     customerWasCreated: bool
     assignedDevices: list[str] = Field(description="Identifiers newly assigned to the customer by this request.")
     alreadyAssigned: list[str] = Field(description="Identifiers that were already assigned to the customer.")
-    createdDevices: list[str] = Field(
-        description="Identifiers of the devices this request created (autoCreateDevices)."
-    )
+    createdDevices: list[str] = Field(description="Identifiers of the devices this request created (autoCreateDevices).")
     skipped: list[str] = Field(description="Identifiers of devices the organization does not have (not created).")
 
 
-class UnassignDeviceResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
-    customerId: str
+_REMAINING = "Identifiers of the devices still assigned to the customer."
+
+
+class UnassignDeviceResponse(OwnerChanged):
     deviceIdentifier: str
-    devicesRemaining: list[str] = Field(description="Identifiers of the devices still assigned to the customer.")
+    devicesRemaining: list[str] = Field(description=_REMAINING)
 
 
-class UnassignDevicesResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
-    customerId: str
+class UnassignDevicesResponse(OwnerChanged):
     unassignedDevices: list[str] = Field(description="Identifiers unassigned by this request.")
     skipped: list[str] = Field(
         description="Identifiers that were not assigned to the customer, or that the organization does not have."
     )
-    devicesRemaining: list[str] = Field(description="Identifiers of the devices still assigned to the customer.")
+    devicesRemaining: list[str] = Field(description=_REMAINING)
