@@ -18,7 +18,7 @@ def test_openapi_describes_create_ticket_with_examples_and_errors(http):
         "Create Ticket with Customer ID",
         "Create Ticket with Messages",
     }
-    assert set(operation["responses"]) == {"200", "400", "401", "404", "413", "422", "500"}
+    assert set(operation["responses"]) == {"200", "400", "401", "404", "409", "413", "422", "429", "500"}
     request_schema = schema["components"]["schemas"]["CreateTicketRequest"]
     assert request_schema["required"] == ["title"]
     assert request_schema["properties"]["priority"]["default"] == "medium"
@@ -90,3 +90,61 @@ def test_interactive_docs_are_served_without_internet(http, page):
         served = http.get(asset)
         assert served.status_code == 200 and len(served.content) > 500, asset
     assert "/openapi.json" in response.text and "https://" not in response.text
+
+
+def _request_validator(document, schema):
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]}, validate_formats=True)
+
+
+def test_every_request_example_is_valid_under_its_own_schema(http):
+    """The document's examples (the ext-v1 specification's among them) are what its schemas allow:
+    a schema tightened to say what the server refuses must still take every example it shows."""
+    document = http.get("/openapi.json").json()
+    checked = 0
+    for path, methods in document["paths"].items():
+        for operation in methods.values():
+            content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if content is None:
+                continue
+            validator = _request_validator(document, content["schema"])
+            for name, example in content["examples"].items():
+                errors = [e.message for e in validator.iter_errors(example["value"])]
+                assert not errors, (path, name, errors)
+                checked += 1
+    assert checked >= 25
+
+
+@pytest.mark.parametrize(("body", "why"), [
+    ({"title": "x"}, "neither customerEmail nor customerId"),
+    ({"title": "x", "customerEmail": "  ", "customerId": ""}, "both blank"),
+    ({"title": " ", "customerEmail": "a@example.com"}, "blank title"),
+    ({"title": "x", "customerEmail": "a@example.test"}, "a special-use domain"),
+    ({"title": "x", "customerId": "c", "messages": [{"role": "bot", "content": "\t"}]}, "blank message"),
+])
+def test_the_create_ticket_schema_refuses_what_the_server_refuses(http, tenant, body, why):
+    document = http.get("/openapi.json").json()
+    schema = document["paths"][PATH]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert not _request_validator(document, schema).is_valid(body), why
+    assert http.post(PATH, json=body, headers=tenant.headers).status_code == 400, why
+
+
+def test_a_dry_run_refuses_an_idempotency_key_the_real_call_would(http, tenant, db):
+    body = {"title": "Dry", "customerEmail": "dry@example.com"}
+    response = http.post(f"{PATH}?dryRun=true", json=body, headers={**tenant.headers, "Idempotency-Key": "k" * 256})
+    assert response.status_code == 400 and response.json()["code"] == "invalid_idempotency_key"
+    assert http.post(f"{PATH}?dryRun=true", json=body, headers={**tenant.headers, "Idempotency-Key": "ok-1"}
+                     ).json()["dryRun"] is True
+
+
+def test_another_method_on_a_path_declared_with_its_slash_is_a_405_not_a_redirect_loop(http, tenant):
+    response = http.post("/api/ext-v1/customer/getCustomer/", json={}, headers=tenant.headers)
+    assert response.status_code == 405
+
+
+def test_an_integral_limit_written_as_a_float_is_that_integer(http, tenant):
+    response = http.post("/api/ext-v1/ticket/queryTickets", json={"limit": 5.0}, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    refused = http.post("/api/ext-v1/ticket/queryTickets", json={"limit": 5.5}, headers=tenant.headers)
+    assert refused.json()["code"] == "invalid_limit"

@@ -16,6 +16,13 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
 
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None, **extra: Any):
         super().__init__(message)
         self.message = message
@@ -33,34 +40,13 @@ class AppError(Exception):
         return body
 
 
-class InvalidRequest(AppError):
-    status = 400
-    code = "invalid_request"
-
-
-class Unauthorized(AppError):
-    status = 401
-    code = "unauthorized"
-
-
-class NotFound(AppError):
-    status = 404
-    code = "not_found"
-
-
-class Conflict(AppError):
-    status = 409
-    code = "conflict"
-
-
-class PayloadTooLarge(AppError):
-    status = 413
-    code = "payload_too_large"
-
-
-class Unprocessable(AppError):
-    status = 422
-    code = "unprocessable"
+# One class per HTTP status the API answers with; ``code`` is the default the raiser usually overrides.
+class InvalidRequest(AppError, status=400, code="invalid_request"): ...
+class Unauthorized(AppError, status=401, code="unauthorized"): ...
+class NotFound(AppError, status=404, code="not_found"): ...
+class Conflict(AppError, status=409, code="conflict"): ...
+class PayloadTooLarge(AppError, status=413, code="payload_too_large"): ...
+class Unprocessable(AppError, status=422, code="unprocessable"): ...  # well formed, but not usable now
 
 
 def json_type(value: Any) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Strict, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import GetJsonSchemaHandler, Strict, ValidationError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, ErrorDetails
 
 from telemetron.enums import MessageRole, Priority, Status
 from telemetron.errors import InvalidRequest, json_type
@@ -22,6 +23,39 @@ StatusField = Annotated[Status, Strict(False)]
 PriorityField = Annotated[Priority, Strict(False)]
 MessageRoleField = Annotated[MessageRole, Strict(False)]
 CHOICE_ERRORS = frozenset({"enum", "literal_error"})
+
+# JSON Schema patterns (ECMA-262) of what the parsers enforce themselves. Whitespace is what
+# Python's str.strip() removes, spelt out: each regex engine has its own \\s.
+_SPACE = "\\t-\\r\\u001c- \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
+BLANK = f"^[{_SPACE}]*$"
+# An email address as the syntax check (email_validator) takes it: no special-use domain (.test...).
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+EMAIL: dict[str, Any] = {
+    "format": "email",
+    "not": {"pattern": "[@.](" + "|".join("".join(f"[{c.upper()}{c}]" for c in name) for name in _SPECIAL_USE) + ")$"},
+}
+
+
+class Documented:
+    """JSON Schema keywords for a value whose rule its parser checks itself (not blank, an email),
+    so that the OpenAPI document says what the server accepts: ``Annotated[str, Documented(...)]``."""
+
+    __slots__ = ("keywords",)
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(self, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        handler.resolve_ref_schema(schema).update(self.keywords)
+        return schema
+
+
+# A string that must hold more than whitespace; an email address (the parser trims and checks it).
+NonBlank = Annotated[str, Documented(pattern=NOT_BLANK)]
+Email = Annotated[str, Documented(**EMAIL)]
 
 TYPE_NAMES = {
     "string_type": "a string",

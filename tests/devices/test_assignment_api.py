@@ -468,10 +468,10 @@ def test_concurrent_assignments_of_new_devices_and_customers_make_each_once(live
 def test_openapi_documents_the_assignment_endpoints(http):
     schema = http.get("/openapi.json").json()
     expected = {
-        TO_OWNERS: {"200", "400", "401", "404", "413", "500"},
-        TO_OWNER: {"200", "400", "401", "413", "500"},
-        UNASSIGN_ONE: {"200", "400", "401", "404", "413", "500"},
-        UNASSIGN_MANY: {"200", "400", "401", "404", "413", "500"},
+        TO_OWNERS: {"200", "400", "401", "404", "413", "429", "500"},
+        TO_OWNER: {"200", "400", "401", "413", "429", "500"},
+        UNASSIGN_ONE: {"200", "400", "401", "404", "413", "429", "500"},
+        UNASSIGN_MANY: {"200", "400", "401", "404", "413", "429", "500"},
     }
     for path, statuses in expected.items():
         operation = schema["paths"][path]["post"]

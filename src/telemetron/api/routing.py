@@ -94,15 +94,17 @@ class FastLane:
                  app_error: Callable[[Request, AppError], Awaitable[Response]]) -> None:
         self.app = app
         self._endpoints = {(op.method, op.path): op.endpoint for op in registry.operations if "{" not in op.path}
+        self._paths = {path for _, path in self._endpoints}
         self._app_error = app_error
         self._serve = RequestContextMiddleware(RateLimitMiddleware(self._endpoint))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
-            if path.endswith("/") and (scope["method"], path) not in self._endpoints and path.startswith(EXT_V1_PREFIX):
+            if path.endswith("/") and path not in self._paths and path.startswith(EXT_V1_PREFIX):
                 # ``.../createTicket/`` is the same call: answered, not redirected (a 307 with an
-                # empty body, which a client that does not follow redirects takes for an answer).
+                # empty body, which a client that does not follow redirects takes for an answer). A
+                # path declared with its slash keeps it: the app would redirect it back here.
                 path = path.rstrip("/")
                 scope = {**scope, "path": path, "raw_path": path.encode()}
             if (scope["method"], path) in self._endpoints:

@@ -29,6 +29,7 @@ from telemetron.api.tickets_openapi import (
 )
 from telemetron.config import Settings
 from telemetron.errors import AppError, InvalidRequest
+from telemetron.idempotency import service as idempotency
 from telemetron.observability.metrics import TICKETS_CREATED
 from telemetron.tickets.follow_schemas import (
     AddMessageRequest,
@@ -82,7 +83,7 @@ _DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 
 def _dry_run_asked(request: Request) -> bool:
     """``?dryRun=true|false`` (also 1|0, any case, any spelling of the name). Anything else is a 400,
-    not a real ticket."""
+    not a real ticket; so is a dry run with an Idempotency-Key createTicket would refuse."""
     # Any spelling of the name (dryrun, dry_run, DryRun): a misspelt dry run must not create a ticket.
     values = {v.strip().lower() for k, v in request.query_params.multi_items()
               if k.replace("_", "").replace("-", "").lower() == "dryrun"}
@@ -92,7 +93,11 @@ def _dry_run_asked(request: Request) -> bool:
         got = ", ".join(sorted(repr(v) for v in values))
         raise InvalidRequest(f"dryRun must be true or false (got {got}); nothing was created",
                              field="dryRun", code="invalid_dry_run")
-    return _DRY_RUN_VALUES[values.pop()]
+    dry = _DRY_RUN_VALUES[values.pop()]
+    key = request.headers.get("idempotency-key")
+    if dry and key is not None:  # the real request would refuse a bad key: so does its dry run
+        idempotency.check_key(key)
+    return dry
 
 
 @ext_v1.get(

@@ -8,18 +8,20 @@ document the endpoints in OpenAPI; the ``parse_*`` functions add the rules a mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from telemetron.customers.service import normalize_email
 from telemetron.customers.validation import Text, parse_body, trimmed
 from telemetron.errors import InvalidRequest
+from telemetron.validation import EMAIL, NOT_BLANK, Documented
 
 MAX_NAME = 255  # customers.name
 MAX_PHONE = 64  # customers.phone
 MAX_ADDRESS = 2000  # customers.address is TEXT; a sane bound for a postal address
-MAX_EMAIL = 320  # customers.email (addresses over 254 characters are refused as invalid anyway)
+MAX_EMAIL = 320  # customers.email
+MAX_VALID_EMAIL = 254  # what the email syntax check accepts
 MAX_CATEGORY = 255
 MAX_ID = 64  # customer ids are 17 characters; anything much longer is not one
 
@@ -28,63 +30,40 @@ CUSTOMER_ID_REQUIRED = "Customer ID is required"
 _EMAIL_MESSAGES = {("email", "missing"): (EMAIL_REQUIRED, "missing_field")}
 
 
-class _Request(BaseModel):
+# An email address (trimmed and lower-cased by its parser) and a device's identifier, as the
+# customer and device endpoints take them.
+EmailText = Annotated[Text, Documented(**EMAIL, maxLength=MAX_VALID_EMAIL)]
+IdentifierText = Annotated[Text, Documented(pattern=NOT_BLANK)]
+
+
+_KEEP_OR_CLEAR = '{}. Missing or null leaves it unchanged; "" clears it.'
+CATEGORY_NAME = ("Name of an active category of the organization, matched ignoring case and surrounding spaces. "
+                 'Missing or null leaves it unchanged; "" clears it. Another name is a 404.')
+
+
+class StrictRequest(BaseModel):
+    """A request body of the customer and device endpoints: strict types, unknown fields ignored."""
+
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
-class CreateOrUpdateCustomerRequest(_Request):
+class CreateOrUpdateCustomerRequest(StrictRequest):
     """Without ``telemetronCustomerId`` creates a customer; with it, updates that customer."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "John Doe",
-                    "email": "john.doe@example.com",
-                    "phone": "+1234567890",
-                    "address": "123 Main St, City, State 12345",
-                }
-            ]
-        }
-    )
-
-    email: Text = Field(
-        max_length=MAX_EMAIL,
-        description="The customer's email address, unique per organization; trimmed and lower-cased.",
-    )
-    name: Text | None = Field(
-        None,
-        max_length=MAX_NAME,
-        description="Full name. Defaults to the part of the email before '@' when creating; "
-        "missing, null or blank leaves it unchanged when updating.",
-    )
-    phone: Text | None = Field(
-        None,
-        max_length=MAX_PHONE,
-        description='Phone number. Missing or null leaves it unchanged; "" clears it.',
-    )
-    address: Text | None = Field(
-        None,
-        max_length=MAX_ADDRESS,
-        description='Postal address. Missing or null leaves it unchanged; "" clears it.',
-    )
-    telemetronCustomerId: Text | None = Field(
-        None,
-        max_length=MAX_ID,
-        description="Id of the customer to update (cust_ + 12 hex characters). Missing, null or blank: create.",
-    )
-    category: Text | None = Field(
-        None,
-        max_length=MAX_CATEGORY,
-        description="Name of an active category of the organization, matched ignoring case and surrounding "
-        'spaces. Missing or null leaves it unchanged; "" clears it. An unknown name is a 400.',
-    )
+    email: EmailText = Field(max_length=MAX_EMAIL, description=(
+        "The customer's email address, unique per organization; trimmed and lower-cased."))
+    name: Text | None = Field(None, max_length=MAX_NAME, description=(
+        "Full name. Defaults to the part of the email before '@' when creating; missing, null or blank leaves "
+        "it unchanged when updating."))
+    phone: Text | None = Field(None, max_length=MAX_PHONE, description=_KEEP_OR_CLEAR.format("Phone number"))
+    address: Text | None = Field(None, max_length=MAX_ADDRESS, description=_KEEP_OR_CLEAR.format("Postal address"))
+    telemetronCustomerId: Text | None = Field(None, max_length=MAX_ID, description=(
+        "Id of the customer to update (cust_ + 12 hex characters). Missing, null or blank: create."))
+    category: Text | None = Field(None, max_length=MAX_CATEGORY, description=CATEGORY_NAME)
 
 
-class QueryCustomerRequest(_Request):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "john.doe@example.com"}]})
-
-    email: Text = Field(max_length=MAX_EMAIL, description="The customer's email address; case is ignored.")
+class QueryCustomerRequest(StrictRequest):
+    email: EmailText = Field(max_length=MAX_EMAIL, description="The customer's email address; case is ignored.")
 
 
 @dataclass(slots=True)

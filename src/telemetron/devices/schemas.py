@@ -13,14 +13,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telemetron.customers.schemas import (
+    CATEGORY_NAME,
+    MAX_CATEGORY,
+    MAX_EMAIL,
+    EmailText,
+    IdentifierText,
+    StrictRequest,
+)
 from telemetron.customers.service import normalize_email
 from telemetron.customers.validation import JsonObject, Text, parse_body, require_text, trimmed
 from telemetron.errors import AppError, InvalidRequest
+from telemetron.validation import EMAIL, NOT_BLANK
 
 MAX_IDENTIFIER = 255  # devices.identifier
 MAX_TYPE = 255  # devices.type
-MAX_CATEGORY = 255
-MAX_EMAIL = 320
 MAX_DEVICES = 1000  # per bulk request, as the ext-v1 specification's bulk-metadata
 MAX_EMAILS = 1000
 
@@ -30,32 +37,25 @@ TOO_MANY_EMAILS = f"Too many customer emails. Maximum {MAX_EMAILS} per request"
 
 
 # An identifier inside a list (the list's own Field bounds its length, not its items').
-IdentifierItem = Annotated[Text, Field(max_length=MAX_IDENTIFIER)]
+IdentifierItem = Annotated[IdentifierText, Field(max_length=MAX_IDENTIFIER)]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+def _type_required_when(flag: str) -> ConfigDict:
+    """The request's schema says what ``_required_type`` checks: ``deviceType`` with ``flag`` true."""
+    return ConfigDict(json_schema_extra={
+        "if": {"required": [flag], "properties": {flag: {"const": True}}},
+        "then": {"required": ["deviceType"], "properties": {"deviceType": {"type": "string", "pattern": NOT_BLANK}}},
+    })
 
 
 # --- POST /device ------------------------------------------------------------------------------
 
 
-class DeviceRequest(_Request):
+class DeviceRequest(StrictRequest):
     """Creates the device with this identifier, or updates it if the organization has it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "identifier": "sensor-001",
-                    "type": "sensor",
-                    "properties": {"location": "Building A", "firmware": "v2.1.0", "model": "TM-500"},
-                }
-            ]
-        }
-    )
 
-    identifier: Text = Field(
+    identifier: IdentifierText = Field(
         max_length=MAX_IDENTIFIER,
         description="The device's identifier (serial number, MAC...), unique per organization; trimmed.",
     )
@@ -69,12 +69,7 @@ class DeviceRequest(_Request):
         None,
         description="Any JSON object. Replaces the device's properties when given; missing or null leaves them.",
     )
-    category: Text | None = Field(
-        None,
-        max_length=MAX_CATEGORY,
-        description="Name of an active category of the organization, matched ignoring case and surrounding "
-        'spaces. Missing or null leaves it unchanged; "" clears it. An unknown name is a 400.',
-    )
+    category: Text | None = Field(None, max_length=MAX_CATEGORY, description=CATEGORY_NAME)
 
 
 @dataclass(slots=True)
@@ -98,26 +93,14 @@ def parse_device(body: Any) -> DeviceChanges:
 # --- POST /device/bulk-metadata ----------------------------------------------------------------
 
 
-class BulkMetadataRequest(_Request):
+class BulkMetadataRequest(StrictRequest):
     """Replaces the metadata of existing devices, by identifier (1 to 1000 per request)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "devices": {
-                        "sensor-001": {"firmware": "v2.2.0", "lastSeen": "2026-01-15T10:30:00Z"},
-                        "sensor-002": {"firmware": "v2.1.9", "battery": 87},
-                    }
-                }
-            ]
-        }
-    )
 
     devices: dict[str, JsonObject] = Field(
         description="Map of device identifier (trimmed) to its new metadata object, which replaces the old "
         "one whole. 1 to 1000 devices; unknown identifiers are reported as not_found, never created.",
-        json_schema_extra={"minProperties": 1, "maxProperties": MAX_DEVICES},
+        json_schema_extra={"minProperties": 1, "maxProperties": MAX_DEVICES, "propertyNames": {"pattern": NOT_BLANK}},
     )
 
 
@@ -163,26 +146,16 @@ def parse_bulk_metadata(body: Any) -> list[tuple[str, dict[str, Any]]]:
 # --- device assignment -------------------------------------------------------------------------
 
 
-class AssignDeviceToOwnersRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "deviceIdentifier": "SN-12345-ABCDE",
-                    "customerEmails": ["john.doe@example.com", "jane.doe@example.com"],
-                    "autoCreateDevice": True,
-                    "deviceType": "Thermostat",
-                }
-            ]
-        }
-    )
+class AssignDeviceToOwnersRequest(StrictRequest):
+    model_config = _type_required_when("autoCreateDevice")
 
-    deviceIdentifier: Text = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
+    deviceIdentifier: IdentifierText = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
     customerEmails: list[str] = Field(
         min_length=1,
         max_length=MAX_EMAILS,
-        description="1 to 1000 emails; trimmed and lower-cased. Unknown customers are created; invalid "
-        "emails are skipped and listed in skippedEmails.",
+        description="1 to 1000 emails, at least one of them valid; trimmed and lower-cased. Unknown customers "
+        "are created; invalid emails are skipped and listed in skippedEmails.",
+        json_schema_extra={"contains": {"type": "string", **EMAIL}},
     )
     autoCreateDevice: bool | None = Field(
         False, description="Create the device if the organization has none with this identifier."
@@ -192,21 +165,10 @@ class AssignDeviceToOwnersRequest(_Request):
     )
 
 
-class AssignDevicesToOwnerRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "customerEmail": "john.doe@example.com",
-                    "deviceIdentifiers": ["SN-12345-ABCDE", "SN-67890-FGHIJ"],
-                    "autoCreateDevices": True,
-                    "deviceType": "Thermostat",
-                }
-            ]
-        }
-    )
+class AssignDevicesToOwnerRequest(StrictRequest):
+    model_config = _type_required_when("autoCreateDevices")
 
-    customerEmail: Text = Field(
+    customerEmail: EmailText = Field(
         max_length=MAX_EMAIL, description="The owner's email; an unknown customer is created."
     )
     deviceIdentifiers: list[IdentifierItem] = Field(
@@ -218,27 +180,13 @@ class AssignDevicesToOwnerRequest(_Request):
     )
 
 
-class UnassignDeviceFromOwnerRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"deviceIdentifier": "SN-12345-ABCDE", "customerEmail": "john.doe@example.com"}]
-        }
-    )
-
-    deviceIdentifier: Text = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
-    customerEmail: Text = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
+class UnassignDeviceFromOwnerRequest(StrictRequest):
+    deviceIdentifier: IdentifierText = Field(max_length=MAX_IDENTIFIER, description="The device's identifier; trimmed.")
+    customerEmail: EmailText = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
 
 
-class UnassignDevicesFromOwnerRequest(_Request):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"customerEmail": "john.doe@example.com", "deviceIdentifiers": ["SN-12345-ABCDE", "SN-67890-FGHIJ"]}
-            ]
-        }
-    )
-
-    customerEmail: Text = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
+class UnassignDevicesFromOwnerRequest(StrictRequest):
+    customerEmail: EmailText = Field(max_length=MAX_EMAIL, description="The owner's email; case is ignored.")
     deviceIdentifiers: list[IdentifierItem] = Field(
         min_length=1, max_length=MAX_DEVICES, description="1 to 1000 device identifiers; trimmed."
     )
@@ -339,8 +287,14 @@ def parse_unassign_devices(body: Any) -> UnassignFromOwner:
 # --- responses (documentation) -----------------------------------------------------------------
 
 
-class DeviceResponse(BaseModel):
+class Succeeded(BaseModel):
+    """What every answer of these endpoints starts with."""
+
     success: Literal[True] = True
+    message: str
+
+
+class DeviceResponse(Succeeded):
     message: Literal["Device created successfully", "Device updated successfully"]
     deviceId: str = Field(description="The device's id (dev_ + 12 hex characters).")
     identifier: str
@@ -355,9 +309,7 @@ class BulkMetadataResult(BaseModel):
     status: Literal["updated", "not_found"]
 
 
-class BulkMetadataResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
+class BulkMetadataResponse(Succeeded):
     updated: int
     notFound: int
     results: list[BulkMetadataResult] = Field(description="One per device, in request order.")
@@ -370,9 +322,7 @@ class AssignedCustomer(BaseModel):
     alreadyAssigned: bool = Field(description="Whether the device was already assigned to this customer.")
 
 
-class AssignDeviceToOwnersResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
+class AssignDeviceToOwnersResponse(Succeeded):
     deviceId: str
     deviceIdentifier: str
     deviceWasCreated: bool
@@ -380,33 +330,31 @@ class AssignDeviceToOwnersResponse(BaseModel):
     skippedEmails: list[str] = Field(description="The invalid emails, as sent; nothing was done for them.")
 
 
-class AssignDevicesToOwnerResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
+class OwnerChanged(Succeeded):
+    """An answer about one customer's devices."""
+
     customerId: str
+
+
+class AssignDevicesToOwnerResponse(OwnerChanged):
     customerWasCreated: bool
     assignedDevices: list[str] = Field(description="Identifiers newly assigned to the customer by this request.")
     alreadyAssigned: list[str] = Field(description="Identifiers that were already assigned to the customer.")
-    createdDevices: list[str] = Field(
-        description="Identifiers of the devices this request created (autoCreateDevices)."
-    )
+    createdDevices: list[str] = Field(description="Identifiers of the devices this request created (autoCreateDevices).")
     skipped: list[str] = Field(description="Identifiers of devices the organization does not have (not created).")
 
 
-class UnassignDeviceResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
-    customerId: str
+_REMAINING = "Identifiers of the devices still assigned to the customer."
+
+
+class UnassignDeviceResponse(OwnerChanged):
     deviceIdentifier: str
-    devicesRemaining: list[str] = Field(description="Identifiers of the devices still assigned to the customer.")
+    devicesRemaining: list[str] = Field(description=_REMAINING)
 
 
-class UnassignDevicesResponse(BaseModel):
-    success: Literal[True] = True
-    message: str
-    customerId: str
+class UnassignDevicesResponse(OwnerChanged):
     unassignedDevices: list[str] = Field(description="Identifiers unassigned by this request.")
     skipped: list[str] = Field(
         description="Identifiers that were not assigned to the customer, or that the organization does not have."
     )
-    devicesRemaining: list[str] = Field(description="Identifiers of the devices still assigned to the customer.")
+    devicesRemaining: list[str] = Field(description=_REMAINING)

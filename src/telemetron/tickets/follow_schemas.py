@@ -29,7 +29,17 @@ from telemetron.tickets.schemas import (
     special_message,
     unknown_field_warnings,
 )
-from telemetron.validation import CHOICE_ERRORS, MessageRoleField, PriorityField, StatusField, invalid_request
+from telemetron.validation import (
+    CHOICE_ERRORS,
+    NOT_BLANK,
+    Documented,
+    Email,
+    MessageRoleField,
+    NonBlank,
+    PriorityField,
+    StatusField,
+    invalid_request,
+)
 
 __all__ = ["STATUSES"]  # re-exported: the web app imports it from here
 DEFAULT_LIMIT = 20
@@ -40,6 +50,7 @@ _TICKET_ID = "The ticket's id (a UUID), as createTicket returned it."
 SORTS = ("updatedAt", "createdAt", "relevance")
 ORDERS = ("asc", "desc")
 MAX_QUERY = 500
+_NULL: dict[str, Any] = {"type": "null"}
 _CHOICES = {"status": STATUSES, "priority": PRIORITIES, "sort": SORTS, "order": ORDERS}
 
 
@@ -52,20 +63,29 @@ class QueryTicketsRequest(BaseModel):
     model_config = ConfigDict(
         strict=True,
         extra="ignore",
-        json_schema_extra={"examples": [{"status": ["open", "in_progress"], "priority": "high", "limit": 50}]},
+        json_schema_extra={"allOf": [
+            # sort relevance ranks by q, and has no order of its own ...
+            {"if": {"required": ["sort"], "properties": {"sort": {"const": "relevance"}}},
+             "then": {"required": ["q"], "properties": {"q": {"type": "string"}, "order": _NULL}}},
+            # ... and is the default with q
+            {"if": {"required": ["q"], "properties": {"q": {"type": "string"}, "sort": _NULL}},
+             "then": {"properties": {"order": _NULL}}},
+        ]},
     )
 
-    status: StatusField | list[StatusField] | None = Field(None, description="One status or a list of statuses.")
-    priority: PriorityField | list[PriorityField] | None = Field(None, description="One priority or a list of priorities.")
-    category: str | None = Field(
+    status: StatusField | Annotated[list[StatusField], Documented(minItems=1)] | None = Field(
+        None, description="One status or a non-empty list of statuses.")
+    priority: PriorityField | Annotated[list[PriorityField], Documented(minItems=1)] | None = Field(
+        None, description="One priority or a non-empty list of priorities.")
+    category: NonBlank | None = Field(
         None,
         description=(
             "Category name, ignoring case (inactive categories too). `\"none\"` finds uncategorized tickets. "
             "A name that matches no category gives no tickets and a warning."
         ),
     )
-    customerId: str | None = Field(None, description="Only this customer's tickets (cust_...).")
-    customerEmail: str | None = Field(None, description="Only the tickets of the customer with this email (ignoring case).")
+    customerId: NonBlank | None = Field(None, description="Only this customer's tickets (cust_...).")
+    customerEmail: Email | None = Field(None, description="Only the tickets of the customer with this email (ignoring case).")
     createdAfter: str | None = Field(
         None,
         description="ISO 8601; tickets created strictly after it. Without a UTC offset the time is UTC.",
@@ -82,10 +102,10 @@ class QueryTicketsRequest(BaseModel):
     limit: int | None = Field(
         DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size, 1 to 100 (more is a 400); null means the default, 20."
     )
-    cursor: str | None = Field(
+    cursor: NonBlank | None = Field(
         None, description="`nextCursor` of the previous page, with the same filters. Leave out for the first page."
     )
-    q: str | None = Field(
+    q: Annotated[str, Documented(pattern=NOT_BLANK, maxLength=MAX_QUERY)] | None = Field(
         None,
         description=(
             "Full-text search in the title, description, messages (internal notes included) and the customer's "
@@ -114,15 +134,7 @@ class UpdateTicketRequest(BaseModel):
     model_config = ConfigDict(
         strict=True,
         extra="ignore",
-        json_schema_extra={
-            "examples": [
-                {
-                    "ticketId": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-                    "status": "in_progress",
-                    "assigneeId": "mem_0a1b2c3d4e5f",
-                }
-            ]
-        },
+        json_schema_extra={"anyOf": [{"required": [field]} for field in ("status", "priority", "category", "assigneeId")]},
     )
 
     ticketId: str = Field(description=_TICKET_ID)
@@ -132,11 +144,11 @@ class UpdateTicketRequest(BaseModel):
         description="open, in_progress, waiting_for_customer or resolved. Resolving sets resolvedAt; any other status clears it.",
     )
     priority: PriorityField = Field(None, description="low, medium, high or urgent.")  # type: ignore[assignment]
-    category: str | None = Field(
+    category: NonBlank | None = Field(
         None,
         description="An active category's name (ignoring case); the ticket's categorySource becomes `provided`. `null` removes the category.",
     )
-    assigneeId: str | None = Field(
+    assigneeId: NonBlank | None = Field(
         None, description="A team member's id (mem_...) of this organization; `null` unassigns the ticket."
     )
 
@@ -145,20 +157,14 @@ class AddMessageRequest(BaseModel):
     model_config = ConfigDict(
         strict=True,
         extra="ignore",
-        json_schema_extra={
-            "examples": [
-                {
-                    "ticketId": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-                    "role": "agent",
-                    "content": "Could you try resetting the network settings?",
-                }
-            ]
-        },
+        # an internal note is an agent's or a bot's
+        json_schema_extra={"if": {"required": ["internal"], "properties": {"internal": {"const": True}}},
+                           "then": {"properties": {"role": {"enum": ["agent", "bot"]}}}},
     )
 
     ticketId: str = Field(description=_TICKET_ID)
     role: MessageRoleField = Field(description="Who wrote it: customer, agent or bot.")
-    content: Annotated[str, Field(min_length=1, description="The message text (at most 64 KiB).")]
+    content: Annotated[NonBlank, Field(min_length=1, description="The message text (at most 64 KiB of UTF-8).")]
     internal: bool = Field(default=False, description=(
         "true: an agents' note (role agent or bot), shown to agents only: never emailed, never in a "
         "webhook event or a Slack message."))
@@ -293,6 +299,9 @@ def parse_query_tickets(body: Any) -> tuple[TicketQuery, list[str]]:
     priorities = _one_or_list(body, "priority")
     # null is the same as leaving a filter out, for every field (limit included)
     rest = {k: v for k, v in body.items() if k not in ("status", "priority") and v is not None}
+    limit = rest.get("limit")
+    if isinstance(limit, float) and limit.is_integer():  # 50.0 is the integer 50 in JSON (and JSON Schema)
+        rest["limit"] = int(limit)
     try:
         request = QueryTicketsRequest.model_validate(rest)
     except ValidationError as exc:

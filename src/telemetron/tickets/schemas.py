@@ -18,7 +18,18 @@ from pydantic_core import ErrorDetails
 
 from telemetron.enums import MESSAGE_ROLES, PRIORITIES, Priority, Status
 from telemetron.errors import InvalidRequest, json_type, shown
-from telemetron.validation import CHOICE_ERRORS, TYPE_NAMES, MessageRoleField, PriorityField, invalid_request
+from telemetron.validation import (
+    BLANK,
+    CHOICE_ERRORS,
+    EMAIL,
+    NOT_BLANK,
+    TYPE_NAMES,
+    Documented,
+    MessageRoleField,
+    NonBlank,
+    PriorityField,
+    invalid_request,
+)
 
 __all__ = ["PRIORITIES"]  # re-exported: the web app's filters import it from here
 MAX_TITLE = 255
@@ -44,7 +55,7 @@ class TicketMessageIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     role: MessageRoleField = Field(description="Who wrote it: customer, agent or bot.")
-    content: Annotated[str, Field(min_length=1, description="The message text (at most 64 KiB).")]
+    content: Annotated[NonBlank, Field(min_length=1, description="The message text (at most 64 KiB of UTF-8).")]
 
     @field_validator("content")
     @classmethod
@@ -52,6 +63,10 @@ class TicketMessageIn(BaseModel):
         if not value.strip():
             raise ValueError("blank")
         return value
+
+
+# Blank counts as not sent; anything else must be an email address.
+_EmailOrBlank = Annotated[str, Documented(anyOf=[EMAIL, {"pattern": BLANK}])]
 
 
 class CreateTicketRequest(BaseModel):
@@ -62,24 +77,19 @@ class CreateTicketRequest(BaseModel):
         extra="ignore",
         frozen=True,
         json_schema_extra={
-            "examples": [
-                {
-                    "title": "Device not connecting to WiFi",
-                    "description": "Customer reports their device fails to connect after firmware update v2.3.1",
-                    "priority": "high",
-                    "customerEmail": "john.doe@example.com",
-                    "category": "Connectivity",
-                }
+            "anyOf": [
+                {"required": ["customerEmail"], "properties": {"customerEmail": {"type": "string", **EMAIL}}},
+                {"required": ["customerId"], "properties": {"customerId": {"type": "string", "pattern": NOT_BLANK}}},
             ]
         },
     )
 
-    title: str = Field(description="Ticket title (max 255 characters).", max_length=MAX_TITLE)
+    title: NonBlank = Field(description="Ticket title (max 255 characters).", max_length=MAX_TITLE)
     description: str | None = Field(None, description="Detailed description of the issue or request.")
     priority: PriorityField | None = Field(
         Priority.MEDIUM, description="Ticket priority. One of: low, medium, high, urgent."
     )
-    customerEmail: str | None = Field(
+    customerEmail: _EmailOrBlank | None = Field(
         None, description="Customer's email address; an unknown one creates the customer."
     )
     customerId: str | None = Field(None, description="Existing customer id (cust_ + 12 hex characters).")
