@@ -25,7 +25,7 @@ from telemetron.tickets.follow_schemas import (
     parse_query_tickets,
     parse_update_ticket,
 )
-from telemetron.tickets.queries import cursor_after
+from telemetron.tickets.read import cursor_after
 from telemetron.tickets.schemas import CreateTicketRequest, CreateTicketResponse, DryRunResponse, parse_create_ticket
 
 _TICKET_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
