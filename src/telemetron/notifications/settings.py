@@ -12,12 +12,14 @@ from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert, tenant_select, tenant_update, tenant_upsert_ignore
 from telemetron.db.tables import notification_settings, webhook_endpoints
 from telemetron.errors import InvalidRequest, NotFound
+from telemetron.notifications.slack import check_channel
 from telemetron.notifications.webhooks import new_secret
 from telemetron.orgs.config_version import bump as bump_config_version
 
 _ns = notification_settings.c
 _we = webhook_endpoints.c
 _SETTINGS = Prepared(tenant_select(notification_settings, _ns.slack_webhook_url, _ns.public_url))
+_SLACK = tenant_select(notification_settings, _ns.slack_webhook_url, _ns.slack_channel)
 _ENSURE = tenant_upsert_ignore(notification_settings, "organization_id")
 _UPDATE = tenant_update(notification_settings)
 _ENABLED_ENDPOINTS = Prepared(tenant_select(webhook_endpoints, _we.id).where(_we.enabled.is_(True)).order_by(_we.created_at))
@@ -48,13 +50,24 @@ def get_settings(scoped: Scoped) -> tuple[str | None, str | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
-def set_settings(scoped: Scoped, *, slack_webhook_url: str | None = ..., public_url: str | None = ...) -> None:
+def get_slack(scoped: Scoped) -> tuple[str | None, str | None]:
+    """(Slack webhook URL, default channel): what a Slack delivery needs, read when it is sent."""
+    row = scoped.execute(_SLACK).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def set_settings(scoped: Scoped, *, slack_webhook_url: str | None = ..., public_url: str | None = ...,
+                 slack_channel: str | None = ...) -> None:
+    """Change what is given (``None`` or ``""`` clears it); one audit event says what changed,
+    the URL only as set or removed (it is a secret)."""
     scoped.execute(_ENSURE, {"slack_webhook_url": None, "public_url": None, "updated_at": utcnow()})
     values = {"updated_at": utcnow()}
     if slack_webhook_url is not ...:
         values["slack_webhook_url"] = check_url(slack_webhook_url, what="The Slack webhook URL") if slack_webhook_url else None
     if public_url is not ...:
         values["public_url"] = check_url(public_url, what="The public URL").rstrip("/") if public_url else None
+    if slack_channel is not ...:
+        values["slack_channel"] = check_channel(slack_channel, field="channel") if slack_channel else None
     scoped.execute(_UPDATE.values(**{k: bindparam(f"v_{k}") for k in values}), {f"v_{k}": v for k, v in values.items()})
     bump_config_version(scoped)
     changed = {}
@@ -62,6 +75,8 @@ def set_settings(scoped: Scoped, *, slack_webhook_url: str | None = ..., public_
         changed["slack"] = "set" if values["slack_webhook_url"] else "removed"
     if "public_url" in values:
         changed["publicUrl"] = values["public_url"]
+    if "slack_channel" in values:
+        changed["slackChannel"] = values["slack_channel"]
     audit.record_scoped(scoped, "notifications.settings_changed", changed)
 
 
