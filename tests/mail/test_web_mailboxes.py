@@ -112,3 +112,15 @@ def test_another_organizations_mailbox_is_a_404(admin, db):
     assert admin.submit(PAGE, f"{PAGE}/{theirs['id']}", {**SMTP}).status_code == 404
     assert admin.submit(PAGE, f"{PAGE}/{theirs['id']}/remove", {}).status_code == 404
     assert count(db, "select count(*) from mailboxes where id = :m", m=theirs["id"]) == 1
+
+
+def test_a_mailbox_whose_urls_cannot_be_decrypted_can_be_set_again(admin, db, monkeypatch):
+    address = f"old-{admin.org.id[4:]}@acme.example"
+    assert add(admin, address).status_code == 201
+    mailbox_id = stored(db, admin.org.id, address)["id"]
+    monkeypatch.setenv("TELEMETRON_SECRET_KEY", "a-key-that-changed")
+    page = admin.get(f"{PAGE}/{mailbox_id}")
+    assert page.status_code == 200 and 'name="smtp_host" value=""' in page.text
+    saved = admin.submit(f"{PAGE}/{mailbox_id}", f"{PAGE}/{mailbox_id}", {**SMTP, "imap_host": ""})
+    assert saved.status_code == 303
+    assert stored(db, admin.org.id, address)["smtp"].endswith("@smtp.acme.example:587")

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 from starlette.responses import Response
 
 from telemetron.errors import AppError, InvalidRequest
-from telemetron.mail import mailboxes
+from telemetron.mail import mailboxes, secrets_box
 from telemetron.web import once
 from telemetron.web.pages import Form, Web, page
 
@@ -78,23 +78,31 @@ def _add(scoped, member, form: Form) -> dict | None:
 
 def _save(scoped, member, mailbox_id: str, form: Form) -> dict:
     row = mailboxes.get_mailbox(scoped, mailbox_id)
-    old_smtp, old_imap = mailboxes.connection_url(row, "smtp_url"), mailboxes.connection_url(row, "imap_url")
+    old_smtp, old_imap = _readable(row, "smtp_url"), _readable(row, "imap_url")
     stop_imap = not form.get("imap_host").strip()
     return mailboxes.update_mailbox(
         scoped, row["id"], smtp_url=_changed_url(form, "smtp", old_smtp, SMTP_SECURITY),
         imap_url=None if stop_imap else _changed_url(form, "imap", old_imap, IMAP_SECURITY),
-        remove_imap=stop_imap and old_imap is not None, new_secret=form.has("new_secret"))
+        remove_imap=stop_imap and row["imap_url"] is not None, new_secret=form.has("new_secret"))
 
 
 def _list(scoped, member) -> dict:
     return {"mailboxes": mailboxes.list_mailboxes(scoped)}
 
 
+def _readable(row: dict, which: str) -> str | None:
+    """The stored URL, or None when it cannot be decrypted (the key changed): the form is then
+    empty and saving it sets the URL again."""
+    try:
+        return mailboxes.connection_url(row, which)
+    except secrets_box.SecretUnreadable:
+        return None
+
+
 def _one(scoped, member, mailbox_id: str) -> dict:
     row = mailboxes.get_mailbox(scoped, mailbox_id)  # 404 for another organization's
     return {"mailbox": {"id": row["id"], "address": row["address"]},
-            "smtp": fields_of(mailboxes.connection_url(row, "smtp_url")),
-            "imap": fields_of(mailboxes.connection_url(row, "imap_url"))}
+            "smtp": fields_of(_readable(row, "smtp_url")), "imap": fields_of(_readable(row, "imap_url"))}
 
 
 async def _show_list(web: Web, status: int = 200, error: str | None = None, **shown) -> Response:
