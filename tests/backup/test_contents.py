@@ -35,7 +35,7 @@ EXPORTED = {
                    "size", "ticket_id"],
     "macro": ["actions", "content", "created_at", "id", "name", "organization_id", "updated_at"],
     "saved_view": ["created_at", "id", "member_id", "name", "organization_id", "query", "shared"],
-    "notification_settings": ["organization_id", "public_url", "updated_at"],
+    "notification_settings": ["organization_id", "public_url", "slack_channel", "updated_at"],
 }
 
 

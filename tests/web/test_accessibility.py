@@ -8,7 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from notifications.conftest import use_slack, use_webhook
+from sqlalchemy import text
 
+from telemetron.db.scoped import Scoped
+from telemetron.mail.mailboxes import add_mailbox
+from telemetron.notifications.deliveries import send_webhook_test
 from web.conftest import create_ticket
 from web.test_browser import sign_in
 
@@ -29,7 +34,7 @@ def problems(page) -> list[str]:
     return found
 
 
-def admin_paths(page, http, org) -> list[str]:
+def admin_paths(page, http, org, db) -> list[str]:
     ticket = create_ticket(http, org.tenant, title="A long title " * 8, customerEmail="x" * 40 + "@example.com",
                            messages=[{"role": "customer", "content": "Unbroken" * 30}])
     page.goto("/admin/routing")
@@ -50,18 +55,50 @@ def admin_paths(page, http, org) -> list[str]:
     category = re.search(r'href="(/admin/categories/cat_[0-9a-f]+)"', html("/admin/categories")).group(1)
     return ["/tickets", f"/tickets/{ticket['ticketId']}", f"/customers/{ticket['customerId']}", "/admin/categories",
             category, "/admin/members", "/admin/api-keys", "/admin/routing", rule, "/admin/teams", "/admin/macros",
-            macro, "/admin/notifications", "/no/such/page"]
+            macro, "/admin/notifications", *settings_paths(page, db, org), "/no/such/page"]
+
+
+def settings_paths(page, db, org) -> list[str]:
+    """Slack and a webhook with a delivered and a failed delivery; a mailbox with IMAP."""
+    use_slack(db, org.id, "https://hooks.slack.com/services/T0/B0/" + "x" * 24)
+    endpoint = use_webhook(db, org.id, "https://example.com/" + "a-long-path/" * 6)
+    for status, error in (("delivered", None), ("failed", "the endpoint answered 410 gone")):
+        message_id = db.run_sync(lambda conn: send_webhook_test(Scoped(db, conn, org.id), endpoint["id"]))
+        db.run_sync(lambda conn, values={"s": status, "e": error, "i": message_id}: conn.execute(
+            text("update outbox set status = :s, attempts = 1, last_error = :e where id = :i"), values))
+    mailbox = db.run_sync(lambda conn: add_mailbox(Scoped(db, conn, org.id), address=f"help-{org.id[4:]}@acme.example",
+                                                   smtp_url="smtp+starttls://help:pw@smtp.acme.example:587",
+                                                   imap_url="imaps://help:pw@imap.acme.example:993/INBOX"))
+    return [f"/admin/notifications/webhooks/{endpoint['id']}", "/admin/mailboxes", f"/admin/mailboxes/{mailbox['id']}"]
+
+
+def forms_just_sent(page) -> dict[str, list[str]]:
+    """The pages a settings form answers with: a new secret shown once, a test's result."""
+    page.goto("/admin/notifications")
+    page.locator("#add-webhook").get_by_label("Endpoint URL").fill("https://example.com/another")
+    page.get_by_role("button", name="Add endpoint").click()
+    found = {"/admin/notifications (webhook added)": problems(page)}
+    page.goto("/admin/mailboxes")
+    form = page.locator("#add-mailbox")
+    form.get_by_label("Support address").fill("second@acme.example")
+    form.get_by_role("group", name="Sending (SMTP)").get_by_label("Server", exact=True).fill("smtp.acme.example")
+    form.get_by_role("group", name="Sending (SMTP)").get_by_label("Port", exact=True).fill("587")
+    form.get_by_role("button", name="Add mailbox").click()
+    found["/admin/mailboxes (mailbox added)"] = problems(page)
+    return found
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_passes_axe_and_fits_the_screen(page, org, http, width):
+def test_every_page_passes_axe_and_fits_the_screen(page, org, http, width, db, monkeypatch):
+    monkeypatch.setenv("TELEMETRON_SECRET_KEY", "tests-only-secret-key")  # mailbox URLs are encrypted with it
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
     page.goto("/signin")
     found = {"/signin": problems(page)}
     sign_in(page, org.admin.email)
-    for path in admin_paths(page, http, org):
+    for path in admin_paths(page, http, org, db):
         page.goto(path)
         found[path] = problems(page)
+    found.update(forms_just_sent(page))
     page.goto("/tickets")
     page.keyboard.press("?")  # the shortcuts' help, open
     found["/tickets (shortcuts open)"] = problems(page)

@@ -16,7 +16,7 @@ def test_admin_replaces_then_removes_the_slack_url(admin, org, db):
     response = admin.submit(PAGE, f"{PAGE}/slack", {"webhook_url": "https://hooks.slack.com/services/T0/B0/newsecretnew"})
     assert response.status_code == 303
     page = admin.get(response.headers["location"])
-    assert "Slack webhook saved" in page.text and "newsecretnew" not in page.text and "…tnew" in page.text
+    assert "Slack settings saved" in page.text and "newsecretnew" not in page.text and "…tnew" in page.text
     assert count(db, "select count(*) from notification_settings where organization_id = :o "
                      "and slack_webhook_url like '%newsecretnew'", o=org.id) == 1
     response = admin.submit(PAGE, f"{PAGE}/slack", {"webhook_url": "ftp://nope"})

@@ -1,6 +1,7 @@
 """Working a queue in a real browser, as an agent would: search, bulk-assign, open a ticket, use a
 canned reply, reply, see the customer's answer arrive without reloading, resolve; a colleague on
-the same ticket is shown; the keyboard shortcuts; and an admin adds a routing rule."""
+the same ticket is shown; the keyboard shortcuts; and an admin adds a routing rule and a webhook,
+and sends the webhook a test that a real local server receives, signed."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ try:
 except ImportError:  # the ``chromium`` fixture skips (or, under CI, fails) every test, saying why
     expect = None
 
+from conftest import _free_port
+from receiver import Receiver
+
 from telemetron.db.scoped import Scoped
 from telemetron.macros.service import add_macro
+from telemetron.notifications import webhooks
+from tests.notifications.conftest import ThreadWorker
 from web.conftest import create_ticket, get_ticket
 from web.test_browser import sign_in
 
@@ -110,7 +116,33 @@ def test_the_list_updates_itself_and_the_shortcuts_work(page, org, http):
     expect(page.locator("#assignee")).to_have_text("Sam Agent")
 
 
-def test_an_admin_adds_a_routing_rule_and_tries_it(page, org, http):
+def test_an_admin_adds_a_routing_rule_and_a_webhook_and_sends_it_a_test(page, org, http, database_url):
+    receiver = Receiver(_free_port()).start()
+    worker = ThreadWorker(database_url, "browser-test-worker").start()
+    try:
+        _add_a_routing_rule_and_try_it(page, org, http)
+        _add_a_webhook_and_send_a_test(page, receiver)
+    finally:
+        worker.stop()
+        receiver.stop()
+
+
+def _add_a_webhook_and_send_a_test(page, receiver):
+    page.get_by_role("link", name="Notifications").click()
+    page.locator("#add-webhook").get_by_label("Endpoint URL").fill(receiver.url)
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_role("heading", name=f"Webhook endpoint added: {receiver.url}")).to_be_visible()
+    secret = page.locator("#new-secret").inner_text()
+    page.get_by_role("link", name=receiver.url).click()
+    page.get_by_role("button", name="Send a test").click()
+    expect(page.locator("#test-result")).to_have_text("Test delivered: the endpoint answered 200.")
+    expect(page.locator("#deliveries tbody tr").first).to_contain_text("webhook.test")
+    arrived = receiver.wait_for(1)[0]
+    assert arrived.headers["x-telemetron-event"] == "webhook.test"
+    assert webhooks.verify(secret, arrived.body, arrived.headers["x-telemetron-signature"])
+
+
+def _add_a_routing_rule_and_try_it(page, org, http):
     sign_in(page, org.admin.email)
     page.get_by_role("link", name="Routing").click()
     form = page.locator("#add-rule")

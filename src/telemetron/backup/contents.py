@@ -14,7 +14,8 @@ an export's lines and of an import's inserts. Left out:
 - the audit log (it tells what happened in this database, not the organization's data), who is
   viewing a ticket and who has seen which (per-session states);
 - the Slack webhook URL and the webhook endpoints (URL and signing secret): set them again with
-  ``telemetron slack set`` and ``telemetron webhook add``; the public URL is kept;
+  ``telemetron slack set`` and ``telemetron webhook add``; the public URL and Slack's default
+  channel are kept;
 - the outbox (notifications waiting or sent), idempotency keys (they expire within a day), the
   trained categorizer (retrained from the imported categories and tickets), the configuration
   cache counter.

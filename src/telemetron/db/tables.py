@@ -386,6 +386,9 @@ notification_settings = Table(
     Column("slack_webhook_url", Text),
     # Where the links in notifications point (the web app's public URL).
     Column("public_url", Text),
+    # Where Slack messages go when no routing rule names a channel (legacy incoming webhooks
+    # honour it; an app's webhook posts to its own channel).
+    Column("slack_channel", String(81)),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
@@ -434,6 +437,9 @@ outbox = Table(
     # (the claims') instead of two. Its pending or failed events are found through that one.
     Index("ix_outbox_deliveries_by_organization", "organization_id", "id",
           sqlite_where=text("channel <> 'event'"), postgresql_where=text("channel <> 'event'")),
+    # A webhook endpoint's recent deliveries (the admins' notifications page), newest first.
+    Index("ix_outbox_webhook_deliveries", "organization_id", "target", "id",
+          sqlite_where=text("channel = 'webhook'"), postgresql_where=text("channel = 'webhook'")),
 )
 
 outbox_attempts = Table(

@@ -88,6 +88,10 @@ def _find(scoped: Scoped, mailbox_id_or_address: str):
     return row
 
 
+def get_mailbox(scoped: Scoped, mailbox_id: str) -> dict:
+    return dict(_find(scoped, mailbox_id))
+
+
 def list_mailboxes(scoped: Scoped) -> list[dict]:
     rows = scoped.execute(tenant_select(mailboxes).order_by(_m.address)).mappings().all()
     return [_public(r, smtp=shown_url(_safe_decrypt(r["smtp_url"])), imap=shown_url(_safe_decrypt(r["imap_url"])))

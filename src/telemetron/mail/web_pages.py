@@ -87,15 +87,3 @@ async def ticket_note(web: Web) -> Response:
             raise
         return await _show(web, exc.status, error=exc.message)
     return web.redirect(f"/tickets/{ticket_id}?done=noted#note")
-
-
-def _mailboxes(scoped: Scoped, member) -> dict:
-    from telemetron.mail.mailboxes import list_mailboxes
-
-    return {"mailboxes": list_mailboxes(scoped)}
-
-
-@page(admin_only=True)
-async def mailbox_list(web: Web) -> Response:
-    """The organization's mailboxes, read-only (URLs without their passwords)."""
-    return web.render("admin/mailboxes.html", **await web.run(_mailboxes))

@@ -17,8 +17,9 @@ def slack_set(
     org: OrgOption,
     webhook_url: Annotated[Optional[str], typer.Option("--webhook-url", help="Slack incoming webhook URL ('' to turn off).")] = None,
     public_url: Annotated[Optional[str], typer.Option("--public-url", help="Base URL of the web app, for links to tickets.")] = None,
+    channel: Annotated[Optional[str], typer.Option("--channel", help="Default channel, e.g. #support ('' for the webhook's own).")] = None,
 ) -> None:
-    """Set the Slack incoming webhook (a secret: it is never printed back) and the link base URL."""
+    """Set the Slack incoming webhook (a secret: it is never printed back), its default channel and the link base URL."""
     from telemetron.notifications.settings import set_settings
 
     changes = {}
@@ -26,6 +27,8 @@ def slack_set(
         changes["slack_webhook_url"] = webhook_url or None
     if public_url is not None:
         changes["public_url"] = public_url or None
+    if channel is not None:
+        changes["slack_channel"] = channel or None
     scoped_run(org, lambda scoped: set_settings(scoped, **changes))
     typer.echo("saved")
 
@@ -33,13 +36,31 @@ def slack_set(
 @slack_app.command("show")
 def slack_show(org: OrgOption, as_json: JsonOption = False) -> None:
     """Show the settings, with the webhook URL masked."""
-    from telemetron.notifications.settings import get_settings, mask
+    from telemetron.notifications.settings import get_settings, get_slack, mask
 
-    url, public = scoped_read(org, get_settings)
+    (url, public), (_, channel) = scoped_read(org, lambda scoped: (get_settings(scoped), get_slack(scoped)))
     if as_json:
-        echo_json({"slackWebhookUrl": mask(url), "publicUrl": public})
+        echo_json({"slackWebhookUrl": mask(url), "publicUrl": public, "channel": channel})
     else:
-        typer.echo(f"slack webhook: {mask(url) or 'not set'}\npublic url:    {public or 'not set'}")
+        own = "the webhook's own"
+        typer.echo(f"slack webhook: {mask(url) or 'not set'}\npublic url:    {public or 'not set'}\n"
+                   f"channel:       {channel or own}")
+
+
+@slack_app.command("test")
+def slack_test(org: OrgOption) -> None:
+    """Queue a test message to the Slack webhook; `outbox list` shows how it went."""
+    from telemetron.notifications.deliveries import send_slack_test
+
+    typer.echo(f"test queued as message {scoped_run(org, send_slack_test)} (see: telemetron outbox list)")
+
+
+@webhook_app.command("test")
+def webhook_test(org: OrgOption, endpoint_id: Annotated[str, typer.Argument(metavar="ID", help="The endpoint's id (whk_...).")]) -> None:
+    """Queue a signed webhook.test delivery to the endpoint; `outbox list` shows how it went."""
+    from telemetron.notifications.deliveries import send_webhook_test
+
+    typer.echo(f"test queued as message {scoped_run(org, send_webhook_test, endpoint_id)} (see: telemetron outbox list)")
 
 
 @webhook_app.command("add")

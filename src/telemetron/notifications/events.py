@@ -106,13 +106,17 @@ def planned(organization_id: str, rows) -> list[tuple[str, str | None, dict]]:
     return out
 
 
-def slack_message(event: str, snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The Slack message for a Slack delivery's snapshot (see ``deliveries``)."""
+def slack_message(event: str, snapshot: dict[str, Any], *, default_channel: str | None = None) -> dict[str, Any]:
+    """The Slack message for a Slack delivery's snapshot (see ``deliveries``): to the routing rule's
+    channel, else the organization's default channel. A test ("Send a test") carries its message."""
+    if "message" in snapshot:
+        return snapshot["message"]
     detail = snapshot.get("detail") or {}
     extra = None
     if event == CUSTOMER_REPLIED:
         extra = detail.get("content")
     elif event == STATUS_CHANGED:
         extra = f"{detail.get('from')} → {detail.get('to')}"
-    return slack.build_message(event, snapshot["ticket"], link=snapshot.get("link"), channel=snapshot.get("channel"),
+    return slack.build_message(event, snapshot["ticket"], link=snapshot.get("link"),
+                               channel=snapshot.get("channel") or default_channel,
                                extra=extra, reopened=event == CUSTOMER_REPLIED and bool(detail.get("reopened")))

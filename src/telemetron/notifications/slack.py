@@ -9,18 +9,42 @@ errors are retried.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from telemetron.errors import InvalidRequest
 from telemetron.outbox.delivery import Outcome, retry_after_seconds
 
 FIRST_MESSAGE_CHARS = 500
 PERMANENT_STATUSES = {400, 403, 404, 410}
+# Slack's channel names: up to 80 letters, digits, '-', '_' and '.' (as Slack allows), with or
+# without '#'; a channel id (C0123ABCD) passes the same way; '@someone' for a direct message.
+_CHANNEL = re.compile(r"[#@]?[\w.-]{1,80}")
 
 _TITLES = {
     "ticket.created": "New ticket",
     "ticket.customer_replied": "Customer replied",
     "ticket.status_changed": "Ticket status changed",
 }
+
+
+def check_channel(channel: object, *, field: str) -> str:
+    """The channel, stripped; a 400 naming ``field`` when Slack could not have such a channel."""
+    if not isinstance(channel, str) or not _CHANNEL.fullmatch(channel.strip()):
+        raise InvalidRequest(
+            f"{field} takes a Slack channel such as #support (letters, digits, '-' and '_', no spaces), "
+            "a channel id or @someone", field=field, code="invalid_channel")
+    return channel.strip()
+
+
+def trial_message(organization_name: str, *, channel: str | None) -> dict[str, Any]:
+    """What "Send a test" posts: says where it came from and that nothing needs doing."""
+    text = (f"Test from Telemetron: Slack notifications for {escape(organization_name)} arrive in this channel. "
+            "Nothing to do.")
+    message: dict[str, Any] = {"text": text}
+    if channel:
+        message["channel"] = channel
+    return message
 
 
 def escape(text: str) -> str:

@@ -65,10 +65,9 @@ def outbox_list(
 @outbox_app.command("retry")
 def outbox_retry(org: OrgOption, message_id: Annotated[int, typer.Argument(help="The failed message's id.")]) -> None:
     """Send a failed message again (for another 24 hours of retries)."""
-    from telemetron.outbox.repository import retry_failed
+    from telemetron.notifications.deliveries import retry
 
-    if not scoped_run(org, retry_failed, message_id):
-        fail(f"message {message_id} is not a failed message of this organization")
+    scoped_run(org, retry, message_id)
     typer.echo(f"message {message_id} will be sent again")
 
 

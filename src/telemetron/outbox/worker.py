@@ -395,11 +395,11 @@ def _destination(conn, db: Database, message: repository.Claimed, lookups: dict)
     requests batched with it wait for (bench/README.md)."""
     scoped = Scoped(db, conn, message.organization_id)
     if message.channel == "slack":
-        url, _public = _lookup(lookups, (message.organization_id, "slack"),
-                               lambda: notification_settings.get_settings(scoped))
+        url, channel = _lookup(lookups, (message.organization_id, "slack"),
+                               lambda: notification_settings.get_slack(scoped))
         if not url:
             return Outcome.failed(None, "no Slack webhook URL is configured for this organization")
-        return url, functools.partial(_slack_request, message), slack.classify
+        return url, functools.partial(_slack_request, message, channel), slack.classify
     if message.channel == "webhook":
         endpoint = _lookup(lookups, (message.organization_id, "webhook", message.target),
                            lambda: _endpoint(scoped, message.target or ""))
@@ -416,8 +416,9 @@ def _destination(conn, db: Database, message: repository.Claimed, lookups: dict)
     return Outcome.failed(None, f"unknown channel {message.channel}")
 
 
-def _slack_request(message: repository.Claimed) -> tuple[bytes, dict[str, str]]:
-    return orjson.dumps(events.slack_message(message.event, message.payload)), {"Content-Type": "application/json"}
+def _slack_request(message: repository.Claimed, default_channel: str | None = None) -> tuple[bytes, dict[str, str]]:
+    body = events.slack_message(message.event, message.payload, default_channel=default_channel)
+    return orjson.dumps(body), {"Content-Type": "application/json"}
 
 
 def _webhook_request(message: repository.Claimed, secret: str, previous: str | None = None) -> tuple[bytes, dict[str, str]]:

@@ -25,15 +25,13 @@ from typing import Any
 
 from telemetron.enums import PRIORITIES
 from telemetron.errors import InvalidRequest
+from telemetron.notifications.slack import check_channel
 
 CONDITIONS = ("ticketCategory", "customerCategory", "deviceCategory", "priority", "emailDomain", "keywords")
 ACTIONS = ("assignMember", "assignTeam", "setPriority", "addTags", "slackChannel")
 # Labels of letters and digits (any script) joined by hyphens, separated by dots: what an email
 # address can end with. A value that is not one (a space, a comma) could never match a customer.
 _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)*[^\W_](?:[\w-]*[^\W_])?")
-# Slack's channel names: up to 80 letters, digits, '-', '_' and '.' (as Slack allows), with or
-# without '#'; a channel id (C0123ABCD) passes the same way; '@someone' for a direct message.
-_SLACK_CHANNEL = re.compile(r"[#@]?[\w.-]{1,80}")
 CONDITION_LABELS = {  # how people read a condition (routing reasons, the web app)
     "ticketCategory": "ticket category",
     "customerCategory": "customer category",
@@ -113,11 +111,7 @@ def validate_actions(actions: dict[str, Any]) -> dict[str, Any]:
         actions = {**actions, "addTags": [t.strip() for t in tags]}
     if "slackChannel" in actions:
         channel = actions["slackChannel"]
-        if not isinstance(channel, str) or not _SLACK_CHANNEL.fullmatch(channel.strip()):
-            raise InvalidRequest(
-                "slackChannel takes a Slack channel such as #support (letters, digits, '-' and '_', no spaces), "
-                "a channel id or @someone", field="actions.slackChannel")
-        actions = {**actions, "slackChannel": channel.strip()}
+        actions = {**actions, "slackChannel": check_channel(channel, field="actions.slackChannel")}
     return actions
 
 

@@ -56,8 +56,8 @@ def routes() -> list[BaseRoute]:
         Route("/admin/notifications/slack/remove", admin_notifications.slack_remove, methods=post),
         Route("/admin/notifications/webhooks/{endpoint_id}/rotate", admin_notifications.webhook_rotate, methods=post),
         Route("/admin/notifications/webhooks/{endpoint_id}/remove", admin_notifications.webhook_remove, methods=post),
-        Route("/admin/mailboxes", mail_pages.mailbox_list, methods=get),
         *workspace_routes(),
+        *settings_routes(),
         Mount("/static/web", StaticFiles(directory=STATIC), name="web-static"),
     ]
 
@@ -89,6 +89,27 @@ def workspace_routes() -> list[BaseRoute]:
         Route("/admin/teams", admin_routing.teams_page, methods=get),
         Route("/admin/teams", admin_routing.team_add, methods=post),
         Route("/admin/teams/{team_id}", admin_routing.team_save, methods=post),
+    ]
+
+
+def settings_routes() -> list[BaseRoute]:
+    """The admins' settings that have a CLI twin: Slack, webhooks and their deliveries, mailboxes."""
+    from telemetron.mail import web_mailboxes
+    from telemetron.web import admin_notifications, admin_webhooks
+
+    get, post = ["GET"], ["POST"]
+    hooks = "/admin/notifications/webhooks"
+    return [
+        Route("/admin/notifications/slack/test", admin_notifications.slack_test, methods=post),
+        Route(hooks, admin_notifications.webhook_add, methods=post),
+        Route(hooks + "/{endpoint_id}", admin_webhooks.webhook_page, methods=get),
+        Route(hooks + "/{endpoint_id}/test", admin_webhooks.webhook_test, methods=post),
+        Route(hooks + "/{endpoint_id}/deliveries/{delivery_id}/retry", admin_webhooks.delivery_retry, methods=post),
+        Route("/admin/mailboxes", web_mailboxes.mailbox_list, methods=get),
+        Route("/admin/mailboxes", web_mailboxes.mailbox_add, methods=post),
+        Route("/admin/mailboxes/{mailbox_id}", web_mailboxes.mailbox_edit, methods=get),
+        Route("/admin/mailboxes/{mailbox_id}", web_mailboxes.mailbox_save, methods=post),
+        Route("/admin/mailboxes/{mailbox_id}/remove", web_mailboxes.mailbox_remove, methods=post),
     ]
 
 
