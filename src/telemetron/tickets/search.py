@@ -194,7 +194,6 @@ CREATE_INDEX = {
     "sqlite": [
         "CREATE VIRTUAL TABLE ticket_search USING fts5(title, people, body, "
         "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
-        # The index's words, to turn a prefix into the few words it stands for (``plan``).
         "CREATE VIRTUAL TABLE ticket_search_vocab USING fts5vocab(ticket_search, 'row')",
     ],
     "postgresql": [
@@ -203,6 +202,10 @@ CREATE_INDEX = {
         "CREATE INDEX ix_ticket_search_document ON ticket_search USING gin (document)",
     ],
 }
+
+
+#: SQLite: the index's words, one row per occurrence, read one seek at a time (``words_starting``).
+CREATE_TERMS = "CREATE VIRTUAL TABLE ticket_search_terms USING fts5vocab(ticket_search, 'instance')"
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -310,14 +313,16 @@ _COUNT = {
 DENSE = 50_000
 _MAX_EXPANSION = 8
 _COUNT_ANY = text("SELECT count(*) FROM (SELECT 1 FROM ticket_search WHERE ticket_search MATCH :fts LIMIT :dense)")
-_VOCAB = text("SELECT term FROM ticket_search_vocab WHERE term >= :lo AND term < :hi LIMIT :most")
+# One seek into the index's words (an ``instance`` fts5vocab table stops at the first row; a
+# ``row`` one counts every document of a word before it answers).
+_NEXT_WORD = text("SELECT term FROM ticket_search_terms WHERE term >= :lo AND term < :hi LIMIT 1")
 
 
 def plan_ranked(scoped: Scoped, terms: list[Term]) -> tuple[str, str]:
     """``plan`` for relevance: on PostgreSQL, few matches are read from the index first."""
-    fts = match_param(scoped.conn, terms)
     if scoped.conn.dialect.name == "sqlite":
-        return BY_RANK, fts
+        return BY_RANK, exact_words(scoped, terms) or fts5_query(terms)
+    fts = tsquery(terms)
     found = scoped.execute(_COUNT["postgresql"], {"fts": fts, "few": FEW + 1}).scalar_one()
     return (FEW_BY_RANK if found <= FEW else BY_RANK), fts
 
@@ -327,37 +332,52 @@ def plan(scoped: Scoped, terms: list[Term]) -> tuple[str, str]:
     check each ticket against the very many (SQLite, when the words are exact or their prefixes
     stand for a few words; a check for a prefix would expand it again for every ticket).
 
-    On SQLite the matches are counted in the index alone (every organization's: looking each up
-    to count only this one's costs more than the search), up to ``DENSE``."""
-    fts = match_param(scoped.conn, terms)
+    On SQLite a prefix that stands for a few words is searched as those words (FTS5 merges every
+    document of every word of a prefix before it returns the first), and the matches are counted
+    in the index alone (every organization's: looking each up to count only this one's costs more
+    than the search), up to ``DENSE``."""
     if scoped.conn.dialect.name != "sqlite":
+        fts = tsquery(terms)
         found = scoped.execute(_COUNT["postgresql"], {"fts": fts, "few": FEW + 1}).scalar_one()
         return (FEW_MATCHES if found <= FEW else MANY_MATCHES), fts
+    exact = exact_words(scoped, terms)
+    fts = exact or fts5_query(terms)
     found = scoped.execute(_COUNT_ANY, {"fts": fts, "dense": DENSE + 1}).scalar_one()
     if found <= FEW:
         return FEW_MATCHES, fts
-    exact = _exact_words(scoped, terms) if found > DENSE else None
-    return (DENSE_MATCHES, exact) if exact else (MANY_MATCHES, fts)
+    return (DENSE_MATCHES if exact and found > DENSE else MANY_MATCHES), fts
 
 
-def _exact_words(scoped: Scoped, terms: list[Term]) -> str | None:
-    """``terms`` as an FTS5 query of exact words (a prefix as the OR of the indexed words it
-    starts), or None when a prefix stands for more than a few words."""
+def exact_words(scoped: Scoped, terms: list[Term]) -> str | None:
+    """SQLite: ``terms`` as an FTS5 query of exact words (a prefix as the OR of the indexed words
+    it starts), or None when a prefix stands for more than a few words or for none of the index's
+    (the index folds diacritics that a query keeps: FTS5 then folds them itself)."""
     parts = []
     for term in terms:
         if not term.prefix:
             parts.append('"' + " ".join(term.words) + '"')
             continue
-        if len(term.words) > 1:
-            return None
-        word = term.words[0]
-        upper = word[:-1] + chr(ord(word[-1]) + 1)
-        found = [r[0] for r in scoped.execute(_VOCAB, {"lo": word, "hi": upper, "most": _MAX_EXPANSION + 1})]
-        if not found or len(found) > _MAX_EXPANSION:
+        found = words_starting(scoped, term.words[-1])
+        if not found:
             return None
         # Indexed words hold letters and digits only: quoting them is enough.
-        parts.append("(" + " OR ".join(f'"{w}"' for w in found) + ")")
+        head = "".join(w + " " for w in term.words[:-1])
+        parts.append("(" + " OR ".join(f'"{head}{w}"' for w in found) + ")")
     return " AND ".join(parts)
+
+
+def words_starting(scoped: Scoped, prefix: str) -> list[str]:
+    """The index's words that start with ``prefix``, one seek each; [] past ``_MAX_EXPANSION``."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    found: list[str] = []
+    lower = prefix
+    while len(found) <= _MAX_EXPANSION:
+        word = scoped.execute(_NEXT_WORD, {"lo": lower, "hi": upper}).scalar()
+        if word is None:
+            return found
+        found.append(word)
+        lower = word + "\x01"  # the next word: none holds a control character
+    return []
 
 
 def custom_plans(scoped: Scoped) -> None:
