@@ -230,7 +230,8 @@ def state_path(url: str) -> Path:
 
 def serve(url: str, port: int, src: Path) -> subprocess.Popen:
     env = {**os.environ, "TELEMETRON_DATABASE_URL": url, "TELEMETRON_RUN_WORKER": "false",
-           "TELEMETRON_LOG_LEVEL": "warning", "PYTHONPATH": str(src)}
+           "TELEMETRON_LOG_LEVEL": "warning", "TELEMETRON_ACCESS_LOG": "false", "TELEMETRON_RATE_LIMIT": "off",
+           "PYTHONPATH": str(src)}
     server = subprocess.Popen([str(BIN / "telemetron"), "serve", "--port", str(port)], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

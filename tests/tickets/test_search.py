@@ -223,3 +223,29 @@ def test_prefixes_are_read_as_the_words_they_stand_for(http, db, tenant):
     assert exact(f"{u}z") is None  # no such word
     assert exact(f"{u}m") is None  # more words than are worth listing
     assert len(titles(http, tenant, q=f"{u}m", limit=100)) == search._MAX_EXPANSION + 1
+
+
+def test_relevance_ranks_alike_whichever_way_the_matches_are_read(http, tenant, tickets, monkeypatch):
+    """Reading the matches first (few) or walking the newest tickets (many): the same ranking."""
+    from telemetron.tickets import search
+
+    create(http, tenant, "Something else", description="a printer is mentioned here only")
+    wanted = {q: titles(http, tenant, q=q) for q in ("printer", "the", "tw", "firmware")}
+    assert wanted["printer"] == ["Printer jams", "Something else"]
+    monkeypatch.setattr(search, "FEW", 0)
+    for q, expected in wanted.items():
+        assert titles(http, tenant, q=q) == expected, q
+
+
+def test_relevance_over_many_matches_ranks_the_newest_tickets(http, db, tenant, tickets, monkeypatch):
+    """PostgreSQL, past ``FEW`` matches: the matches among the newest ``WALK`` tickets are ranked
+    (finding older ones means checking tickets one by one)."""
+    if db.is_sqlite:
+        pytest.skip("FTS5 reads the newest matches from its index")
+    from telemetron.tickets import search
+
+    monkeypatch.setattr(search, "FEW", 0)
+    monkeypatch.setattr(search, "WALK", 2)
+    newest = create(http, tenant, "Newest printer", description="printer")
+    create(http, tenant, "Newer, no match", description="nothing")
+    assert [t["id"] for t in query(http, tenant, q="printer")["tickets"]] == [newest]

@@ -1,4 +1,4 @@
-"""search: the index's words readable one seek at a time (SQLite)
+"""search: the index's words readable one seek at a time (SQLite); a customer's tickets by creation
 
 Revision ID: 0016_search_speed
 Revises: 0015_workspace
@@ -13,6 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_tickets_customer_created", "tickets", ["organization_id", "customer_id", "created_at", "id"])
     if op.get_bind().dialect.name != "sqlite":
         return
     from telemetron.tickets import search
@@ -23,6 +24,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_customer_created", table_name="tickets")
     if op.get_bind().dialect.name != "sqlite":
         return
     op.execute("DROP TABLE IF EXISTS ticket_search_terms")
