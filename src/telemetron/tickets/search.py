@@ -248,7 +248,7 @@ def _pg_matches(*columns):
     )
 
 
-# Ranking reads each match's document again; a list needs only the ids (documents are ~1 kB).
+# Ranking reads each match's document again; a list needs only the ids (documents are large).
 _PG_MATCHES = {FEW_MATCHES: _pg_matches(_fts_pg.c.ticket_id),
                FEW_BY_RANK: _pg_matches(_fts_pg.c.ticket_id, _fts_pg.c.document)}
 
@@ -265,8 +265,9 @@ def _from_index(dialect: str, mode: str):
 def searched(dialect: str, mode: str) -> Select:
     """The summaries of matching tickets (``:fts`` from ``match_param``), before filters and order.
 
-    ``FEW_MATCHES`` and ``BY_RANK`` read the matches from the index; ``MANY_MATCHES`` leaves the
-    order's index to drive and checks membership per ticket.
+    ``FEW_MATCHES`` (and ``BY_RANK`` on SQLite) read the matches from the index; ``MANY_MATCHES``
+    (and ``BY_RANK`` on PostgreSQL, over the newest ``WALK`` tickets) leave the order's index to
+    drive and check membership per ticket.
     """
     if mode == DENSE_MATCHES:  # SQLite, exact words only: a check per ticket costs a seek per word
         return SUMMARIES.where(text("EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH :fts "
@@ -290,8 +291,8 @@ def searched(dialect: str, mode: str) -> Select:
 
 #: PostgreSQL, relevance over more than ``FEW`` matches: the candidates are the matches among the
 #: organization's newest this many tickets. Finding the newest matches checks tickets one by one
-#: (a GIN index only gives all of them, unordered), and for a word in 1% of a million tickets
-#: the newest 2,000 are 200,000 tickets deep.
+#: (a GIN index only gives all of them, unordered), and the newest ``RANKED`` matches of a word in
+#: a small share of the tickets lie deep in the walk.
 WALK = 5_000
 _NEWEST_WALKED = text(
     "tickets.created_at >= coalesce((SELECT w.created_at FROM tickets AS w WHERE w.organization_id = :org_id "
@@ -411,6 +412,6 @@ def custom_plans(scoped: Scoped) -> None:
     reads every ticket."""
     if scoped.conn.dialect.name == "postgresql":
         # One statement: a round trip each. No parallel workers either: a page is a walk that
-        # stops early, and starting workers costs more than the walk (tens of ms on busy cores).
+        # stops early, and starting workers costs more than the walk, the more so on busy cores.
         scoped.conn.exec_driver_sql(
             "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0")
