@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/million.py fill --db sqlite:////tmp/m.db --tickets 1000000
     .venv/bin/python bench/million.py fill --db postgresql://postgres@127.0.0.1:5432/million --tickets 1000000
-    .venv/bin/python bench/million.py measure --db <the same URL>
+    .venv/bin/python bench/million.py measure --db <the same URL> [--src OTHER/src --src src --rounds 2]
 
 ``fill`` makes the schema (``telemetron db upgrade``), an organization with an API key, 20 agents
 and 6 categories through the services, then bulk-loads tickets (2.5 messages each on average,
@@ -16,7 +16,9 @@ as autovacuum would.
 ``measure`` starts ``telemetron serve`` on the database and times, over HTTP: the web list
 (default, filters, the empty "Needs triage", a deep keyset page, searches), a ticket page,
 getTicket and queryTickets (filters, ``q`` matching few and many, relevance), each alone; then
-getTicket while 4 clients search without pause. Figures are milliseconds at the client.
+getTicket while 4 clients search without pause. Figures are milliseconds at the client, each with
+the load average beside it. Given ``--src`` more than once, the trees are measured in turn, on
+the same database, ``--rounds`` times, and the medians printed side by side.
 """
 
 from __future__ import annotations
