@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/million.py fill --db sqlite:////tmp/m.db --tickets 1000000
     .venv/bin/python bench/million.py fill --db postgresql://postgres@127.0.0.1:5432/million --tickets 1000000
-    .venv/bin/python bench/million.py measure --db <the same URL>
+    .venv/bin/python bench/million.py measure --db <the same URL> [--src OTHER/src --src src --rounds 2]
 
 ``fill`` makes the schema (``telemetron db upgrade``), an organization with an API key, 20 agents
 and 6 categories through the services, then bulk-loads tickets (2.5 messages each on average,
@@ -16,7 +16,9 @@ as autovacuum would.
 ``measure`` starts ``telemetron serve`` on the database and times, over HTTP: the web list
 (default, filters, the empty "Needs triage", a deep keyset page, searches), a ticket page,
 getTicket and queryTickets (filters, ``q`` matching few and many, relevance), each alone; then
-getTicket while 4 clients search without pause. Figures are milliseconds at the client.
+getTicket while 4 clients search without pause. Figures are milliseconds at the client, each with
+the load average beside it. Given ``--src`` more than once, the trees are measured in turn, on
+the same database, ``--rounds`` times, and the medians printed side by side.
 """
 
 from __future__ import annotations
@@ -228,9 +230,10 @@ def state_path(url: str) -> Path:
 # --- measuring -------------------------------------------------------------------------------------
 
 
-def serve(url: str, port: int) -> subprocess.Popen:
+def serve(url: str, port: int, src: Path) -> subprocess.Popen:
     env = {**os.environ, "TELEMETRON_DATABASE_URL": url, "TELEMETRON_RUN_WORKER": "false",
-           "TELEMETRON_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT / "src")}
+           "TELEMETRON_LOG_LEVEL": "warning", "TELEMETRON_ACCESS_LOG": "false", "TELEMETRON_RATE_LIMIT": "off",
+           "PYTHONPATH": str(src)}
     server = subprocess.Popen([str(BIN / "telemetron"), "serve", "--port", str(port)], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -310,9 +313,9 @@ def scenarios(web: httpx.Client, api: httpx.Client, state: dict, n: int) -> dict
         "queryTickets, category none": q({"category": "none"}),
         "queryTickets, status waiting_for_customer by last activity": q({"status": "waiting_for_customer", "sort": "updatedAt"}),
         "queryTickets q, one ticket": q({"q": rare}),
-        f"queryTickets q, few by last activity": q({"q": few, "sort": "updatedAt"}),
-        f"queryTickets q, many by last activity": q({"q": many, "sort": "updatedAt"}),
-        f"queryTickets q, many by relevance": q({"q": many}),
+        "queryTickets q, few by last activity": q({"q": few, "sort": "updatedAt"}),
+        "queryTickets q, many by last activity": q({"q": many, "sort": "updatedAt"}),
+        "queryTickets q, many by relevance": q({"q": many}),
         "queryTickets q, very many by relevance (device)": q({"q": "device"}),
     }
 
@@ -327,41 +330,80 @@ def searcher(base: str, state: dict, stop: threading.Event, counts: list) -> Non
             counts.append(1)
 
 
-def measure(url: str, times: int, port: int) -> None:
+def load() -> str:
+    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def beside_searches(base: str, api: httpx.Client, state: dict, times: int) -> tuple[dict, float]:
+    """getTicket timed while 4 clients search without pause; (its figures, searches a second)."""
+    stop, counts = threading.Event(), []
+    searchers = [threading.Thread(target=searcher, args=(base, state, stop, counts)) for _ in range(4)]
+    for s in searchers:
+        s.start()
+    time.sleep(1)
+    rng = random.Random(2)
+    some = [t["id"] for t in api.post("/api/ext-v1/ticket/queryTickets", json={"limit": 100}).json()["tickets"]]
+    before = len(counts)
+    began = time.perf_counter()
+    try:
+        busy = timed(lambda: api.get(f"/api/ext-v1/ticket/getTicket/{rng.choice(some)}"), times)
+    finally:
+        stop.set()
+        for s in searchers:
+            s.join()
+    return busy, (len(counts) - before) / (time.perf_counter() - began)
+
+
+BUSY = "getTicket while 4 clients search"
+
+
+def measure_once(url: str, state: dict, times: int, port: int, src: Path, only: list[str]) -> dict:
+    """Every scenario (or those whose name holds one of ``only``) against a server running ``src``."""
+    base = f"http://127.0.0.1:{port}"
+    server = serve(url, port, src)
+    results = {}
+    try:
+        web = sign_in(base, state)
+        api = httpx.Client(base_url=base, timeout=60, headers={"x-api-key": state["key"]})
+        for name, call in scenarios(web, api, state, state["tickets"]).items():
+            if only and not any(o in name for o in only):
+                continue
+            call()  # warm
+            results[name] = timed(call, times)
+            print(f"{name:62s} p50 {results[name]['p50']:7.1f}  p95 {results[name]['p95']:7.1f}  "
+                  f"p99 {results[name]['p99']:7.1f} ms  {load()}", flush=True)
+        if not only or any(o in BUSY for o in only):
+            busy, rate = beside_searches(base, api, state, times * 3)
+            results[BUSY] = {**busy, "searches_per_s": rate}
+            print(f"{BUSY + ' (' + format(rate, '.0f') + ' searches/s)':62s} p50 {busy['p50']:7.1f}  "
+                  f"p95 {busy['p95']:7.1f}  p99 {busy['p99']:7.1f} ms  {load()}", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return results
+
+
+def measure(url: str, times: int, port: int, srcs: list[Path], only: list[str], rounds: int) -> None:
+    """Each tree in turn, ``rounds`` times (trees alternated, so that they share the host's load)."""
     from telemetron.db.engine import normalize_url
 
     url = normalize_url(url)
     state = json.loads(state_path(url).read_text())
-    base = f"http://127.0.0.1:{port}"
-    server = serve(url, port)
-    try:
-        web = sign_in(base, state)
-        api = httpx.Client(base_url=base, timeout=60, headers={"x-api-key": state["key"]})
-        results = {}
-        for name, call in scenarios(web, api, state, state["tickets"]).items():
-            call()  # warm
-            results[name] = timed(call, times)
-            print(f"{name:62s} p50 {results[name]['p50']:7.1f}  p95 {results[name]['p95']:7.1f}  "
-                  f"p99 {results[name]['p99']:7.1f} ms", flush=True)
-        stop, counts = threading.Event(), []
-        searchers = [threading.Thread(target=searcher, args=(base, state, stop, counts)) for _ in range(4)]
-        for s in searchers:
-            s.start()
-        time.sleep(1)
-        rng = random.Random(2)
-        some = [t["id"] for t in api.post("/api/ext-v1/ticket/queryTickets", json={"limit": 100}).json()["tickets"]]
-        before = len(counts)
-        began = time.perf_counter()
-        busy = timed(lambda: api.get(f"/api/ext-v1/ticket/getTicket/{rng.choice(some)}"), times * 3)
-        rate = (len(counts) - before) / (time.perf_counter() - began)
-        stop.set()
-        for s in searchers:
-            s.join()
-        print(f"{'getTicket while 4 clients search (' + format(rate, '.0f') + ' searches/s)':62s} "
-              f"p50 {busy['p50']:7.1f}  p95 {busy['p95']:7.1f}  p99 {busy['p99']:7.1f} ms", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    every: dict[Path, list[dict]] = {src: [] for src in srcs}
+    for round_number in range(rounds):
+        for src in srcs:
+            print(f"--- round {round_number + 1}: {src}  {load()}", flush=True)
+            every[src].append(measure_once(url, state, times, port, src, only))
+    if len(srcs) > 1 or rounds > 1:
+        print("--- median over rounds, p50 / p95 (p99 for the last line) ms:", flush=True)
+        for name in every[srcs[0]][0]:
+            cells = []
+            for src in srcs:
+                runs = [r[name] for r in every[src]]
+                tail = "p99" if name == BUSY else "p95"
+                cells.append(f"{statistics.median(r['p50'] for r in runs):7.1f} / "
+                             f"{statistics.median(r[tail] for r in runs):7.1f}")
+            print(f"{name:62s} " + "   ".join(cells), flush=True)
 
 
 def main() -> None:
@@ -371,12 +413,16 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--times", type=int, default=100, help="requests per scenario")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--src", type=Path, action="append",
+                        help="the source tree the server runs (default: this one's src); twice or more to compare")
+    parser.add_argument("--only", action="append", default=[], help="scenarios whose name holds this (repeatable)")
+    parser.add_argument("--rounds", type=int, default=1, help="measure every tree this many times, alternated")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     if args.command == "fill":
         fill(args.db, args.tickets)
     else:
-        measure(args.db, args.times, args.port)
+        measure(args.db, args.times, args.port, args.src or [ROOT / "src"], args.only, args.rounds)
 
 
 if __name__ == "__main__":

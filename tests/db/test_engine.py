@@ -171,3 +171,28 @@ def test_units_that_fail_before_writing_or_on_a_database_error_leave_their_batch
     assert [type(r).__name__ for r in second] == ["int"] * 5 + [db_error, "int", "ValueError", "int"]
     committed = set(_rows(fresh_db, probe)) - {1, 3, 5}
     assert committed == {11, 12, 13, 14, 15, 17, 19} | ({16} if fresh_db.is_sqlite else set())
+
+
+def test_readers_run_below_the_event_loops_priority_and_answer_beside_it(fresh_db, probe):
+    """A long read (a search) runs in a reader thread at a lower CPU priority on SQLite, so that on
+    busy cores the loop's thread, which answers the short requests, gets a core first."""
+    import os
+    import sys
+    import threading
+
+    def priority(_conn=None) -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    async def scenario():
+        readers = await asyncio.gather(*(fresh_db.read(priority) for _ in range(4)))
+        loop_thread = priority()
+        written = await fresh_db.run(lambda conn: conn.execute(text(f"INSERT INTO {probe} (id, v) VALUES (1, 'x')")))
+        return readers, loop_thread, written
+
+    readers, loop_thread, _ = asyncio.run(scenario())
+    if fresh_db.is_sqlite and sys.platform == "linux":
+        assert all(p == min(loop_thread + 10, 19) for p in readers), (readers, loop_thread)
+    else:  # PostgreSQL reads in its own processes: its reader threads only wait
+        assert all(p == loop_thread for p in readers)
+    assert priority() == loop_thread  # the process's other threads keep theirs
+    assert _rows(fresh_db, probe) == {1: "x"}

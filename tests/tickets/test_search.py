@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.support.http import post
@@ -165,8 +167,86 @@ def test_every_way_of_reading_the_matches_finds_the_same_tickets(http, tenant, t
     def every(q):
         return {"q": q, "sort": "updatedAt", "limit": 100}
 
-    wanted = {q: titles(http, tenant, **every(q)) for q in ("the", "tw", "firmware", '"same month"', "the fjord")}
+    wanted = {q: titles(http, tenant, **every(q)) for q in (
+        "the", "tw", "firmware", '"same month"', "the fjord", "olga.nil", "firm vers", "charg tw")}
+    assert wanted["olga.nil"] == ["Printer jams"] and wanted["firm vers"] == ["Router reboots"]
     monkeypatch.setattr(search, "FEW", few)
     monkeypatch.setattr(search, "DENSE", dense)
     for q, expected in wanted.items():
         assert titles(http, tenant, **every(q)) == expected, q
+
+
+def test_a_prefix_finds_every_word_it_starts_however_many(http, tenant, tickets):
+    """A prefix standing for a few words is searched as those words, one for many as a prefix:
+    either way every ticket holding any of them is found, in every order."""
+    def word(i):
+        return f"zq{i:02d}x{'y' * i}"
+
+    for i in range(11):
+        create(http, tenant, f"Serial {i}", description=f"unit {word(i)} failed")
+    create(http, tenant, "Almost", description="unit zr00 failed")
+    for q in ("zq", "zq0", "zq1", "zq05xyyyyy", "zq05xyyyyyy", "unit zq1"):
+        expected = {f"Serial {i}" for i in range(11) if word(i).startswith(q.split()[-1])}
+        assert set(titles(http, tenant, q=q, limit=100)) == expected, q
+        assert set(titles(http, tenant, q=q, sort="updatedAt", limit=100)) == expected, q
+    assert titles(http, tenant, q='"unit zq03xyyy"') == ["Serial 3"]  # quoted: the whole word only
+    assert titles(http, tenant, q='"unit zq03xyy"') == []
+
+
+def test_a_query_with_diacritics_finds_the_word(http, tenant, tickets):
+    create(http, tenant, "Café machine", description="The crème brûlée setting burns")
+    assert titles(http, tenant, q="Café") == ["Café machine"]
+    assert titles(http, tenant, q="caf") == ["Café machine"]
+    assert titles(http, tenant, q="brûl") == ["Café machine"]
+    assert titles(http, tenant, q="brûl", sort="updatedAt") == ["Café machine"]
+
+
+def test_prefixes_are_read_as_the_words_they_stand_for(http, db, tenant):
+    """SQLite: the words of a prefix come from the index, a seek each, up to a few; past that, or
+    for none, the prefix stays a prefix."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL's GIN index serves a prefix itself")
+    from telemetron.db.scoped import Scoped
+    from telemetron.tickets import search
+
+    u = f"k{uuid.uuid4().hex[:8]}"  # words no other test indexes
+    create(http, tenant, "Words", description=f"{u}ab {u}abc {u}abd {u}b x{u} {u}c-{u}d")
+    for i in range(search._MAX_EXPANSION + 1):
+        create(http, tenant, f"Many {i}", description=f"{u}m{i}")
+
+    def exact(q):
+        return db.read_sync(lambda conn: search.exact_words(Scoped(db, conn, tenant.id), search.parse(q)))
+
+    assert exact(f"{u}a") == f'("{u}ab" OR "{u}abc" OR "{u}abd")'
+    assert exact(f"{u}ab {u}b") == f'("{u}ab" OR "{u}abc" OR "{u}abd") AND ("{u}b")'
+    assert exact(f'"{u}ab"') == f'"{u}ab"'
+    assert exact(f"{u}c-{u}d") == f'("{u}c {u}d")'  # a phrase's last word
+    assert exact(f"{u}z") is None  # no such word
+    assert exact(f"{u}m") is None  # more words than are worth listing
+    assert len(titles(http, tenant, q=f"{u}m", limit=100)) == search._MAX_EXPANSION + 1
+
+
+def test_relevance_ranks_alike_whichever_way_the_matches_are_read(http, tenant, tickets, monkeypatch):
+    """Reading the matches first (few) or walking the newest tickets (many): the same ranking."""
+    from telemetron.tickets import search
+
+    create(http, tenant, "Something else", description="a printer is mentioned here only")
+    wanted = {q: titles(http, tenant, q=q) for q in ("printer", "the", "tw", "firmware")}
+    assert wanted["printer"] == ["Printer jams", "Something else"]
+    monkeypatch.setattr(search, "FEW", 0)
+    for q, expected in wanted.items():
+        assert titles(http, tenant, q=q) == expected, q
+
+
+def test_relevance_over_many_matches_ranks_the_newest_tickets(http, db, tenant, tickets, monkeypatch):
+    """PostgreSQL, past ``FEW`` matches: the matches among the newest ``WALK`` tickets are ranked
+    (finding older ones means checking tickets one by one)."""
+    if db.is_sqlite:
+        pytest.skip("FTS5 reads the newest matches from its index")
+    from telemetron.tickets import search
+
+    monkeypatch.setattr(search, "FEW", 0)
+    monkeypatch.setattr(search, "WALK", 2)
+    newest = create(http, tenant, "Newest printer", description="printer")
+    create(http, tenant, "Newer, no match", description="nothing")
+    assert [t["id"] for t in query(http, tenant, q="printer")["tickets"]] == [newest]

@@ -284,6 +284,9 @@ tickets = Table(
     Index("ix_tickets_status_updated", "organization_id", "status", "updated_at", "id"),
     Index("ix_tickets_assignee_updated", "organization_id", "assignee_id", "updated_at", "id"),
     Index("ix_tickets_priority_updated", "organization_id", "priority", "updated_at", "id"),
+    # A customer's tickets, newest first (their page, a ticket page's sidebar): without it the
+    # planner walks every open ticket of the organization looking for theirs.
+    Index("ix_tickets_customer_created", "organization_id", "customer_id", "created_at", "id"),
     # The web list's default ("not resolved"): few tickets once most are resolved.
     Index("ix_tickets_unresolved_updated", "organization_id", "updated_at", "id",
           sqlite_where=text("status <> 'resolved'"), postgresql_where=text("status <> 'resolved'")),

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Select, bindparam, column, func, literal_column, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.selectable import Join
@@ -194,7 +195,6 @@ CREATE_INDEX = {
     "sqlite": [
         "CREATE VIRTUAL TABLE ticket_search USING fts5(title, people, body, "
         "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
-        # The index's words, to turn a prefix into the few words it stands for (``plan``).
         "CREATE VIRTUAL TABLE ticket_search_vocab USING fts5vocab(ticket_search, 'row')",
     ],
     "postgresql": [
@@ -203,6 +203,10 @@ CREATE_INDEX = {
         "CREATE INDEX ix_ticket_search_document ON ticket_search USING gin (document)",
     ],
 }
+
+
+#: SQLite: the index's words, one row per occurrence, read one seek at a time (``words_starting``).
+CREATE_TERMS = "CREATE VIRTUAL TABLE ticket_search_terms USING fts5vocab(ticket_search, 'instance')"
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -232,30 +236,38 @@ def _cross_join(element, compiler, **kw):
     return f"{left} CROSS JOIN {right} ON {compiler.process(element.onclause, **kw)}"
 
 
-_PG_MATCHES = (
+def _pg_matches(*columns):
     # MATERIALIZED: read from the GIN index first, whatever the planner guesses of a prefix
     # (it cannot estimate one, and then walks every ticket in order looking for a rare word). Named
     # as the table, so the statements around it read ``ticket_search.document`` either way.
-    select(_fts_pg.c.ticket_id, _fts_pg.c.document)
-    .where(text(f"ticket_search.organization_id = :org_id AND ticket_search.document @@ {_PG_QUERY}"))
-    .cte("ticket_search")
-    .prefix_with("MATERIALIZED")
-)
+    return (
+        select(*columns)
+        .where(text(f"ticket_search.organization_id = :org_id AND ticket_search.document @@ {_PG_QUERY}"))
+        .cte("ticket_search")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+# Ranking reads each match's document again; a list needs only the ids (documents are large).
+_PG_MATCHES = {FEW_MATCHES: _pg_matches(_fts_pg.c.ticket_id),
+               FEW_BY_RANK: _pg_matches(_fts_pg.c.ticket_id, _fts_pg.c.document)}
 
 
 def _from_index(dialect: str, mode: str):
     if dialect == "sqlite":
         return CrossJoin(_fts_sqlite, tickets, literal_column("tickets.rowid") == _fts_sqlite.c.rowid)
-    if mode in (FEW_MATCHES, FEW_BY_RANK):
-        return _PG_MATCHES.join(tickets, _PG_MATCHES.c.ticket_id == tickets.c.id)
+    if mode in _PG_MATCHES:
+        matches = _PG_MATCHES[mode]
+        return matches.join(tickets, matches.c.ticket_id == tickets.c.id)
     return _fts_pg.join(tickets, _fts_pg.c.ticket_id == tickets.c.id)
 
 
 def searched(dialect: str, mode: str) -> Select:
     """The summaries of matching tickets (``:fts`` from ``match_param``), before filters and order.
 
-    ``FEW_MATCHES`` and ``BY_RANK`` read the matches from the index; ``MANY_MATCHES`` leaves the
-    order's index to drive and checks membership per ticket.
+    ``FEW_MATCHES`` (and ``BY_RANK`` on SQLite) read the matches from the index; ``MANY_MATCHES``
+    (and ``BY_RANK`` on PostgreSQL, over the newest ``WALK`` tickets) leave the order's index to
+    drive and check membership per ticket.
     """
     if mode == DENSE_MATCHES:  # SQLite, exact words only: a check per ticket costs a seek per word
         return SUMMARIES.where(text("EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH :fts "
@@ -270,9 +282,22 @@ def searched(dialect: str, mode: str) -> Select:
     stmt = select(*SUMMARY_COLUMNS).select_from(with_ticket_joins(_from_index(dialect, mode))).where(tenant_filter(tickets))
     if dialect == "sqlite":
         return stmt.where(text("ticket_search MATCH :fts"))
-    if mode in (FEW_MATCHES, FEW_BY_RANK):
-        return stmt  # matched in _PG_MATCHES
-    return stmt.where(text(f"ticket_search.document @@ {_PG_QUERY}"))
+    if mode in _PG_MATCHES:
+        return stmt  # matched in the CTE
+    # ``ts_match_vq`` is the function behind ``@@``, which no index serves: the newest tickets
+    # drive, whatever the planner guesses of the bound (unknown when it plans).
+    return stmt.where(text(f"ts_match_vq(ticket_search.document, {_PG_QUERY})"), _NEWEST_WALKED)
+
+
+#: PostgreSQL, relevance over more than ``FEW`` matches: the candidates are the matches among the
+#: organization's newest this many tickets. Finding the newest matches checks tickets one by one
+#: (a GIN index only gives all of them, unordered), and the newest ``RANKED`` matches of a word in
+#: a small share of the tickets lie deep in the walk.
+WALK = 5_000
+_NEWEST_WALKED = text(
+    "tickets.created_at >= coalesce((SELECT w.created_at FROM tickets AS w WHERE w.organization_id = :org_id "
+    "ORDER BY w.created_at DESC LIMIT 1 OFFSET :walked), '-infinity')"
+).bindparams(bindparam("walked", callable_=lambda: WALK - 1))
 
 
 #: Relevance ranks the newest this many matches (a word in half the tickets would otherwise
@@ -297,12 +322,18 @@ def ranked(stmt: Select, dialect: str) -> Select:
     return select(*shown).order_by(candidates.c.search_score, candidates.c.id)
 
 
-_COUNT = {
-    "postgresql": text(
-        "SELECT count(*) FROM (SELECT 1 FROM ticket_search WHERE organization_id = :org_id "
-        f"AND document @@ {_PG_QUERY} LIMIT :few) AS m"
-    ),
-}
+# PostgreSQL's own estimate of the matches, from the lexeme frequencies ANALYZE keeps for the
+# column (it knows the common words; a word it does not know is rare): planning costs well under
+# a millisecond, where counting the matches builds a bitmap of every one of them.
+_ESTIMATE = text(
+    f"EXPLAIN (FORMAT JSON) SELECT 1 FROM ticket_search WHERE organization_id = :org_id AND document @@ {_PG_QUERY}"
+)
+
+
+def estimated_matches(scoped: Scoped, fts: str) -> float:
+    """PostgreSQL: how many tickets of the organization the planner expects ``fts`` to match."""
+    plan = scoped.execute(_ESTIMATE, {"fts": fts}).scalar_one()
+    return float((orjson.loads(plan) if isinstance(plan, str | bytes) else plan)[0]["Plan"]["Plan Rows"])
 
 
 #: Past this many matches (of any organization), SQLite checks each ticket of the walk instead of
@@ -310,16 +341,17 @@ _COUNT = {
 DENSE = 50_000
 _MAX_EXPANSION = 8
 _COUNT_ANY = text("SELECT count(*) FROM (SELECT 1 FROM ticket_search WHERE ticket_search MATCH :fts LIMIT :dense)")
-_VOCAB = text("SELECT term FROM ticket_search_vocab WHERE term >= :lo AND term < :hi LIMIT :most")
+# One seek into the index's words (an ``instance`` fts5vocab table stops at the first row; a
+# ``row`` one counts every document of a word before it answers).
+_NEXT_WORD = text("SELECT term FROM ticket_search_terms WHERE term >= :lo AND term < :hi LIMIT 1")
 
 
 def plan_ranked(scoped: Scoped, terms: list[Term]) -> tuple[str, str]:
     """``plan`` for relevance: on PostgreSQL, few matches are read from the index first."""
-    fts = match_param(scoped.conn, terms)
     if scoped.conn.dialect.name == "sqlite":
-        return BY_RANK, fts
-    found = scoped.execute(_COUNT["postgresql"], {"fts": fts, "few": FEW + 1}).scalar_one()
-    return (FEW_BY_RANK if found <= FEW else BY_RANK), fts
+        return BY_RANK, exact_words(scoped, terms) or fts5_query(terms)
+    fts = tsquery(terms)
+    return (FEW_BY_RANK if estimated_matches(scoped, fts) <= FEW else BY_RANK), fts
 
 
 def plan(scoped: Scoped, terms: list[Term]) -> tuple[str, str]:
@@ -327,41 +359,59 @@ def plan(scoped: Scoped, terms: list[Term]) -> tuple[str, str]:
     check each ticket against the very many (SQLite, when the words are exact or their prefixes
     stand for a few words; a check for a prefix would expand it again for every ticket).
 
-    On SQLite the matches are counted in the index alone (every organization's: looking each up
-    to count only this one's costs more than the search), up to ``DENSE``."""
-    fts = match_param(scoped.conn, terms)
+    On SQLite a prefix that stands for a few words is searched as those words (FTS5 merges every
+    document of every word of a prefix before it returns the first), and the matches are counted
+    in the index alone (every organization's: looking each up to count only this one's costs more
+    than the search), up to ``DENSE``."""
     if scoped.conn.dialect.name != "sqlite":
-        found = scoped.execute(_COUNT["postgresql"], {"fts": fts, "few": FEW + 1}).scalar_one()
-        return (FEW_MATCHES if found <= FEW else MANY_MATCHES), fts
+        fts = tsquery(terms)
+        return (FEW_MATCHES if estimated_matches(scoped, fts) <= FEW else MANY_MATCHES), fts
+    exact = exact_words(scoped, terms)
+    fts = exact or fts5_query(terms)
     found = scoped.execute(_COUNT_ANY, {"fts": fts, "dense": DENSE + 1}).scalar_one()
     if found <= FEW:
         return FEW_MATCHES, fts
-    exact = _exact_words(scoped, terms) if found > DENSE else None
-    return (DENSE_MATCHES, exact) if exact else (MANY_MATCHES, fts)
+    return (DENSE_MATCHES if exact and found > DENSE else MANY_MATCHES), fts
 
 
-def _exact_words(scoped: Scoped, terms: list[Term]) -> str | None:
-    """``terms`` as an FTS5 query of exact words (a prefix as the OR of the indexed words it
-    starts), or None when a prefix stands for more than a few words."""
+def exact_words(scoped: Scoped, terms: list[Term]) -> str | None:
+    """SQLite: ``terms`` as an FTS5 query of exact words (a prefix as the OR of the indexed words
+    it starts), or None when a prefix stands for more than a few words or for none of the index's
+    (the index folds diacritics that a query keeps: FTS5 then folds them itself)."""
     parts = []
     for term in terms:
         if not term.prefix:
             parts.append('"' + " ".join(term.words) + '"')
             continue
-        if len(term.words) > 1:
-            return None
-        word = term.words[0]
-        upper = word[:-1] + chr(ord(word[-1]) + 1)
-        found = [r[0] for r in scoped.execute(_VOCAB, {"lo": word, "hi": upper, "most": _MAX_EXPANSION + 1})]
-        if not found or len(found) > _MAX_EXPANSION:
+        found = words_starting(scoped, term.words[-1])
+        if not found:
             return None
         # Indexed words hold letters and digits only: quoting them is enough.
-        parts.append("(" + " OR ".join(f'"{w}"' for w in found) + ")")
+        head = "".join(w + " " for w in term.words[:-1])
+        parts.append("(" + " OR ".join(f'"{head}{w}"' for w in found) + ")")
     return " AND ".join(parts)
 
 
+def words_starting(scoped: Scoped, prefix: str) -> list[str]:
+    """The index's words that start with ``prefix``, one seek each; [] past ``_MAX_EXPANSION``."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    found: list[str] = []
+    lower = prefix
+    while len(found) <= _MAX_EXPANSION:
+        word = scoped.execute(_NEXT_WORD, {"lo": lower, "hi": upper}).scalar()
+        if word is None:
+            return found
+        found.append(word)
+        lower = word + "\x01"  # the next word: none holds a control character
+    return []
+
+
 def custom_plans(scoped: Scoped) -> None:
-    """PostgreSQL: plan this transaction's statements for their values. A prepared statement's
-    generic plan cannot know that a word is rare or a category empty, and reads every ticket."""
+    """PostgreSQL: plan this transaction's statements for their values, without parallel workers.
+    A prepared statement's generic plan cannot know that a word is rare or a category empty, and
+    reads every ticket."""
     if scoped.conn.dialect.name == "postgresql":
-        scoped.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+        # One statement: a round trip each. No parallel workers either: a page is a walk that
+        # stops early, and starting workers costs more than the walk, the more so on busy cores.
+        scoped.conn.exec_driver_sql(
+            "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0")
