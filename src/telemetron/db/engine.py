@@ -48,6 +48,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from telemetron.clock import utcnow  # noqa: F401  (re-exported for code that imports it from here)
+from telemetron.db import deferred
 from telemetron.db.checkpoints import Checkpointer
 
 T = TypeVar("T")
@@ -381,10 +382,12 @@ def run_units(
     before_next = ["SAVEPOINT unit"]
     for token, fn, args, kwargs in batch:
         _execute(driver, before_next, combine_statements)
+        held = deferred.mark(conn)
         try:
             result = fn(conn, *args, **kwargs)
         except Exception as exc:
             _execute(driver, ["ROLLBACK TO SAVEPOINT unit", "RELEASE SAVEPOINT unit"], combine_statements)
+            deferred.drop_since(conn, held)
             before_next = ["SAVEPOINT unit"]
             outcomes.append((token, None, exc))
         else:
@@ -480,8 +483,13 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
 
+    # Writes held for the commit (db/deferred.py) run just before it, and die with a rollback.
+    event.listen(engine, "commit", deferred.flush)
+    event.listen(engine, "rollback", deferred.discard)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:  # pragma: no cover - exercised by every test
+        deferred.discard(conn)  # a connection handed back without COMMIT or ROLLBACK keeps nothing
         # Deferred for readers: in WAL mode they read a snapshot while a writer works.
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 

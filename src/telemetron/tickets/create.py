@@ -195,7 +195,7 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
     """The ticket's row, its messages and its search document (one statement each)."""
     choice, decision, now = ticket.choice, ticket.decision, ticket.now
     messages = ticket.request.messages
-    scoped.execute_prepared(_INSERT_TICKET, {
+    inserted = scoped.execute_prepared(_INSERT_TICKET, {
         "id": ticket.id, "customer_id": ticket.customer["id"], "title": ticket.request.title,
         "description": ticket.description, "description_generated": ticket.description_generated,
         "priority": ticket.priority, "status": ticket.status,
@@ -215,7 +215,11 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
             {"ticket_id": ticket.id, "position": position, "role": m.role, "content": m.content, "created_at": now}
             for position, m in enumerate(messages)
         ])
-    search.index_new_ticket(scoped, ticket.id)
+    rowid = inserted.lastrowid if scoped.conn.dialect.name == "sqlite" else None
+    people = " ".join(filter(None, (ticket.customer["name"], ticket.customer["email"])))
+    search.index_new_ticket(scoped, search.NewDocument(
+        ticket.id, rowid, ticket.request.title, people, ticket.description, [m.content for m in messages or []],
+    ))
 
 
 def announce(scoped: Scoped, config: OrgConfig, ticket: NewTicket) -> None:

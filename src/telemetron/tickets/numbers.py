@@ -7,19 +7,17 @@ row lock orders concurrent creations of one organization; SQLite has one writer)
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import text
 
+from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped
-from telemetron.db.tables import organizations
 
-_o = organizations.c
-_NEXT = (
-    update(organizations)
-    .where(_o.id == bindparam("n_org"))
-    .values(last_ticket_number=_o.last_ticket_number + 1)
-    .returning(_o.last_ticket_number)
-)
+# Plain SQL: a Prepared statement passes only the caller's parameters, not Core's literal binds.
+_NEXT = Prepared(text(
+    "UPDATE organizations SET last_ticket_number = last_ticket_number + 1 WHERE id = :n_org "
+    "RETURNING last_ticket_number"
+))
 
 
 def next_number(scoped: Scoped) -> int:
-    return scoped.conn.execute(_NEXT, {"n_org": scoped.org_id}).scalar_one()
+    return scoped.execute_prepared(_NEXT, {"n_org": scoped.org_id}).fetchone()[0]

@@ -1,0 +1,50 @@
+"""Writes held until their transaction commits, then run together just before the COMMIT.
+
+For SQLite's FTS5 search index: FTS5 keeps a transaction's new documents in memory and writes them
+out as one segment at the commit, but it must also write them out whenever a later statement of
+the transaction opens a statement journal (nearly every INSERT or UPDATE does). A document indexed
+in the middle of createTicket therefore cost a segment of its own per ticket; held to the end of
+the batch, a batch of tickets costs one.
+
+The held writes belong to the connection's current transaction: run by ``flush`` (the engine's
+``commit`` event, or a statement that must see them first), dropped by a rollback, and dropped
+with a unit of work that rolls back to its savepoint (``mark``/``drop_since``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+_HELD = "telemetron_deferred_writes"
+
+
+class _Statement(Protocol):
+    def execute(self, conn: Connection, params: dict[str, Any]) -> Any: ...
+
+
+def defer(conn: Connection, statement: _Statement, params: dict[str, Any]) -> None:
+    conn.info.setdefault(_HELD, []).append((statement, params))
+
+
+def flush(conn: Connection) -> None:
+    """Run the held writes now, in order, inside the open transaction."""
+    held = conn.info.pop(_HELD, None)
+    for statement, params in held or ():
+        statement.execute(conn, params)
+
+
+def discard(conn: Connection) -> None:
+    conn.info.pop(_HELD, None)
+
+
+def mark(conn: Connection) -> int:
+    return len(conn.info.get(_HELD, ()))
+
+
+def drop_since(conn: Connection, position: int) -> None:
+    """Forget what was held after ``mark`` gave ``position`` (its unit rolled back)."""
+    held = conn.info.get(_HELD)
+    if held is not None:
+        del held[position:]
