@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_settings_pages"
-down_revision = "0015_workspace"
+down_revision = "0016_search_speed"
 branch_labels = None
 depends_on = None
 
