@@ -246,27 +246,27 @@ def test_category_can_be_changed_kept_and_cleared(http, db, tenant):
     assert row(db, customer_id)["category_id"] is None
 
 
-def test_unknown_category_is_404_and_nothing_is_stored(http, db, tenant):
+def test_unknown_category_is_400_and_nothing_is_stored(http, db, tenant):
     response = post(http, CREATE, tenant, {"email": "nocat@example.com", "category": "Shipping"})
-    rejected(response, 404, "unknown_category", field="category", words=["Shipping"])
+    rejected(response, 400, "unknown_category", field="category", words=["Shipping"])
     assert customers_of(db, tenant) == 0
 
 
 def test_inactive_category_is_refused(http, db, tenant):
     db.run_sync(lambda conn: add_category(Scoped(db, conn, tenant.id), name="Legacy", active=False))
-    rejected(post(http, CREATE, tenant, {"email": "old@example.com", "category": "Legacy"}), 404, "unknown_category")
+    rejected(post(http, CREATE, tenant, {"email": "old@example.com", "category": "Legacy"}), 400, "unknown_category")
 
 
 def test_another_organizations_category_is_refused(http, db, tenant, other_tenant):
     db.run_sync(lambda conn: add_category(Scoped(db, conn, other_tenant.id), name="Theirs Only"))
-    rejected(post(http, CREATE, tenant, {"email": "o@example.com", "category": "Theirs Only"}), 404, "unknown_category")
+    rejected(post(http, CREATE, tenant, {"email": "o@example.com", "category": "Theirs Only"}), 400, "unknown_category")
     assert customers_of(db, tenant) == 0
 
 
 def test_unknown_category_on_update_changes_nothing(http, db, tenant):
     customer_id = create(http, tenant, email="keep@example.com", name="Keep")["telemetronCustomerId"]
     body = {"telemetronCustomerId": customer_id, "email": "keep@example.com", "name": "Changed", "category": "Nope"}
-    rejected(post(http, CREATE, tenant, body), 404, "unknown_category")
+    rejected(post(http, CREATE, tenant, body), 400, "unknown_category")
     assert row(db, customer_id)["name"] == "Keep"
 
 

@@ -83,8 +83,8 @@ def test_create_without_properties_stores_an_empty_object(http, db, tenant):
 
 
 @pytest.mark.parametrize("body", [{"identifier": "new-1"}, {"identifier": "new-1", "type": "  "}, {"identifier": "new-1", "type": None}])
-def test_create_without_type_is_404_for_a_device_the_organization_lacks(http, db, tenant, body):
-    rejected(post(http, DEVICE, tenant, body), 404, "device_not_found", field="type", words=["type", "required"])
+def test_create_without_type_is_400(http, db, tenant, body):
+    rejected(post(http, DEVICE, tenant, body), 400, "missing_field", field="type", words=["type", "required"])
     assert devices_of(db, tenant) == 0
 
 
@@ -158,12 +158,12 @@ def test_device_category_is_matched_kept_and_cleared(http, db, tenant):
     assert device_row(db, tenant, "cat-1")["category_id"] is None
 
 
-def test_unknown_inactive_or_foreign_category_is_404(http, db, tenant, other_tenant):
+def test_unknown_inactive_or_foreign_category_is_400(http, db, tenant, other_tenant):
     db.run_sync(lambda conn: add_category(Scoped(db, conn, tenant.id), name="Retired", active=False))
     db.run_sync(lambda conn: add_category(Scoped(db, conn, other_tenant.id), name="Foreign"))
     for name in ("Shipping", "Retired", "Foreign"):
         body = {"identifier": "cat-x", "type": "sensor", "category": name}
-        rejected(post(http, DEVICE, tenant, body), 404, "unknown_category", field="category", words=[name])
+        rejected(post(http, DEVICE, tenant, body), 400, "unknown_category", field="category", words=[name])
     assert devices_of(db, tenant) == 0
 
 
@@ -368,11 +368,10 @@ def test_concurrent_bulk_updates_of_overlapping_devices_do_not_fail(live_server,
 def test_openapi_documents_the_device_endpoints(http):
     schema = http.get("/openapi.json").json()
     device_op = schema["paths"][DEVICE]["post"]
-    assert set(device_op["responses"]) == {"200", "400", "401", "404", "413", "429", "500"}
+    assert set(device_op["responses"]) == {"200", "400", "401", "413", "429", "500"}
     examples = device_op["responses"]["400"]["content"]["application/json"]["examples"]
-    assert {e["value"]["field"] for e in examples.values() if "field" in e["value"]} >= {"identifier", "properties"}
-    not_found = device_op["responses"]["404"]["content"]["application/json"]["examples"]
-    assert {e["value"]["field"] for e in not_found.values()} == {"type", "category"}
+    fields = {e["value"]["field"] for e in examples.values() if "field" in e["value"]}
+    assert fields >= {"identifier", "properties", "type", "category"}
     bulk_op = schema["paths"][BULK]["post"]
     bulk_errors = [e["value"]["error"] for e in bulk_op["responses"]["400"]["content"]["application/json"]["examples"].values()]
     assert TOO_MANY in bulk_errors

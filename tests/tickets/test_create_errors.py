@@ -286,12 +286,12 @@ def test_customer_id_of_another_organization_is_404(http, db, tenant, other_tena
     assert body["error"] == "Customer not found or does not belong to this organization"
 
 
-def test_email_and_id_of_different_customers_is_a_409_conflict(http, db, tenant):
+def test_email_and_id_of_different_customers_is_400(http, db, tenant):
     alice = assert_created(post(http, tenant, body_with(customerEmail="alice@example.com")))
     bob = assert_created(post(http, tenant, body_with(customerEmail="bob@example.com")))
     with nothing_stored(db, tenant):
         response = post(http, tenant, body_with(customerEmail="alice@example.com", customerId=bob["customerId"]))
-        assert_error(response, 409, "customer_mismatch", "customerEmail", ["customerEmail", "customerId"])
+        assert_error(response, 400, "customer_mismatch", "customerEmail", ["customerEmail", "customerId"])
     assert alice["customerId"] != bob["customerId"]
 
 

@@ -598,9 +598,9 @@ def _b64(raw: bytes) -> str:
         "bad-id", "other-version", "naive-time", "not-utf8",
     ],
 )
-def test_query_with_a_garbage_cursor_is_422(http, tenant, cursor):
+def test_query_with_a_garbage_cursor_is_400(http, tenant, cursor):
     create(http, tenant)
-    assert_error(query(http, tenant, cursor=cursor), 422, "invalid_cursor", "cursor", ["nextCursor"])
+    assert_error(query(http, tenant, cursor=cursor), 400, "invalid_cursor", "cursor", ["nextCursor"])
 
 
 @pytest.mark.parametrize(
@@ -617,12 +617,12 @@ def test_query_with_a_garbage_cursor_is_422(http, tenant, cursor):
     ],
     ids=["status", "status-dropped", "priority-added", "category", "customer", "created-after", "order-u", "order-c"],
 )
-def test_cursor_with_other_filters_is_422(http, tenant, first, then):
+def test_cursor_with_other_filters_is_400(http, tenant, first, then):
     for _ in range(3):
         create(http, tenant, category="Battery", customerEmail="ann@example.com")
     cursor = listed(http, tenant, limit=1, **first)["nextCursor"]
     assert cursor is not None
-    assert_error(query(http, tenant, limit=1, cursor=cursor, **then), 422, "cursor_mismatch", "cursor", ["filters"])
+    assert_error(query(http, tenant, limit=1, cursor=cursor, **then), 400, "cursor_mismatch", "cursor", ["filters"])
 
 
 def test_equivalent_filters_keep_the_cursor_valid(http, tenant):
@@ -649,7 +649,7 @@ def test_another_organizations_cursor_shows_nothing_of_theirs(http, tenant, othe
     if page.status_code == 200:
         assert set(ids_of(page.json())) <= {mine}
     else:
-        assert_error(page, 422, "cursor_mismatch")
+        assert_error(page, 400, "cursor_mismatch")
 
 
 @pytest.mark.parametrize("key", [None, "tlm_wrong"], ids=["no-key", "bad-key"])
@@ -675,7 +675,7 @@ def test_openapi_documents_get_ticket_with_its_path_parameter(http):
 @pytest.mark.parametrize(
     "path, statuses",
     [
-        ("queryTickets", {"200", "400", "401", "413", "422", "429", "500"}),
+        ("queryTickets", {"200", "400", "401", "413", "429", "500"}),
         ("updateTicket", {"200", "400", "401", "404", "413", "429", "500"}),
         ("addMessage", {"200", "400", "401", "404", "413", "422", "429", "500"}),
     ],

@@ -113,7 +113,7 @@ def test_q_combines_with_filters_sort_and_the_cursor(http, tenant, tickets):
     assert seen == every
     mismatch = post(http, QUERY, tenant, {"q": "tray", "sort": "createdAt", "order": "asc", "cursor": body and
                                           query(http, tenant, q="the", sort="createdAt", order="asc", limit=1)["nextCursor"]})
-    assert_error(mismatch, 422, "cursor_mismatch", "cursor")
+    assert_error(mismatch, 400, "cursor_mismatch", "cursor")
 
 
 def test_relevance_puts_a_title_match_first_and_pages_through_every_match(http, tenant, tickets):

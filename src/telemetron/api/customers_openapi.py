@@ -52,7 +52,7 @@ CREATE_OR_UPDATE_CUSTOMER_OPENAPI: dict[str, Any] = operation(
         "and `name`, `phone`, `address` and `category` change when given (missing or null leaves a field as "
         'it is; `""` clears `phone`, `address` or `category`). Changing the email to another customer\'s is a '
         "409 carrying that customer's id. Emails are trimmed and lower-cased. `category` must name an active "
-        "category of the organization (matched ignoring case): another name is a 404."
+        "category of the organization (matched ignoring case): another name is a 400."
     ),
     ok=("Customer created or updated", CreateOrUpdateCustomerResponse,
         {"success": True, "telemetronCustomerId": CUSTOMER_ID, "message": "Customer created successfully"}),
@@ -63,11 +63,13 @@ CREATE_OR_UPDATE_CUSTOMER_OPENAPI: dict[str, Any] = operation(
         "update": ("Update a customer", {"telemetronCustomerId": CUSTOMER_ID, "email": EMAIL,
                                          "phone": "+1987654321", "category": "VIP"}),
     },
-    invalid=rejections(parse_create_or_update, {}, {"email": "john.doe@"}, {"email": EMAIL, "name": 5},
-                       {"email": EMAIL, "phone": "1" * 80}, {"email": EMAIL, "address": "a\u0000b"}),
+    invalid=[
+        *rejections(parse_create_or_update, {}, {"email": "john.doe@"}, {"email": EMAIL, "name": 5},
+                    {"email": EMAIL, "phone": "1" * 80}, {"email": EMAIL, "address": "a\u0000b"}),
+        UNKNOWN_CATEGORY,
+    ],
     errors={
-        404: ("telemetronCustomerId is not a customer of this organization, or category names no active "
-              "category of it", [_NOT_THEIRS, UNKNOWN_CATEGORY]),
+        404: ("telemetronCustomerId is not a customer of this organization", [_NOT_THEIRS]),
         409: ("The organization already has a customer with this email", [{
             "error": "A customer with this email already exists",
             "code": "customer_exists",

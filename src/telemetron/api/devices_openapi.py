@@ -31,10 +31,10 @@ _NO_CUSTOMER = "The organization has no customer with this email"
 DEVICE_OPENAPI: dict[str, Any] = operation(
     description=(
         "Creates the device with this `identifier` (trimmed), or updates it if the organization has it. "
-        "Creating needs `type`: without it, an identifier the organization does not have is a 404. When "
+        "Creating needs `type`: without it, an identifier the organization does not have is a 400. When "
         "updating, `type` and `category` change when given (`\"\"` clears the category), `properties` replace "
         "the old properties whole when given, and missing or null fields are left as they are. `category` "
-        "must name an active category of the organization (matched ignoring case): another name is a 404."
+        "must name an active category of the organization (matched ignoring case): another name is a 400."
     ),
     ok=("Device created or updated", DeviceResponse, {
         "success": True, "message": "Device created successfully", "deviceId": "dev_9a8b7c6d5e4f",
@@ -47,14 +47,13 @@ DEVICE_OPENAPI: dict[str, Any] = operation(
         "update": ("Update a device's properties",
                    {"identifier": "sensor-001", "properties": {"location": "Building B", "firmware": "v2.2.0"}}),
     },
-    invalid=rejections(schemas.parse_device, {}, {"identifier": " "}, {"identifier": "s", "properties": []},
-                       {"identifier": "s" * 300}),
-    errors={404: ("Without `type`, the organization has no device with this identifier; or category names no "
-                  "active category of the organization", [{
-                      "error": "type is required when creating a device (this organization has no device 'sensor-001')",
-                      "code": "device_not_found",
-                      "field": "type",
-                  }, UNKNOWN_CATEGORY])},
+    invalid=[
+        *rejections(schemas.parse_device, {}, {"identifier": " "}, {"identifier": "s", "properties": []},
+                    {"identifier": "s" * 300}),
+        {"error": "type is required when creating a device (this organization has no device 'sensor-001')",
+         "code": "missing_field", "field": "type"},
+        UNKNOWN_CATEGORY,
+    ],
 )
 
 BULK_METADATA_OPENAPI: dict[str, Any] = operation(

@@ -134,6 +134,12 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = operation(
                     {**_GOOD, "description": "d" * 70_000}),
         *rejections(normalize_email, "john.doe@"),
         *rejections(check_key, "k" * 256),
+        {
+            "error": "customerEmail and customerId name different customers "
+            "(cust_a1b2c3d4e5f6 is not jane.roe@example.com); send one of them",
+            "code": "customer_mismatch",
+            "field": "customerEmail",
+        },
         {"error": "dryRun must be true or false (got 'yes'); nothing was created", "code": "invalid_dry_run",
          "field": "dryRun"},
         {"error": "title must not contain the NUL character (\\u0000)", "code": "invalid_character", "field": "title"},
@@ -143,12 +149,6 @@ CREATE_TICKET_OPENAPI: dict[str, Any] = operation(
             "error": "Customer not found or does not belong to this organization",
             "code": "customer_not_found",
             "field": "customerId",
-        }]),
-        409: ("customerEmail and customerId name different customers", [{
-            "error": "customerEmail and customerId name different customers "
-            "(cust_a1b2c3d4e5f6 is not jane.roe@example.com); send one of them",
-            "code": "customer_mismatch",
-            "field": "customerEmail",
         }]),
         422: ("Idempotency-Key reused with a different request body", [IDEMPOTENCY_REUSED]),
     },
@@ -174,7 +174,7 @@ QUERY_TICKETS_OPENAPI: dict[str, Any] = operation(
         "A page of tickets (without messages), filtered; filters combine with AND and `null` means no filter. "
         "`category: \"none\"` finds uncategorized tickets. Pages follow each other with `cursor` = the previous "
         "page's `nextCursor` (null on the last page), with the same filters; `limit` may change between pages. "
-        "A cursor this API did not return, or sent with other filters, is a 422.\n\n"
+        "A cursor this API did not return, or sent with other filters, is a 400.\n\n"
         "Order: newest first by `createdAt` (tickets created while you walk the pages do not appear in the walk; "
         "every other ticket appears exactly once). With `updatedAfter`: oldest change first by `updatedAt`, for "
         "following changes: a ticket changed during the walk appears again later in it, none is skipped; poll "
@@ -195,15 +195,15 @@ QUERY_TICKETS_OPENAPI: dict[str, Any] = operation(
         "search": ("Search: open tickets that mention firmware and the phrase 'not connecting', latest activity first",
                    {"q": 'firmware "not connecting"', "status": "open", "sort": "updatedAt"}),
     },
-    invalid=rejections(parse_query_tickets, {"status": "closed"}, {"priority": "critical"}, {"status": []},
-                       {"limit": 500}, {"createdAfter": "yesterday"}, {"category": 5}, {"category": " "},
-                       {"sort": "relevance"}, {"q": "x" * 501}),
-    errors={422: ("cursor is not one this API returned, or belongs to a query with other filters", [
+    invalid=[
+        *rejections(parse_query_tickets, {"status": "closed"}, {"priority": "critical"}, {"status": []},
+                    {"limit": 500}, {"createdAfter": "yesterday"}, {"category": 5}, {"category": " "},
+                    {"sort": "relevance"}, {"q": "x" * 501}),
         {"error": "cursor is not a cursor this API returned; send the nextCursor of the previous page unchanged, "
          "or leave cursor out to start from the first page", "code": "invalid_cursor", "field": "cursor"},
         {"error": "cursor belongs to a query with other filters; send the same filters as for the first page, "
          "or leave cursor out to start over", "code": "cursor_mismatch", "field": "cursor"},
-    ])},
+    ],
 )
 
 UPDATE_TICKET_OPENAPI: dict[str, Any] = operation(

@@ -33,7 +33,7 @@ from telemetron.customers.schemas import CustomerChanges
 from telemetron.customers.service import default_name, find_by_email
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update_bound, tenant_upsert_ignore
 from telemetron.db.tables import categories, customers, device_owners, devices
-from telemetron.errors import Conflict, NotFound
+from telemetron.errors import Conflict, InvalidRequest, NotFound
 
 _c = customers.c
 NOT_FOUND_FOR_ORG = "Customer not found or does not belong to this organization"
@@ -85,11 +85,11 @@ _DEVICES_OF = (
 
 
 def category_id_for(scoped: Scoped, name: str, *, field: str = "category") -> str:
-    """The id of the active category ``name`` names (as createTicket matches it), or a 404: the
-    name is well formed, the organization just has no such category."""
+    """The id of the active category ``name`` names (as createTicket matches it), or a 400 (the
+    status clients of the ext-v1 API already handle for it)."""
     match = categories_service.match_active(scoped, name)
     if match is None:
-        raise NotFound(
+        raise InvalidRequest(
             f"{field} '{name.strip()}' matches no active category of this organization",
             field=field,
             code="unknown_category",

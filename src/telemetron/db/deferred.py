@@ -8,7 +8,8 @@ the batch, a batch of tickets costs one.
 
 The held writes belong to the connection's current transaction: run by ``flush`` (the engine's
 ``commit`` event, or a statement that must see them first), dropped by a rollback, and dropped
-with a unit of work that rolls back to its savepoint (``mark``/``drop_since``).
+with whatever rolls back to a savepoint (``begin_nested``'s events, or the batch's own savepoints
+through ``mark``/``drop_since``): a dry run's ticket must leave no document behind.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 _HELD = "telemetron_deferred_writes"
+_SAVEPOINTS = "telemetron_deferred_savepoints"
 
 
 class _Statement(Protocol):
@@ -37,6 +39,24 @@ def flush(conn: Connection) -> None:
 
 def discard(conn: Connection) -> None:
     conn.info.pop(_HELD, None)
+    conn.info.pop(_SAVEPOINTS, None)
+
+
+def on_savepoint(conn: Connection, _name: str | None) -> None:
+    # A stack: SQLAlchemy names the savepoint only after this event, and savepoints nest.
+    conn.info.setdefault(_SAVEPOINTS, []).append(mark(conn))
+
+
+def on_rollback_savepoint(conn: Connection, _name: str, _context: Any) -> None:
+    marks = conn.info.get(_SAVEPOINTS)
+    if marks:
+        drop_since(conn, marks.pop())
+
+
+def on_release_savepoint(conn: Connection, _name: str, _context: Any) -> None:
+    marks = conn.info.get(_SAVEPOINTS)
+    if marks:
+        marks.pop()
 
 
 def mark(conn: Connection) -> int:

@@ -486,6 +486,9 @@ def _sqlite_engine(url: str) -> Engine:
     # Writes held for the commit (db/deferred.py) run just before it, and die with a rollback.
     event.listen(engine, "commit", deferred.flush)
     event.listen(engine, "rollback", deferred.discard)
+    event.listen(engine, "savepoint", deferred.on_savepoint)
+    event.listen(engine, "rollback_savepoint", deferred.on_rollback_savepoint)
+    event.listen(engine, "release_savepoint", deferred.on_release_savepoint)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:  # pragma: no cover - exercised by every test

@@ -28,7 +28,7 @@ from telemetron.customers.records import category_id_for
 from telemetron.db.scoped import Scoped, tenant_select, tenant_update, tenant_upsert_ignore
 from telemetron.db.tables import categories, devices
 from telemetron.devices.schemas import DeviceChanges
-from telemetron.errors import NotFound
+from telemetron.errors import InvalidRequest
 
 _d = devices.c
 _COLUMNS = (_d.id, _d.identifier, _d.type, _d.properties, _d.category_id)
@@ -114,11 +114,10 @@ def save(scoped: Scoped, changes: DeviceChanges) -> SavedDevice:
     current = scoped.execute(_BY_IDENTIFIER_FOR_UPDATE, {"identifier": changes.identifier}).mappings().first()
     if current is None:
         if changes.type is None:
-            # 404, not 400: the same body updates a device the organization has.
-            raise NotFound(
+            raise InvalidRequest(
                 f"type is required when creating a device (this organization has no device '{changes.identifier}')",
                 field="type",
-                code="device_not_found",
+                code="missing_field",
             )
         device_id, created = get_or_create(
             scoped, changes.identifier, changes.type, properties=changes.properties, category_id=category_id

@@ -21,7 +21,7 @@ from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert
 from telemetron.db.tables import ticket_messages, tickets
 from telemetron.enums import Priority, Status
-from telemetron.errors import Conflict, shown
+from telemetron.errors import InvalidRequest, shown
 from telemetron.notifications import events
 from telemetron.orgs import config as org_config
 from telemetron.orgs.config import OrgConfig
@@ -64,7 +64,7 @@ def _resolve_customer(scoped: Scoped, request: CreateTicketRequest) -> tuple[dic
     if customer_id:
         customer = customers.get_customer(scoped, customer_id)
         if email is not None and customer["email"] != email:
-            raise Conflict(
+            raise InvalidRequest(
                 f"customerEmail and customerId name different customers ({customer_id} is not {email}); "
                 "send one of them",
                 field="customerEmail",

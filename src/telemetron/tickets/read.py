@@ -16,7 +16,7 @@ page 50,000, unlike OFFSET. The extra row says whether there is a next page, so 
 
 The cursor is opaque to clients (URL-safe base64 of a small JSON array): the order, the last
 row's time and id, and a fingerprint of the filters. A cursor sent with other filters than the
-ones it was made for is a 422 (``cursor_mismatch``) rather than a page of some other query.
+ones it was made for is a 400 (``cursor_mismatch``) rather than a page of some other query.
 Cursors carry no secret and need none: whatever a client puts in one, the query stays scoped to
 its own organization.
 """
@@ -39,7 +39,7 @@ from telemetron.categories import service as categories
 from telemetron.customers import service as customers
 from telemetron.db.scoped import Scoped
 from telemetron.db.tables import tickets
-from telemetron.errors import Unprocessable, shown
+from telemetron.errors import InvalidRequest, shown
 from telemetron.tickets import search
 from telemetron.tickets.follow_schemas import UNCATEGORIZED, TicketQuery
 from telemetron.tickets.serializers import SUMMARIES, canonical_ticket_id, summary_json
@@ -144,8 +144,8 @@ def cursor_after(query: TicketQuery, time: datetime, ticket_id: str) -> str:
     return encode_cursor(_ORDERS[query.sort, query.descending], time, ticket_id, _fingerprint(query))
 
 
-def _bad_cursor() -> Unprocessable:
-    return Unprocessable(
+def _bad_cursor() -> InvalidRequest:
+    return InvalidRequest(
         "cursor is not a cursor this API returned; send the nextCursor of the previous page unchanged, "
         "or leave cursor out to start from the first page",
         field="cursor",
@@ -160,7 +160,7 @@ def encode_offset(offset: int, fingerprint: str) -> str:
 
 
 def _decoded(cursor: str, *, order: str, fingerprint: str, check: Callable[[str, str], Any]) -> Any:
-    """``check(position, id)`` of the cursor's values; 422 for garbage (``check`` raising
+    """``check(position, id)`` of the cursor's values; 400 for garbage (``check`` raising
     ValueError) or another query's cursor."""
     if len(cursor) > _MAX_CURSOR:
         raise _bad_cursor()
@@ -175,7 +175,7 @@ def _decoded(cursor: str, *, order: str, fingerprint: str, check: Callable[[str,
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         raise _bad_cursor() from None
     if cursor_order != order or cursor_fingerprint != fingerprint:
-        raise Unprocessable(
+        raise InvalidRequest(
             "cursor belongs to a query with other filters; send the same filters as for the first page, "
             "or leave cursor out to start over",
             field="cursor",
