@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import _free_port, count
 from notifications.conftest import use_slack, use_webhook
-from receiver import Receiver, Reply
+from tests.support.receiver import Receiver, Reply
 from sqlalchemy import text
 
 from telemetron.notifications import webhooks

@@ -13,7 +13,7 @@ except ImportError:  # the ``chromium`` fixture skips (or, under CI, fails) ever
     expect = None
 
 from conftest import _free_port
-from receiver import Receiver
+from tests.support.receiver import Receiver
 
 from telemetron.db.scoped import Scoped
 from telemetron.macros.service import add_macro
