@@ -110,6 +110,7 @@ def _publish(scoped: Scoped, event: str, ticket_id: str, detail: dict) -> None:
     from telemetron.tickets.serializers import find_ticket_row, summary_json
 
     row = find_ticket_row(scoped, ticket_id)
+    assert row is not None, "the ticket is locked by this transaction"
     events.publish(scoped, event, summary_json(row), slack_channel=row.slack_channel, detail=detail)
 
 
@@ -229,6 +230,7 @@ def add_message(scoped: Scoped, ticket: TicketState, role: str, content: str, *,
     )
     scoped.execute(_CUSTOMER_WROTE if role == "customer" else _ANSWERED, {"ticket_id": ticket.id, "now": now})
     search.index_message(scoped, ticket.id, content)
+    assert result.inserted_primary_key is not None, "an INSERT always has its key"
     message_id = result.inserted_primary_key[0]
     if internal:
         return AddedMessage(id=message_id, position=position, reopened=False)
