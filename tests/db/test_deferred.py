@@ -54,3 +54,4 @@ def test_a_savepoint_rolled_back_drops_what_was_held_inside_it(tmp_path):
         deferred.defer(conn, _Insert("after"), {})
         kept.commit()
     assert _values(db) == ["before", "after"]
+

@@ -196,3 +196,18 @@ def test_readers_run_below_the_event_loops_priority_and_answer_beside_it(fresh_d
         assert all(p == loop_thread for p in readers)
     assert priority() == loop_thread  # the process's other threads keep theirs
     assert _rows(fresh_db, probe) == {1: "x"}
+
+
+def test_a_lock_timeout_gives_way_whether_sqlalchemy_wrapped_it_or_not():
+    # A prepared statement (db/prepared.py) raises the driver's error bare: the batch must still
+    # hand the unit to a thread of its own instead of answering 500.
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from telemetron.db.engine import _gave_way
+
+    bare = psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")
+    assert _gave_way(bare)
+    assert _gave_way(OperationalError("UPDATE organizations ...", {}, bare))
+    assert not _gave_way(psycopg.errors.UniqueViolation("duplicate key"))
+    assert not _gave_way(ValueError("not a database error"))

@@ -340,7 +340,9 @@ def _abandon(transaction) -> None:
 
 
 def _gave_way(error: BaseException) -> bool:
-    return getattr(getattr(error, "orig", None), "sqlstate", None) == _LOCK_NOT_AVAILABLE
+    # SQLAlchemy wraps the driver's error (``orig``); a prepared statement (db/prepared.py) raises it bare.
+    driver_error = getattr(error, "orig", error)
+    return getattr(driver_error, "sqlstate", None) == _LOCK_NOT_AVAILABLE
 
 
 def _settle(future: asyncio.Future, done: asyncio.Future) -> None:
