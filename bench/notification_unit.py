@@ -39,7 +39,7 @@ def main() -> None:
     from telemetron.notifications.settings import add_endpoint, set_settings
     from telemetron.orgs import config as org_config
     from telemetron.orgs.service import create_organization
-    from telemetron.tickets.schemas import parse_create_ticket
+    from telemetron.tickets.requests import parse_create_ticket
     from telemetron.tickets.create import create_ticket
 
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))

@@ -44,7 +44,7 @@ def bench(kind: str, args) -> dict:
     from telemetron.notifications.settings import add_endpoint, set_settings
     from telemetron.orgs.service import create_organization
     from telemetron.outbox.worker import worker_from_settings
-    from telemetron.tickets.schemas import parse_create_ticket
+    from telemetron.tickets.requests import parse_create_ticket
     from telemetron.tickets.create import create_ticket
 
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))

@@ -37,7 +37,7 @@ def main() -> None:
     from telemetron.db.scoped import Scoped
     from telemetron.members.auth import SignedIn
     from telemetron.tickets import queries, search
-    from telemetron.tickets.follow_schemas import parse_query_tickets
+    from telemetron.tickets.requests import parse_query_tickets
     from telemetron.web import ticket_list
 
     url = normalize_url(args.db)

@@ -220,7 +220,7 @@ def test_two_workers_deliver_a_thousand_notifications_once_each(db, tenant, rece
     """1,000 tickets, each one event row fanned out to Slack and a webhook: 2,000 deliveries, once each."""
     from telemetron.db.scoped import Scoped
     from telemetron.tickets.create import create_ticket
-    from telemetron.tickets.schemas import parse_create_ticket
+    from telemetron.tickets.requests import parse_create_ticket
 
     receiver.start()
     use_slack(db, tenant.id, receiver.url.replace("/hook", "/slack"))

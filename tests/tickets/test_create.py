@@ -14,7 +14,7 @@ from telemetron.orgs import config as org_config
 from telemetron.orgs.config import OrgConfig
 from telemetron.routing.service import add_rule
 from telemetron.tickets import create
-from telemetron.tickets.schemas import parse_create_ticket
+from telemetron.tickets.requests import parse_create_ticket
 from telemetron.triage.classifier import Prediction
 from tests.support.databases import count
 from tests.support.tenants import make_tenant

@@ -333,7 +333,7 @@ def test_the_ai_auto_resolves_only_when_it_is_quite_sure(db, confidence, resolve
     0.8 or more: below, an agent sees it (it stays uncategorized, with the AI's candidates)."""
     from telemetron.orgs import config as org_config
     from telemetron.tickets.create import create_ticket
-    from telemetron.tickets.schemas import parse_create_ticket
+    from telemetron.tickets.requests import parse_create_ticket
     from telemetron.triage import Prediction
 
     tenant = ai_tenant(db)

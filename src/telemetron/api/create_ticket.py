@@ -32,7 +32,7 @@ from telemetron.observability.metrics import CATEGORIZER_LATENCY
 from telemetron.orgs import config as org_config
 from telemetron.orgs.apikeys import recent_organization
 from telemetron.tickets.create import CreatedTicket, categorizer_request, create_ticket
-from telemetron.tickets.schemas import CreateTicketRequest, parse_create_ticket
+from telemetron.tickets.requests import CreateTicketRequest, parse_create_ticket
 from telemetron.triage import llm as llm_engine
 from telemetron.triage.classifier import Prediction
 from telemetron.triage.llm import LLMSettings

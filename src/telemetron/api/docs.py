@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from telemetron.errors import AppError
-from telemetron.tickets.schemas import ErrorResponse
+from telemetron.tickets.responses import ErrorResponse
 from telemetron.validation import NO_NUL
 
 _REF = "#/components/schemas/{model}"

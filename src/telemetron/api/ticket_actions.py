@@ -9,8 +9,8 @@ from typing import Any
 from telemetron.api.pipeline import Caller, Parsed
 from telemetron.clock import utcnow
 from telemetron.tickets import update as ticket_update
-from telemetron.tickets.follow_schemas import AddMessageRequest, TicketQuery, TicketUpdate
 from telemetron.tickets.read import query_tickets
+from telemetron.tickets.requests import AddMessageRequest, TicketQuery, TicketUpdate
 from telemetron.tickets.serializers import canonical_ticket_id, get_ticket
 
 

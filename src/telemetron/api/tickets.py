@@ -31,7 +31,7 @@ from telemetron.config import Settings
 from telemetron.errors import AppError, InvalidRequest
 from telemetron.idempotency import service as idempotency
 from telemetron.observability.metrics import TICKETS_CREATED
-from telemetron.tickets.follow_schemas import (
+from telemetron.tickets.requests import (
     AddMessageRequest,
     parse_add_message,
     parse_query_tickets,

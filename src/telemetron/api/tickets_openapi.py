@@ -13,20 +13,25 @@ from typing import Any
 from telemetron.api.docs import IDEMPOTENCY_KEY, IDEMPOTENCY_REUSED, operation, path_parameter, rejections
 from telemetron.customers.service import normalize_email
 from telemetron.idempotency.service import check_key
-from telemetron.tickets.follow_schemas import (
+from telemetron.tickets.read import cursor_after
+from telemetron.tickets.requests import (
     AddMessageRequest,
-    AddMessageResponse,
-    GetTicketResponse,
+    CreateTicketRequest,
     QueryTicketsRequest,
-    QueryTicketsResponse,
     UpdateTicketRequest,
-    UpdateTicketResponse,
     parse_add_message,
+    parse_create_ticket,
     parse_query_tickets,
     parse_update_ticket,
 )
-from telemetron.tickets.read import cursor_after
-from telemetron.tickets.schemas import CreateTicketRequest, CreateTicketResponse, DryRunResponse, parse_create_ticket
+from telemetron.tickets.responses import (
+    AddMessageResponse,
+    CreateTicketResponse,
+    DryRunResponse,
+    GetTicketResponse,
+    QueryTicketsResponse,
+    UpdateTicketResponse,
+)
 
 _TICKET_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 _MEMBER = {"id": "mem_0a1b2c3d4e5f", "email": "sam.agent@example.com", "name": "Sam Agent"}

@@ -29,7 +29,7 @@ from telemetron.mail.parse import ParsedMail, parse
 from telemetron.mail.thread_match import Candidates, match_thread, reply_token, subject_numbers, tokens_of
 from telemetron.orgs import config as org_config
 from telemetron.tickets.create import categorizer_request, create_ticket
-from telemetron.tickets.schemas import parse_create_ticket, utf8_size_over
+from telemetron.tickets.requests import parse_create_ticket, utf8_size_over
 from telemetron.tickets.update import add_message, lock_ticket
 
 logger = logging.getLogger("telemetron.mail")

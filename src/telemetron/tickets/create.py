@@ -30,7 +30,7 @@ from telemetron.routing.rules import TicketFacts
 from telemetron.tickets import search
 from telemetron.tickets.description import describe_conversation, first_customer_message
 from telemetron.tickets.numbers import next_number
-from telemetron.tickets.schemas import CreateTicketRequest
+from telemetron.tickets.requests import CreateTicketRequest
 from telemetron.triage import ticket_text
 from telemetron.triage.classifier import Prediction
 from telemetron.triage.runtime import Request as Question

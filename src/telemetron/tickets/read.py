@@ -41,7 +41,7 @@ from telemetron.db.scoped import Scoped
 from telemetron.db.tables import tickets
 from telemetron.errors import InvalidRequest, shown
 from telemetron.tickets import search
-from telemetron.tickets.follow_schemas import UNCATEGORIZED, TicketQuery
+from telemetron.tickets.requests import UNCATEGORIZED, TicketQuery
 from telemetron.tickets.serializers import SUMMARIES, canonical_ticket_id, summary_json
 
 NEWEST_CREATED = "c"  # (created_at, id) descending

@@ -21,7 +21,7 @@ from telemetron.idempotency import service as idempotency
 from telemetron.members import service as members
 from telemetron.members.auth import SignedIn
 from telemetron.tickets import activity
-from telemetron.tickets.schemas import utf8_size_over
+from telemetron.tickets.requests import utf8_size_over
 from telemetron.tickets.serializers import canonical_ticket_id, get_ticket
 from telemetron.tickets.update import (
     add_message,
