@@ -25,20 +25,9 @@ from telemetron.cli import app as cli_app
 from telemetron.config import Settings, get_settings
 from telemetron.db.engine import Database, normalize_url
 from telemetron.db.migrate import upgrade
-
-# The helpers live in tests/support; these names are also importable from here for the test
-# modules that import them from conftest (tests/web, tests/mail, tests/deploy, tests/ratelimit).
-from tests.support.cli import as_json, failed_readably, succeeded  # noqa: F401
-from tests.support.databases import (
-    POSTGRES_URL,
-    count,  # noqa: F401
-    postgres_available,
-)
-from tests.support.http import ok, post, rejected  # noqa: F401
+from tests.support.databases import POSTGRES_URL, postgres_available
 from tests.support.servers import LiveServer, ServerProcess, free_port
 from tests.support.tenants import Tenant, make_tenant
-
-_free_port, _postgres_available = free_port, postgres_available
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.support.http import post
+
 PATH = "/api/ext-v1/ticket/createTicket"
 
 
@@ -32,7 +34,6 @@ def test_openapi_describes_create_ticket_with_examples_and_errors(http):
 def test_every_error_create_ticket_returns_is_documented_with_its_code(http, tenant, other_tenant):
     """Each mistake a client can make, sent to the real server: the code it gets back is among the
     OpenAPI examples of that status, so a client author finds every error in /docs."""
-    from conftest import post
 
     documented = {
         status: set(response["content"]["application/json"]["examples"])

@@ -11,7 +11,8 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import post
+
+from tests.support.http import post
 
 BASE = "/api/ext-v1"
 

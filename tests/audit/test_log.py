@@ -7,12 +7,12 @@ import re
 
 import pytest
 from sqlalchemy import text
-from web.conftest import PASSWORD, Browser, client_address, make_web_org
 
 from telemetron.audit import Actor, list_events
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from tests.support.cli import as_json, succeeded
+from tests.support.web import PASSWORD, Browser, client_address, make_web_org
 
 SLACK = "https://hooks.slack.com/services/T000/B000/auditsecretslackpart"
 NEW_PASSWORD = "violet kettle marathon"

@@ -8,8 +8,6 @@ import json
 
 import httpx
 import pytest
-from notifications.conftest import use_slack, use_webhook
-from web.conftest import password_hash
 
 from telemetron.config import Settings
 from telemetron.db.engine import Database
@@ -19,7 +17,9 @@ from telemetron.orgs.apikeys import create_api_key
 from tests.support.cli import as_json, failed_readably, succeeded
 from tests.support.databases import count
 from tests.support.http import ok, post
+from tests.support.notifications import use_slack, use_webhook
 from tests.support.servers import LiveServer
+from tests.support.web import password_hash
 
 API = "/api/ext-v1"
 

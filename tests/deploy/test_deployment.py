@@ -19,12 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import POSTGRES_URL, _free_port, _postgres_available
 from sqlalchemy import create_engine, text
 
-from deploy.shipped import env_file_example, nginx_main, nginx_site, unit_command
 from telemetron.db.engine import normalize_url
+from tests.deploy.shipped import env_file_example, nginx_main, nginx_site, unit_command
+from tests.support.databases import POSTGRES_URL, postgres_available
 from tests.support.receiver import Receiver
+from tests.support.servers import free_port
 
 HEADER_TIMEOUT = 2  # seconds, in the test's copy of the site (10 s shipped)
 TICKETS, REPLIES = 30, 10
@@ -43,7 +44,7 @@ def _nginx() -> str:
 
 @pytest.fixture
 def postgres_database():
-    problem = _postgres_available()
+    problem = postgres_available()
     if problem:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable ({problem})", pytrace=False)
@@ -126,7 +127,7 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 def start_nginx(processes: Processes, directory: Path, api_ports: list[int]) -> tuple[int, Path]:
     nginx = _nginx()
     cert, key = self_signed_certificate(directory)
-    http_port, https_port = _free_port(), _free_port()
+    http_port, https_port = free_port(), free_port()
     site = directory / "telemetron.conf"
     site.write_text(nginx_site([
         ("listen 80;", f"listen 127.0.0.1:{http_port};"),
@@ -155,7 +156,7 @@ def test_the_documented_deployment(postgres_database, processes, tmp_path):
     env_file = {**env_file_example(), "TELEMETRON_DATABASE_URL": postgres_database, "TELEMETRON_LOG_LEVEL": "warning",
                 "TELEMETRON_OUTBOX_POLL_SECONDS": "0.1"}
     assert "database created" in run_unit("telemetron-migrate.service", "", env_file)
-    api_ports = [_free_port(), _free_port()]
+    api_ports = [free_port(), free_port()]
     for port in api_ports:
         argv, env = unit_command("telemetron-api@.service", str(port), env_file)
         assert env["TELEMETRON_RUN_WORKER"] == "false"
@@ -163,7 +164,7 @@ def test_the_documented_deployment(postgres_database, processes, tmp_path):
     for number in ("1", "2"):
         processes.start(f"worker-{number}", *unit_command("telemetron-worker@.service", number, env_file))
     https_port, cert = start_nginx(processes, tmp_path, api_ports)
-    slack, hooks = Receiver(_free_port()).start(), Receiver(_free_port()).start()
+    slack, hooks = Receiver(free_port()).start(), Receiver(free_port()).start()
     try:
         org = json.loads(telemetron(env_file, "org", "create", "Acme", "--category", "Connectivity", "--json"))
         telemetron(env_file, "slack", "set", "--org", org["organizationId"], "--webhook-url", slack.url,

@@ -1,31 +1,21 @@
-"""Fixtures for the email channel: a server with a secret key and an attachments folder, a
-mailbox per test, the real-world mails of ``mails/`` with their placeholders filled in."""
+"""Fixtures for the email channel: a server with a secret key and an attachments folder, and a
+mailbox per test (what they are made of, and the real-world mails of ``mails/``:
+tests/support/mail.py)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, Tenant, make_tenant
 
 from telemetron.config import Settings
-from telemetron.db.scoped import Scoped
-from telemetron.mail.mailboxes import add_mailbox
+from tests.support.mail import Mailbox, make_mailbox
+from tests.support.servers import LiveServer
 
 os.environ.setdefault("TELEMETRON_SECRET_KEY", "tests-only-secret-key")
-MAILS = Path(__file__).parent / "mails"
-
-
-def mail(name: str, **fill: str) -> bytes:
-    """A fixture mail, its {placeholders} filled, with CRLF line ends as mail travels."""
-    text = (MAILS / name).read_text(encoding="utf-8")
-    for key, value in fill.items():
-        text = text.replace("{" + key + "}", value)
-    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
 
 
 @pytest.fixture(scope="session")
@@ -46,30 +36,6 @@ def mail_server(database_url, attachments_dir) -> Iterator[LiveServer]:
 def mail_http(mail_server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=mail_server.url, timeout=30) as client:
         yield client
-
-
-@dataclass
-class Mailbox:
-    tenant: Tenant
-    id: str
-    address: str
-    secret: str
-
-    def post(self, client: httpx.Client, raw: bytes, secret: str | None = None) -> httpx.Response:
-        return client.post("/api/inbound/email", content=raw, headers={
-            "Authorization": f"Bearer {secret or self.secret}", "Content-Type": "message/rfc822"})
-
-
-def make_mailbox(db, *, smtp_url: str = "smtp://127.0.0.1:1", imap_url: str | None = None,
-                 address: str | None = None, ai: bool = False) -> Mailbox:
-    tenant = make_tenant(db, ai=ai)
-    address = address or f"support-{tenant.id[4:]}@acme.example"
-
-    def unit(conn):
-        return add_mailbox(Scoped(db, conn, tenant.id), address=address, smtp_url=smtp_url, imap_url=imap_url)
-
-    added = db.run_sync(unit)
-    return Mailbox(tenant, added["id"], added["address"], added["inboundSecret"])
 
 
 @pytest.fixture

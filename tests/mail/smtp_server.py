@@ -8,7 +8,8 @@ from email import policy
 from email.parser import BytesParser
 
 from aiosmtpd.controller import Controller
-from conftest import _free_port
+
+from tests.support.servers import free_port
 
 
 class Inbox:
@@ -46,7 +47,7 @@ class Inbox:
 class SmtpServer:
     def __init__(self) -> None:
         self.inbox = Inbox()
-        self.port = _free_port()
+        self.port = free_port()
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
 
     @property

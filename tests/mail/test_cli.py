@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import count
 from sqlalchemy import text
+
+from tests.support.databases import count
 
 
 def test_add_list_update_remove(cli, tenant, db, monkeypatch):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import count
-
-from tests.mail.conftest import mail
+from tests.support.databases import count
+from tests.support.mail import mail, make_mailbox
 
 
 def ticket(client, mailbox, ticket_id):
@@ -113,8 +112,6 @@ def test_subject_number_joins_only_from_the_tickets_customer(mail_http, mailbox)
 
 
 def test_another_organizations_thread_is_never_joined(mail_http, mailbox, db):
-    from tests.mail.conftest import make_mailbox
-
     other = make_mailbox(db)
     theirs = other.post(mail_http, mail("new_plain.eml")).json()["ticketId"]
     t = ticket(mail_http, other, theirs)
@@ -154,8 +151,6 @@ def test_the_same_mail_posted_at_once_is_one_message(mail_http, mailbox, db, mai
 
 
 def test_a_new_email_ticket_is_categorized_by_the_ai_like_create_ticket(mail_http, db):
-    from tests.mail.conftest import make_mailbox
-
     box = make_mailbox(db, ai=True)
     answer = box.post(mail_http, mail("new_plain.eml"))
     t = ticket(mail_http, box, answer.json()["ticketId"])

@@ -7,18 +7,19 @@ import asyncio
 import itertools
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import count
 
 from telemetron.config import Settings
 from telemetron.db.engine import Database
 from telemetron.mail.imap_poll import poll_forever
-from tests.mail.conftest import mail, make_mailbox
 from tests.mail.dovecot import Dovecot
+from tests.support.databases import count
+from tests.support.mail import mail, make_mailbox
+from tests.support.threads import LoopThread
+from tests.support.waiting import wait_until
 
 USERS = [f"box{n}@acme.example" for n in range(8)]
 _next_user = itertools.count()
@@ -39,44 +40,17 @@ def dovecot():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-class Poller:
+class Poller(LoopThread):
     """poll_forever on its own event loop and database connection, in a thread."""
 
     def __init__(self, database_url: str, attachments_dir) -> None:
-        self.settings = Settings(database_url=database_url, attachments_dir=str(attachments_dir), mail_poll_seconds=0.5)
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        super().__init__(Settings(database_url=database_url, attachments_dir=str(attachments_dir), mail_poll_seconds=0.5))
 
-    async def _main(self) -> None:
-        db = Database(self.settings.database_url, pool_size=2)
-        self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()
-        self.ready.set()
-
+    async def serve(self, db: Database, stop_event: asyncio.Event) -> None:
         async def no_ai(_ask):
             raise AssertionError("these tenants' categories are not open to the AI")
 
-        try:
-            await poll_forever(db, self.settings, self.stop_event, no_ai)
-        finally:
-            db.dispose()
-
-    def __enter__(self) -> Poller:
-        self.thread.start()
-        self.ready.wait(10)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(30)
-
-
-def wait_until(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+        await poll_forever(db, self.settings, stop_event, no_ai)
 
 
 def test_a_mail_in_the_inbox_becomes_one_ticket(dovecot, db, database_url, attachments_dir):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import count
+from tests.support.databases import count
 
 
 def test_a_note_is_stored_marked_and_announces_nothing(http, tenant, db):

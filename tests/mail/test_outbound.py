@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import count
 
-from tests.mail.conftest import mail, make_mailbox
 from tests.mail.smtp_server import SmtpServer
-from tests.notifications.conftest import ThreadWorker
+from tests.support.databases import count
+from tests.support.mail import mail, make_mailbox
+from tests.support.notifications import ThreadWorker
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from telemetron.mail.thread_match import (
     reply_to_address,
     reply_token,
 )
-from tests.mail.conftest import mail
+from tests.support.mail import mail
 
 TICKET = "0b7e3f0c-6a43-4c39-9d3e-7a1b2c3d4e5f"
 OTHER = "11111111-2222-4333-8444-555555555555"

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import count
-from web.conftest import Browser, make_web_org
 
 from telemetron.db.scoped import Scoped
 from telemetron.mail import mailboxes
+from tests.support.databases import count
+from tests.support.web import Browser, make_web_org
 
 PAGE = "/admin/mailboxes"
 SMTP = {"smtp_host": "smtp.acme.example", "smtp_port": "587", "smtp_security": "smtp+starttls",

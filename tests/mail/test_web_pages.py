@@ -7,14 +7,14 @@ import re
 import time
 
 import pytest
-from conftest import count
-from web.conftest import Browser, make_web_org
 
 from telemetron.db.scoped import Scoped
 from telemetron.mail.mailboxes import add_mailbox
-from tests.mail.conftest import mail
 from tests.mail.smtp_server import SmtpServer
-from tests.notifications.conftest import ThreadWorker
+from tests.support.databases import count
+from tests.support.mail import mail
+from tests.support.notifications import ThreadWorker
+from tests.support.web import Browser, make_web_org
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_the_page_shows_the_mail_its_files_and_a_separate_note_box(db, browser, 
     page = browser.get(f"/tickets/{ticket_id}").text
     assert re.search(r'id="number">#\d+<', page) and 'id="channel">email<' in page
     assert "Threading: new: no thread headers" in page
-    assert 'action="/tickets/%s/note"' % ticket_id in page and "Internal note" in page
+    assert f'action="/tickets/{ticket_id}/note"' in page and "Internal note" in page
     link = re.search(r'href="(/tickets/[^"]+/attachments/[^"]+)">receipt 2026.pdf<', page).group(1)
     download = browser.get(link)
     assert download.status_code == 200 and download.content.startswith(b"%PDF")

@@ -9,10 +9,11 @@ import uuid
 
 import pytest
 
-from notifications.conftest import use_slack, use_webhook
 from telemetron.notifications.webhooks import verify
 from tests.support.databases import count
+from tests.support.notifications import outbox_state, use_slack, use_webhook
 from tests.support.receiver import Reply
+from tests.support.waiting import wait_until
 
 URL = "/api/ext-v1/ticket/createTicket"
 
@@ -22,25 +23,6 @@ def create(http, tenant, **body):
     response = http.post(URL, headers=tenant.headers, json=body)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def outbox_state(db, org_id):
-    """(status, attempts, last error) of the organization's messages: its deliveries, and its events
-    until a worker fans them out (see test_fan_out.py)."""
-    with db.engine.connect() as conn:
-        return conn.exec_driver_sql(
-            "select status, attempts, last_error from outbox "
-            f"where organization_id = '{org_id}' and status != 'fanned_out' order by id"
-        ).all()
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def test_new_ticket_posts_a_block_kit_message_with_the_first_customer_message(http, db, tenant, receiver, start_worker):

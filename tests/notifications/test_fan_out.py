@@ -17,8 +17,6 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from notifications.conftest import use_slack, use_webhook
-from notifications.test_delivery import create, wait_until
 from telemetron.db.engine import utcnow
 from telemetron.db.scoped import Scoped
 from telemetron.db.tables import outbox
@@ -26,7 +24,10 @@ from telemetron.notifications.events import deliveries
 from telemetron.notifications.webhooks import verify
 from telemetron.outbox import repository
 from tests.support.cli import as_json
+from tests.support.http import create_ticket
+from tests.support.notifications import use_slack, use_webhook
 from tests.support.receiver import Reply
+from tests.support.waiting import wait_until
 
 _c = outbox.c
 
@@ -62,7 +63,7 @@ def test_one_row_per_event_then_one_delivery_per_destination(http, db, tenant, r
     use_slack(db, tenant.id, receiver.url)
     a = use_webhook(db, tenant.id, receiver.url.replace("/hook", "/a"))
     b = use_webhook(db, tenant.id, receiver.url.replace("/hook", "/b"))
-    ticket = create(http, tenant, priority="high")
+    ticket = create_ticket(http, tenant, priority="high")
     assert rows(db, tenant.id) == [("event", None, "pending")]  # the request wrote one row
 
     # The ticket changes before any worker runs: what is sent is the ticket as it was at the event.
@@ -95,13 +96,13 @@ def test_destinations_are_those_of_the_event(http, db, tenant, receiver, start_w
     """Decided when the event happens (the configuration its transaction saw), not at fan-out."""
     receiver.start()
     use_webhook(db, tenant.id, receiver.url)
-    create(http, tenant)  # queued while no worker runs
+    create_ticket(http, tenant)  # queued while no worker runs
     use_webhook(db, tenant.id, receiver.url.replace("/hook", "/late"))  # added after the event
     start_worker()
     receiver.wait_for(1)
     time.sleep(0.5)
     assert [r.path for r in receiver.requests] == ["/hook"]
-    create(http, tenant)  # a later event goes to both
+    create_ticket(http, tenant)  # a later event goes to both
     receiver.wait_for(3)
     assert sorted(r.path for r in receiver.requests[1:]) == ["/hook", "/late"]
 
@@ -125,7 +126,7 @@ def test_a_worker_killed_in_the_middle_of_a_fan_out_loses_nothing_and_duplicates
     receiver.start()
     use_slack(db, tenant.id, receiver.url)
     use_webhook(db, tenant.id, receiver.url.replace("/hook", "/webhook"))
-    create(http, tenant, title="Survives a crash")
+    create_ticket(http, tenant, title="Survives a crash")
     crashed = subprocess.run([sys.executable, "-c", CRASH, database_url], capture_output=True, text=True, timeout=60)
     assert crashed.returncode == -9, crashed.stderr
     assert "slack" in crashed.stdout and "webhook" in crashed.stdout  # it had fanned out the event
@@ -141,7 +142,7 @@ def test_a_worker_killed_in_the_middle_of_a_fan_out_loses_nothing_and_duplicates
 
 def test_a_stale_or_repeated_fan_out_writes_nothing(http, db, tenant):
     endpoint = use_webhook(db, tenant.id, "http://127.0.0.1:9/hook")
-    create(http, tenant)
+    create_ticket(http, tenant)
     # Worker A claims the event and stalls past its lease; worker B then claims it and fans it out.
     stale = claim_events(db, tenant.id, "worker-a", timedelta(seconds=-1))
     assert len(stale) == 1
@@ -160,7 +161,7 @@ def test_more_destinations_than_free_slots_are_all_delivered(http, db, tenant, r
     for name in ("a", "b", "c"):
         use_webhook(db, tenant.id, receiver.url.replace("/hook", f"/{name}"))
     start_worker(outbox_concurrency=1)  # one delivery at a time: the fan-out's others wait, pending
-    create(http, tenant)
+    create_ticket(http, tenant)
     receiver.wait_for(4)
     time.sleep(0.3)
     assert sorted(r.path for r in receiver.requests) == ["/a", "/b", "/c", "/hook"]
@@ -227,7 +228,7 @@ def test_beside_a_busy_api_the_worker_holds_back_and_still_delivers_everything(h
     receiver.start()
     use_webhook(db, tenant.id, receiver.url)
     for i in range(30):
-        create(http, tenant, title=f"Busy {i}")
+        create_ticket(http, tenant, title=f"Busy {i}")
 
     worker = run_worker_until(database_url, receiver, 30, name="busy", poll_interval=0.05, busy_share=0.75,
                               busy_rate=20, load=Saturated())
@@ -257,7 +258,7 @@ def test_when_a_burst_begins_the_worker_holds_everything_back_for_a_while(http, 
     receiver.start()
     use_webhook(db, tenant.id, receiver.url)
     for i in range(5):
-        create(http, tenant, title=f"Held {i}")
+        create_ticket(http, tenant, title=f"Held {i}")
     started = time.monotonic()
     run_worker_until(database_url, receiver, 5, name="holding", poll_interval=0.05, busy_share=0.75,
                      busy_rate=20, busy_hold=2.0, load=Saturated())
@@ -288,7 +289,7 @@ def test_the_worker_claims_for_several_free_slots_at_once_not_one_claim_per_deli
     receiver.start()
     use_webhook(db, tenant.id, receiver.url)
     for i in range(40):
-        create(http, tenant, title=f"Batched {i}")
+        create_ticket(http, tenant, title=f"Batched {i}")
     claims = []
     claim = worker_module._claim_with_destinations
     monkeypatch.setattr(worker_module, "_claim_with_destinations",
@@ -315,7 +316,7 @@ def test_slots_held_by_a_slow_endpoint_do_not_hold_up_other_destinations(
     use_webhook(db, tenant.id, slow.url)
     use_webhook(db, other_tenant.id, receiver.url)
     for i in range(7):
-        create(http, tenant, title=f"Slow {i}")
+        create_ticket(http, tenant, title=f"Slow {i}")
 
     async def main() -> float:
         worker_db = Database(database_url, pool_size=2)
@@ -326,7 +327,7 @@ def test_slots_held_by_a_slow_endpoint_do_not_hold_up_other_destinations(
         try:
             await asyncio.to_thread(slow.wait_for, 7, 30)
             for i in range(20):
-                await asyncio.to_thread(create, http, other_tenant, title=f"Fast {i}")
+                await asyncio.to_thread(create_ticket, http, other_tenant, title=f"Fast {i}")
             started = time.monotonic()
             await asyncio.to_thread(receiver.wait_for, 20, 30)
             return time.monotonic() - started

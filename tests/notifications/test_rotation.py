@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import time
 
-from notifications.conftest import use_slack, use_webhook
-from notifications.test_delivery import create, outbox_state, wait_until
 from telemetron.notifications.webhooks import verify
 from tests.support.cli import as_json, failed_readably, succeeded
 from tests.support.databases import count
+from tests.support.http import create_ticket
+from tests.support.notifications import outbox_state, use_slack, use_webhook
 from tests.support.receiver import Reply
+from tests.support.waiting import wait_until
 
 
 def single_v1_verify(secret: str, body: bytes, header: str) -> bool:
@@ -29,7 +30,7 @@ def test_rotate_prints_a_new_secret_and_the_old_one_stops_at_once(http, db, tena
     assert rotated["id"] == endpoint["id"] and rotated["secret"].startswith("whsec_")
     assert rotated["secret"] != endpoint["secret"] and rotated["previousSecretExpiresAt"] is None
     start_worker()
-    create(http, tenant)
+    create_ticket(http, tenant)
     request = receiver.wait_for(1)[0]
     header = request.headers["x-telemetron-signature"]
     assert header.count("v1=") == 1
@@ -47,7 +48,7 @@ def test_with_an_overlap_both_secrets_sign_until_it_ends(http, db, tenant, recei
     rotated = as_json(cli("webhook", "rotate", "--org", tenant.id, endpoint["id"], "--overlap-hours", "24", "--json"))
     assert rotated["previousSecretExpiresAt"] is not None
     start_worker()
-    create(http, tenant)
+    create_ticket(http, tenant)
     request = receiver.wait_for(1)[0]
     header = request.headers["x-telemetron-signature"]
     assert header.count("v1=") == 2
@@ -56,7 +57,7 @@ def test_with_an_overlap_both_secrets_sign_until_it_ends(http, db, tenant, recei
     assert single_v1_verify(endpoint["secret"], request.body, header)
     # Rotating again ends the oldest secret at once; the one just replaced overlaps.
     again = as_json(cli("webhook", "rotate", "--org", tenant.id, endpoint["id"], "--overlap-hours", "1", "--json"))
-    create(http, tenant, title="Second")
+    create_ticket(http, tenant, title="Second")
     second = receiver.wait_for(2)[1]
     header = second.headers["x-telemetron-signature"]
     assert verify(again["secret"], second.body, header) and verify(rotated["secret"], second.body, header)
@@ -69,7 +70,7 @@ def test_an_overlap_that_has_ended_no_longer_signs(http, db, tenant, receiver, s
     rotated = as_json(cli("webhook", "rotate", "--org", tenant.id, endpoint["id"], "--overlap-hours", "0.0003", "--json"))
     time.sleep(1.5)  # 0.0003 hours is about a second
     start_worker()
-    create(http, tenant)
+    create_ticket(http, tenant)
     request = receiver.wait_for(1)[0]
     assert request.headers["x-telemetron-signature"].count("v1=") == 1
     assert verify(rotated["secret"], request.body, request.headers["x-telemetron-signature"])
@@ -90,7 +91,7 @@ def test_removing_an_endpoint_marks_its_waiting_deliveries_failed_and_sends_noth
     receiver.default = Reply(status=503)  # down: the delivery waits for a retry
     endpoint = use_webhook(db, tenant.id, receiver.url)
     start_worker(outbox_retry_base_seconds=3)
-    create(http, tenant)
+    create_ticket(http, tenant)
     receiver.wait_for(1)
     wait_until(lambda: [(s, e is not None) for s, _, e in outbox_state(db, tenant.id)] == [("pending", True)])
     text = succeeded(cli("webhook", "remove", "--org", tenant.id, endpoint["id"]))
@@ -106,7 +107,7 @@ def test_an_event_queued_before_the_removal_is_not_sent_to_the_removed_endpoint(
                                                                               start_worker, cli):
     receiver.start()
     endpoint = use_webhook(db, tenant.id, receiver.url)
-    create(http, tenant, title="Queued before removal")  # no worker yet: the event waits
+    create_ticket(http, tenant, title="Queued before removal")  # no worker yet: the event waits
     succeeded(cli("webhook", "remove", "--org", tenant.id, endpoint["id"]))
     start_worker()
     wait_until(lambda: outbox_state(db, tenant.id) == [("failed", 1, "the webhook endpoint no longer exists")])
@@ -118,10 +119,10 @@ def test_slack_url_replaced_then_removed(http, db, tenant, receiver, start_worke
     use_slack(db, tenant.id, receiver.url + "/old")
     succeeded(cli("slack", "set", "--org", tenant.id, "--webhook-url", receiver.url + "/new"))
     start_worker()
-    create(http, tenant)
+    create_ticket(http, tenant)
     assert receiver.wait_for(1)[0].path == "/hook/new"
     receiver.default = Reply(status=500)
-    create(http, tenant, title="Will wait")
+    create_ticket(http, tenant, title="Will wait")
     receiver.wait_for(2)
     # Settled, waiting for its retry (not claimed: the 500 is recorded).
     wait_until(lambda: [(s, e is not None) for s, _, e in outbox_state(db, tenant.id)] == [("delivered", False), ("pending", True)])
@@ -129,7 +130,7 @@ def test_slack_url_replaced_then_removed(http, db, tenant, receiver, start_worke
     assert "1 waiting Slack messages marked failed" in text
     assert outbox_state(db, tenant.id)[-1][::2] == ("failed", "the Slack webhook URL was removed")
     assert "not set" in succeeded(cli("slack", "show", "--org", tenant.id))
-    create(http, tenant, title="After removal")  # no destination left: nothing is queued
+    create_ticket(http, tenant, title="After removal")  # no destination left: nothing is queued
     assert count(db, "select count(*) from outbox where organization_id = :o and channel = 'event' "
                      "and status = 'pending'", o=tenant.id) == 0
 

@@ -3,10 +3,9 @@ sent to Slack and to a webhook through the outbox, received by a real local serv
 
 from __future__ import annotations
 
-from conftest import as_json, failed_readably, succeeded
-
-from notifications.conftest import use_webhook
 from telemetron.notifications import webhooks
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.notifications import use_webhook
 
 
 def test_slack_channel_is_set_shown_and_used_by_a_test(cli, tenant, receiver, start_worker):

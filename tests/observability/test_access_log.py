@@ -10,7 +10,7 @@ import httpx
 
 from telemetron.web.pages import SESSION_COOKIE
 from tests.support.tenants import make_tenant
-from tests.web.conftest import PASSWORD, Browser, add_person
+from tests.support.web import PASSWORD, Browser, add_person
 
 CREATE = "/api/ext-v1/ticket/createTicket"
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-REDIS_URL = os.environ.get("TELEMETRON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.support.databases import REDIS_URL
 
 
 @pytest.fixture

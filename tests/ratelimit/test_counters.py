@@ -6,6 +6,7 @@ import asyncio
 
 from telemetron.ratelimit import counters
 from telemetron.ratelimit.counters import ExactCounts
+from tests.support.databases import REDIS_URL
 
 
 class Clock:
@@ -58,7 +59,6 @@ def test_processes_whose_flushes_lag_serve_at_most_a_quarter_of_the_quota_unseen
     """Two processes sharing Redis, neither flushing (a starved host): past a quarter of the quota each
     counts in Redis request by request, so together they serve the quota and at most a quarter more."""
     from telemetron.ratelimit.limiter import make_counts
-    from tests.ratelimit.conftest import REDIS_URL
 
     monkeypatch.setattr(counters, "FLUSH_SECONDS", 3600)
     first, second = (make_counts(REDIS_URL, redis_prefix) for _ in range(2))

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from telemetron.config import Settings
-from tests.conftest import LiveServer, count, make_tenant
-from tests.ratelimit.conftest import REDIS_URL
+from tests.support.databases import REDIS_URL, count
+from tests.support.servers import LiveServer
+from tests.support.tenants import make_tenant
 
 CREATE = "/api/ext-v1/ticket/createTicket"
 

@@ -1,4 +1,4 @@
-"""The PostgreSQL the tests use, and what is stored, counted with plain SQL."""
+"""The PostgreSQL and the Redis the tests use, and what is stored, counted with plain SQL."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlalchemy import create_engine, text
 from telemetron.db.engine import Database, normalize_url
 
 POSTGRES_URL = os.environ.get("TELEMETRON_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The rate-limit tests share their counters through it (tests/ratelimit/conftest.py: a key prefix per test).
+REDIS_URL = os.environ.get("TELEMETRON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def postgres_available() -> str | None:

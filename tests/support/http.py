@@ -39,3 +39,19 @@ def rejected(response, status: int, code: str, field=..., words=(), *, message=N
     for word in words:
         assert word.lower() in body["error"].lower(), (word, body["error"])
     return body
+
+
+def create_ticket(http, tenant, **fields) -> dict:
+    """A ticket through createTicket (a WiFi problem of john.doe@example.com unless ``fields`` say
+    otherwise), for tests about what follows it."""
+    body = {"title": "Device not connecting to WiFi", "customerEmail": "john.doe@example.com", **fields}
+    response = http.post("/api/ext-v1/ticket/createTicket", json=body, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def get_ticket(http, tenant, ticket_id: str) -> dict:
+    """The ticket as getTicket shows it."""
+    response = http.get(f"/api/ext-v1/ticket/getTicket/{ticket_id}", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["ticket"]

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from telemetron.triage import ENGINE_HYBRID, ENGINE_LEXICAL, Example, Model, train
-
-from .conftest import TEST, needs_embedding, train_examples
+from tests.support.triage import TEST, needs_embedding, train_examples
 
 ENGINES = [
     pytest.param("lexical", id="lexical"),
@@ -166,7 +165,7 @@ def test_save_load_roundtrip(model, tmp_path):
 
 
 def test_load_refuses_other_files(tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         Model.from_bytes(b"not a model")
     buf = tmp_path / "x.npz"
     np.savez(buf, meta=np.frombuffer(b'{"format": "other"}', dtype=np.uint8))

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from telemetron.triage import IntegrityError, embedder
-
-from .conftest import needs_embedding
+from tests.support.triage import needs_embedding
 
 
 @needs_embedding

@@ -7,43 +7,15 @@ stays quiet; corrections teach it; one organization's tickets never teach anothe
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from telemetron.categories.service import add_category
 from telemetron.db.scoped import Scoped
 from telemetron.notifications.settings import set_settings
-from telemetron.orgs.apikeys import create_api_key
-from telemetron.orgs.service import create_organization
 from tests.support.databases import count
-from tests.support.tenants import Tenant
+from tests.support.triage import ai_tenant, create_ticket
 
 URL = "/api/ext-v1/ticket/createTicket"
-CATEGORIES = {
-    "Connectivity": ("WiFi, Bluetooth, pairing and network connection problems", ["my device won't connect to wifi"]),
-    "Battery": ("Battery life, charging, power and overheating while charging", ["the battery drains too fast"]),
-    "Billing": ("Invoices, payments, refunds, subscriptions and charges", ["I was charged twice"]),
-    "Password reset": ("Forgotten passwords and login codes", ["how do I reset my password"]),
-}
-
-
-def ai_tenant(db, *, auto_resolve=("Password reset",)) -> Tenant:
-    def unit(conn):
-        org = create_organization(conn, name=f"AI org {uuid.uuid4().hex[:6]}")
-        key = create_api_key(conn, org_id=org["id"], name="tests")
-        scoped = Scoped(db, conn, org["id"])
-        for name, (description, examples) in CATEGORIES.items():
-            add_category(scoped, name=name, description=description, examples=examples, auto_resolve=name in auto_resolve)
-        return Tenant(org["id"], org["name"], key.key, key.id, list(CATEGORIES))
-
-    return db.run_sync(unit)
-
-
-def create(http, tenant, **body):
-    response = http.post(URL, headers=tenant.headers, json={"customerEmail": "ann@example.com", **body})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.mark.parametrize(
@@ -58,7 +30,7 @@ def create(http, tenant, **body):
 )
 def test_a_new_organization_gets_sensible_categories_for_its_first_tickets(http, db, title, expected):
     tenant = ai_tenant(db)
-    body = create(http, tenant, title=title)
+    body = create_ticket(http, tenant, title=title)
     assert body["category"] == expected, body
     assert body["categorySource"] == "ai"
     assert 0 < body["categoryConfidence"] <= 1
@@ -72,7 +44,7 @@ def test_a_new_organization_gets_sensible_categories_for_its_first_tickets(http,
 
 def test_the_customers_messages_are_read_too(http, db):
     tenant = ai_tenant(db)
-    body = create(http, tenant, title="Help needed", messages=[
+    body = create_ticket(http, tenant, title="Help needed", messages=[
         {"role": "bot", "content": "Hello! What can I do for you?"},
         {"role": "customer", "content": "My invoice shows a payment I never made, I need a refund"},
     ])
@@ -81,7 +53,7 @@ def test_the_customers_messages_are_read_too(http, db):
 
 def test_an_unmatched_category_name_goes_to_the_categorizer_with_a_warning(http, db):
     tenant = ai_tenant(db)
-    body = create(http, tenant, title="Charging cable gets hot and the battery dies", category="Power stuff")
+    body = create_ticket(http, tenant, title="Charging cable gets hot and the battery dies", category="Power stuff")
     assert body["category"] == "Battery" and body["categorySource"] == "ai"
     assert any("Power stuff" in w and "categorized automatically as 'Battery'" in w for w in body["warnings"])
 
@@ -91,7 +63,7 @@ def test_unsure_means_none(http, db):
     with db.engine.begin() as conn:  # an organization that wants near-certainty
         conn.exec_driver_sql(f"update organizations set triage_threshold = 0.999, config_version = config_version + 1 "
                              f"where id = '{tenant.id}'")
-    body = create(http, tenant, title="Question about your company")
+    body = create_ticket(http, tenant, title="Question about your company")
     assert body["category"] is None and body["categorySource"] == "none"
     assert body["categoryConfidence"] < 0.999 and body["categoryCandidates"]  # still explains itself
 
@@ -99,11 +71,11 @@ def test_unsure_means_none(http, db):
 def test_auto_resolve_category_resolves_at_once_and_sends_nothing(http, db):
     tenant = ai_tenant(db)
     db.run_sync(lambda conn: set_settings(Scoped(db, conn, tenant.id), slack_webhook_url="http://127.0.0.1:9/x"))
-    body = create(http, tenant, title="How do I reset my password?")
+    body = create_ticket(http, tenant, title="How do I reset my password?")
     assert body["category"] == "Password reset" and body["status"] == "resolved"
     assert count(db, "select count(*) from outbox where ticket_id = :t", t=body["ticketId"]) == 0
     assert count(db, "select count(*) from tickets where id = :t and resolved_at is not null", t=body["ticketId"]) == 1
-    other = create(http, tenant, title="My WiFi keeps disconnecting")
+    other = create_ticket(http, tenant, title="My WiFi keeps disconnecting")
     assert other["status"] == "open"
     assert count(db, "select count(*) from outbox where ticket_id = :t", t=other["ticketId"]) == 1
 
@@ -111,7 +83,7 @@ def test_auto_resolve_category_resolves_at_once_and_sends_nothing(http, db):
 def test_a_ticket_filed_into_an_auto_resolve_category_is_resolved_too(http, db):
     tenant = ai_tenant(db)
     db.run_sync(lambda conn: set_settings(Scoped(db, conn, tenant.id), slack_webhook_url="http://127.0.0.1:9/x"))
-    body = create(http, tenant, title="Customer reset their password with the bot", category=" password RESET ")
+    body = create_ticket(http, tenant, title="Customer reset their password with the bot", category=" password RESET ")
     assert body["category"] == "Password reset" and body["categorySource"] == "provided"
     assert body["status"] == "resolved" and body["assignee"] is None
     assert count(db, "select count(*) from outbox where ticket_id = :t", t=body["ticketId"]) == 0
@@ -121,7 +93,7 @@ def test_a_ticket_filed_into_an_auto_resolve_category_is_resolved_too(http, db):
 
 def test_a_provided_category_is_not_second_guessed(http, db):
     tenant = ai_tenant(db)
-    body = create(http, tenant, title="My WiFi keeps disconnecting", category="billing")
+    body = create_ticket(http, tenant, title="My WiFi keeps disconnecting", category="billing")
     assert body["category"] == "Billing" and body["categorySource"] == "provided"
     assert body["categoryConfidence"] is None and body["categoryCandidates"] is None
 
@@ -130,7 +102,7 @@ def test_the_model_is_stored_and_survives_a_restart(http, db):
     from telemetron.triage.runtime import Categorizer, Request
 
     tenant = ai_tenant(db)
-    create(http, tenant, title="The battery is empty after two hours")  # trains and stores its model
+    create_ticket(http, tenant, title="The battery is empty after two hours")  # trains and stores its model
     assert count(db, "select count(*) from triage_models where organization_id = :o", o=tenant.id) == 1
 
     import asyncio
@@ -161,9 +133,9 @@ def test_corrections_teach_it_and_stay_within_the_organization(http, db):
 
     tenant, other = ai_tenant(db), ai_tenant(db)
     word = "zorblax"  # a made-up product name nobody's categories mention
-    first = create(http, tenant, title=f"My {word} stopped working")
+    first = create_ticket(http, tenant, title=f"My {word} stopped working")
     for i in range(4):
-        ticket = create(http, tenant, title=f"The {word} problem again, case {i}")
+        ticket = create_ticket(http, tenant, title=f"The {word} problem again, case {i}")
         response = http.post("/api/ext-v1/ticket/updateTicket", headers=tenant.headers,
                              json={"ticketId": ticket["ticketId"], "category": "Billing"})
         assert response.status_code == 200, response.text
@@ -175,7 +147,7 @@ def test_corrections_teach_it_and_stay_within_the_organization(http, db):
     assert tenant.id in db.run_sync(organizations_to_retrain)
 
     train_organization(db, tenant.id)
-    after = create(http, tenant, title=f"{word} issue")
+    after = create_ticket(http, tenant, title=f"{word} issue")
     assert after["category"] == "Billing", (first, after)
     # The other organization learnt nothing from it: its data has no tickets, and no corrections.
     assert count(db, "select count(*) from tickets where organization_id = :o and category_corrected_at is not null",
@@ -190,7 +162,7 @@ def test_a_broken_categorizer_never_costs_a_ticket(http, db, live_server, monkey
         raise RuntimeError("model file unreadable")
 
     monkeypatch.setattr(categorizer, "_predict_batch", broken)
-    body = create(http, tenant, title="My WiFi keeps disconnecting")
+    body = create_ticket(http, tenant, title="My WiFi keeps disconnecting")
     assert body["category"] is None and body["categorySource"] == "none"
     assert count(db, "select count(*) from tickets where id = :t", t=body["ticketId"]) == 1
 
@@ -226,9 +198,9 @@ def _count_predictions(live_server, monkeypatch) -> list:
 
 def test_a_known_key_has_its_ticket_categorized_first_and_written_in_one_unit(http, db, monkeypatch):
     tenant = ai_tenant(db)
-    create(http, tenant, title="My phone keeps dropping the WiFi connection")  # the server learns key and config
+    create_ticket(http, tenant, title="My phone keeps dropping the WiFi connection")  # the server learns key and config
     units = _count_units(monkeypatch)
-    body = create(http, tenant, title="I got charged twice on this month's invoice")
+    body = create_ticket(http, tenant, title="I got charged twice on this month's invoice")
     assert body["category"] == "Billing" and body["categorySource"] == "ai"
     assert units == [True]  # categorized before the one unit that writes it
 
@@ -237,7 +209,7 @@ def test_a_changed_configuration_is_asked_its_own_question(http, db, monkeypatch
     from telemetron.categories.service import find_by_name, update_category
 
     tenant = ai_tenant(db)
-    create(http, tenant, title="My phone keeps dropping the WiFi connection")
+    create_ticket(http, tenant, title="My phone keeps dropping the WiFi connection")
     # Billing leaves the AI's choices in another process (the server's cached configuration is older).
     def billing_not_for_the_ai(conn):
         scoped = Scoped(db, conn, tenant.id)
@@ -247,7 +219,7 @@ def test_a_changed_configuration_is_asked_its_own_question(http, db, monkeypatch
 
     db.run_sync(billing_not_for_the_ai)
     units = _count_units(monkeypatch)
-    body = create(http, tenant, title="I got charged twice on this month's invoice")
+    body = create_ticket(http, tenant, title="I got charged twice on this month's invoice")
     assert body["category"] != "Billing"
     assert "Billing" not in [c["category"] for c in body["categoryCandidates"]]
     assert units == [True]  # asked once, with the categories committed now
@@ -255,21 +227,21 @@ def test_a_changed_configuration_is_asked_its_own_question(http, db, monkeypatch
 
 def test_a_category_added_while_the_server_runs_is_chosen_from_the_next_ticket(http, db):
     tenant = ai_tenant(db)
-    assert create(http, tenant, title="My phone keeps dropping the WiFi connection")["category"] == "Connectivity"
+    assert create_ticket(http, tenant, title="My phone keeps dropping the WiFi connection")["category"] == "Connectivity"
     db.run_sync(lambda conn: add_category(
         Scoped(db, conn, tenant.id), name="Shipping",
         description="Deliveries, parcels, tracking numbers, couriers and late or lost packages",
         examples=["where is my parcel", "the courier never delivered my package"]))
-    body = create(http, tenant, title="My package was never delivered, the tracking number shows nothing")
+    body = create_ticket(http, tenant, title="My package was never delivered, the tracking number shows nothing")
     assert body["category"] == "Shipping" and body["categorySource"] == "ai", body
-    assert create(http, tenant, title="The battery is empty after two hours")["category"] == "Battery"
+    assert create_ticket(http, tenant, title="The battery is empty after two hours")["category"] == "Battery"
 
 
 def test_a_revoked_key_is_refused_and_then_costs_no_prediction(http, db, live_server, monkeypatch):
     from telemetron.orgs.apikeys import revoke_api_key
 
     tenant = ai_tenant(db)
-    create(http, tenant, title="My phone keeps dropping the WiFi connection")
+    create_ticket(http, tenant, title="My phone keeps dropping the WiFi connection")
     asked = _count_predictions(live_server, monkeypatch)
     db.run_sync(lambda conn: revoke_api_key(Scoped(db, conn, tenant.id), tenant.api_key_id))
     for _ in range(3):
@@ -280,7 +252,7 @@ def test_a_revoked_key_is_refused_and_then_costs_no_prediction(http, db, live_se
 
 def test_a_dry_run_answers_as_the_real_ticket_would_after_a_new_category(http, db):
     tenant = ai_tenant(db)
-    create(http, tenant, title="My phone keeps dropping the WiFi connection")
+    create_ticket(http, tenant, title="My phone keeps dropping the WiFi connection")
     db.run_sync(lambda conn: add_category(
         Scoped(db, conn, tenant.id), name="Shipping",
         description="Deliveries, parcels, tracking numbers, couriers and late or lost packages",
@@ -291,7 +263,7 @@ def test_a_dry_run_answers_as_the_real_ticket_would_after_a_new_category(http, d
     assert response.status_code == 200, response.text
     assert response.json()["dryRun"] is True and response.json()["category"] == "Shipping"
     assert count(db, "select count(*) from tickets where organization_id = :o", o=tenant.id) == before
-    real = create(http, tenant, title="My package was never delivered")
+    real = create_ticket(http, tenant, title="My package was never delivered")
     assert real["category"] == "Shipping"
 
 
@@ -308,10 +280,10 @@ def test_a_category_it_cannot_learn_does_not_retrain_it_on_every_ticket(http, db
         return real(*args, **kwargs)
 
     monkeypatch.setattr(store, "train_organization", counted)
-    create(http, tenant, title="My phone keeps dropping the WiFi connection")  # the first model, quick
+    create_ticket(http, tenant, title="My phone keeps dropping the WiFi connection")  # the first model, quick
     store.train_organization(db, tenant.id)  # as the background retrainer does: a new version, still without "-"
     for title in ("The battery is empty after two hours", "I got charged twice on this month's invoice"):
-        assert create(http, tenant, title=title)["categorySource"] in ("ai", "none")
+        assert create_ticket(http, tenant, title=title)["categorySource"] in ("ai", "none")
     assert trainings == [True, None]  # no quick retraining for "-" again
 
 

@@ -11,7 +11,7 @@ from telemetron.config import Settings
 from tests.support.databases import count
 from tests.support.receiver import Receiver, Reply
 from tests.support.servers import LiveServer, free_port
-from triage.test_intake_ai import ai_tenant
+from tests.support.triage import ai_tenant
 
 URL = "/api/ext-v1/ticket/createTicket"
 

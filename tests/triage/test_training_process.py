@@ -12,8 +12,7 @@ from telemetron.db.scoped import Scoped
 from telemetron.triage import trainer
 from telemetron.triage.runtime import Categorizer
 from tests.support.databases import count
-
-from .test_intake_ai import ai_tenant, create
+from tests.support.triage import ai_tenant, create_ticket
 
 
 def model_row(db, org_id):
@@ -36,10 +35,10 @@ def test_training_happens_in_a_child_process_and_is_stored(http, db, monkeypatch
     from telemetron.triage import store
 
     tenant = ai_tenant(db)
-    create(http, tenant, title="The battery is empty after two hours")  # the first model (in-process, tiny)
+    create_ticket(http, tenant, title="The battery is empty after two hours")  # the first model (in-process, tiny)
     assert tenant.id not in db.run_sync(store.organizations_to_retrain)  # definitions only: nothing more to learn
     for title in ("My refund never arrived", "Charged twice this month"):
-        create(http, tenant, title=title, category="Billing")
+        create_ticket(http, tenant, title=title, category="Billing")
     version, _ = model_row(db, tenant.id)
 
     def in_this_process(*args, **kwargs):
@@ -51,14 +50,14 @@ def test_training_happens_in_a_child_process_and_is_stored(http, db, monkeypatch
     assert report["examples"] >= len(tenant.categories) + 2
     assert model_row(db, tenant.id)[0] == version + 1
     # This process (the server's) serves the new version with its next ticket.
-    body = create(http, tenant, title="I want a refund for my subscription")
+    body = create_ticket(http, tenant, title="I want a refund for my subscription")
     assert body["category"] == "Billing" and body["categorySource"] == "ai"
 
 
 @pytest.mark.parametrize("how", ["error", "timeout"])
 def test_a_failed_training_leaves_the_old_model_in_service(http, db, monkeypatch, how):
     tenant = ai_tenant(db)
-    create(http, tenant, title="The battery is empty after two hours")
+    create_ticket(http, tenant, title="The battery is empty after two hours")
     before = model_row(db, tenant.id)
     if how == "error":
         monkeypatch.setenv("TELEMETRON_TRIAGE_ENGINE", "no-such-engine")  # the child fails at once
@@ -69,7 +68,7 @@ def test_a_failed_training_leaves_the_old_model_in_service(http, db, monkeypatch
         with pytest.raises(trainer.TrainingFailed, match="took more than"):
             retrain(db, tenant.id, timeout=0.2)  # killed before it could store anything
     assert model_row(db, tenant.id) == before
-    body = create(http, tenant, title="I got charged twice on this month's invoice")
+    body = create_ticket(http, tenant, title="I got charged twice on this month's invoice")
     assert body["category"] == "Billing" and body["categorySource"] == "ai"
 
 
@@ -91,14 +90,14 @@ def test_training_reads_the_text_prediction_reads(http, db):
 
     tenant = ai_tenant(db)
     customer = ["My invoice shows a payment I never made", "Please refund it"]
-    create(http, tenant, title="Help needed", category="Billing", messages=[
+    create_ticket(http, tenant, title="Help needed", category="Billing", messages=[
         {"role": "bot", "content": "Hello! What can I do for you?"},
         {"role": "customer", "content": customer[0]},
         {"role": "agent", "content": "Let me check that for you."},
         {"role": "customer", "content": customer[1]},
     ])  # no description: one is generated from the messages, and prediction never sees it
-    create(http, tenant, title="WiFi drops", description="Every hour or so", category="Connectivity",
-           messages=[{"role": "customer", "content": "Since Monday"}])
+    create_ticket(http, tenant, title="WiFi drops", description="Every hour or so", category="Connectivity",
+                  messages=[{"role": "customer", "content": "Since Monday"}])
     texts = {t.text for t in db.run_sync(lambda conn: training_data(Scoped(db, conn, tenant.id))).tickets}
     assert texts == {ticket_text("Help needed", None, customer),
                      ticket_text("WiFi drops", "Every hour or so", ["Since Monday"])}
@@ -111,8 +110,8 @@ def test_the_first_model_learns_from_a_few_tickets_and_the_rest_in_the_backgroun
     monkeypatch.setattr(store, "BOOTSTRAP_MAX_TICKETS", 2)
     tenant = ai_tenant(db)
     for title in ("Refund please", "Double charge", "Invoice wrong"):
-        create(http, tenant, title=title, category="Billing")
-    create(http, tenant, title="The battery is empty after two hours")  # first model: 2 of the 3 tickets
+        create_ticket(http, tenant, title=title, category="Billing")
+    create_ticket(http, tenant, title="The battery is empty after two hours")  # first model: 2 of the 3 tickets
     assert count(db, "select labelled_tickets from triage_models where organization_id = :o", o=tenant.id) == 2
     assert tenant.id in db.run_sync(store.organizations_to_retrain)  # all of them, soon, in a child process
     retrain(db, tenant.id)
@@ -127,15 +126,15 @@ def test_the_retrain_check_reads_only_what_changed_since_the_last_check(http, db
     from telemetron.triage import store
 
     tenant = ai_tenant(db)
-    create(http, tenant, title="Refund please", category="Billing")
-    create(http, tenant, title="The battery is empty after two hours")  # the first model
+    create_ticket(http, tenant, title="Refund please", category="Billing")
+    create_ticket(http, tenant, title="The battery is empty after two hours")  # the first model
     retrain(db, tenant.id)
     with db.engine.begin() as conn:  # as if trained before the minute a burst is given to settle
         conn.exec_driver_sql(f"update triage_models set trained_at = '2000-01-01 00:00:00' where organization_id = '{tenant.id}'")
     checked: dict = {}
     assert tenant.id not in db.run_sync(store.organizations_to_retrain, checked)
     assert utcnow() - checked[tenant.id] < store.CHECK_OVERLAP + timedelta(seconds=30)  # next time: from there
-    create(http, tenant, title="Double charge", category="Billing")  # a new label
+    create_ticket(http, tenant, title="Double charge", category="Billing")  # a new label
     assert tenant.id in db.run_sync(store.organizations_to_retrain, checked)
     # A label older than the last check's window is not read again (it was seen then).
     checked[tenant.id] = utcnow() + timedelta(minutes=1)

@@ -9,8 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from telemetron.triage.cli import triage_app as app
-
-from .conftest import TEST, TRAIN, needs_embedding
+from tests.support.triage import TEST, TRAIN, needs_embedding
 
 
 @pytest.fixture()

@@ -8,14 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from notifications.conftest import use_slack, use_webhook
 from sqlalchemy import text
 
 from telemetron.db.scoped import Scoped
 from telemetron.mail.mailboxes import add_mailbox
 from telemetron.notifications.deliveries import send_webhook_test
-from web.conftest import create_ticket
-from web.test_browser import sign_in
+from tests.support.http import create_ticket
+from tests.support.notifications import use_slack, use_webhook
+from tests.support.web import sign_in
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}

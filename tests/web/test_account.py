@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import count
-
-from web.conftest import PASSWORD, Browser, client_address
+from tests.support.databases import count
+from tests.support.web import PASSWORD, Browser, client_address
 
 NEW = "violet kettle marathon"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import count
-from notifications.conftest import use_slack, use_webhook
+from tests.support.databases import count
+from tests.support.notifications import use_slack, use_webhook
 
 PAGE = "/admin/notifications"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import count
 
-from web.conftest import PASSWORD, Browser, create_ticket, csrf_of
+from tests.support.databases import count
+from tests.support.http import create_ticket
+from tests.support.web import PASSWORD, Browser, csrf_of
 
 ADMIN_PAGES = ["/admin", "/admin/categories", "/admin/members", "/admin/api-keys", "/admin/routing",
                "/admin/notifications", "/admin/teams", "/admin/macros"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import as_json
-
-from web.conftest import Browser, create_ticket
+from tests.support.cli import as_json
+from tests.support.http import create_ticket
+from tests.support.web import Browser
 
 
 def rule_ids(cli, org_id: str) -> list[tuple[str, str, bool]]:

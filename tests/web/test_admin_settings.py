@@ -9,22 +9,22 @@ import re
 import time
 
 import pytest
-from conftest import _free_port, count
-from notifications.conftest import use_slack, use_webhook
-from tests.support.receiver import Receiver, Reply
 from sqlalchemy import text
 
 from telemetron.notifications import webhooks
 from telemetron.web import admin_notifications
-from tests.notifications.conftest import ThreadWorker
-from web.conftest import create_ticket
+from tests.support.databases import count
+from tests.support.http import create_ticket
+from tests.support.notifications import ThreadWorker, use_slack, use_webhook
+from tests.support.receiver import Receiver, Reply
+from tests.support.servers import free_port
 
 PAGE = "/admin/notifications"
 
 
 @pytest.fixture
 def receiver():
-    r = Receiver(_free_port()).start()
+    r = Receiver(free_port()).start()
     yield r
     r.stop()
 

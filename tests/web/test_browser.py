@@ -10,14 +10,8 @@ try:
 except ImportError:  # the ``chromium`` fixture skips (or, under CI, fails) every test, saying why
     expect = None
 
-from web.conftest import PASSWORD, create_ticket, get_ticket
-
-
-def sign_in(page, email: str, password: str = PASSWORD) -> None:
-    page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+from tests.support.http import create_ticket, get_ticket
+from tests.support.web import PASSWORD, sign_in
 
 
 def test_an_agent_works_a_ticket_from_sign_in_to_sign_out(page, org, http):

@@ -12,15 +12,14 @@ try:
 except ImportError:  # the ``chromium`` fixture skips (or, under CI, fails) every test, saying why
     expect = None
 
-from conftest import _free_port
-from tests.support.receiver import Receiver
-
 from telemetron.db.scoped import Scoped
 from telemetron.macros.service import add_macro
 from telemetron.notifications import webhooks
-from tests.notifications.conftest import ThreadWorker
-from web.conftest import create_ticket, get_ticket
-from web.test_browser import sign_in
+from tests.support.http import create_ticket, get_ticket
+from tests.support.notifications import ThreadWorker
+from tests.support.receiver import Receiver
+from tests.support.servers import free_port
+from tests.support.web import sign_in
 
 LIVE = 16_000  # a poll every 5 s, on a busy machine
 
@@ -117,7 +116,7 @@ def test_the_list_updates_itself_and_the_shortcuts_work(page, org, http):
 
 
 def test_an_admin_adds_a_routing_rule_and_a_webhook_and_sends_it_a_test(page, org, http, database_url):
-    receiver = Receiver(_free_port()).start()
+    receiver = Receiver(free_port()).start()
     worker = ThreadWorker(database_url, "browser-test-worker").start()
     try:
         _add_a_routing_rule_and_try_it(page, org, http)

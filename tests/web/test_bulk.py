@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
-from conftest import count
-from notifications.conftest import use_slack
 from sqlalchemy import text
 
-from web.conftest import create_ticket, get_ticket
+from tests.support.databases import count
+from tests.support.http import create_ticket, get_ticket
+from tests.support.notifications import use_slack
+from tests.support.web import add_person
 
 STATUS_EVENTS = "select count(*) from outbox where organization_id = :o and event = 'ticket.status_changed'"
 
@@ -84,8 +85,6 @@ def test_the_list_has_a_checkbox_per_ticket_in_the_bulk_form(agent, org, http):
 
 
 def test_saved_views_personal_and_shared(client, org, http, db):
-    from web.conftest import add_person
-
     create_ticket(http, org.tenant, title="Urgent thing", priority="urgent")
     create_ticket(http, org.tenant, title="Calm thing", priority="low")
     client.sign_in(org.agent.email)

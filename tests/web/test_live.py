@@ -3,9 +3,9 @@ the database (so several server processes agree)."""
 
 from __future__ import annotations
 
-from conftest import count
-
-from web.conftest import Browser, create_ticket
+from tests.support.databases import count
+from tests.support.http import create_ticket
+from tests.support.web import Browser
 
 
 def add_customer_message(http, tenant, ticket_id: str, content: str) -> None:

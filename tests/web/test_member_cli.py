@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
-from conftest import as_json, count, failed_readably, succeeded
 from typer.testing import CliRunner
 
 from telemetron.cli import app as cli_app
 from telemetron.config import get_settings
-from web.conftest import Browser
+from tests.support.cli import as_json, failed_readably, succeeded
+from tests.support.databases import count
+from tests.support.web import Browser
 
 
 def run_with_input(database_url, monkeypatch, args: list[str], stdin: str):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import count
 from sqlalchemy import text
 
 from telemetron.members.throttle import email_key
-from web.conftest import PASSWORD, Browser, add_person, csrf_of
+from tests.support.databases import count
+from tests.support.http import create_ticket
+from tests.support.web import PASSWORD, Browser, add_person, csrf_of
 
 
 def test_home_and_pages_send_a_stranger_to_the_sign_in_page(client):
@@ -169,8 +170,6 @@ def test_session_lifetime_constants_are_sane():
 
 
 def test_a_notification_link_leads_through_sign_in_to_the_ticket(client, org, http):
-    from web.conftest import create_ticket
-
     ticket_id = create_ticket(http, org.tenant, title="Linked from Slack")["ticketId"]
     response = client.get(f"/tickets/{ticket_id}")
     assert response.headers["location"] == f"/signin?next=/tickets/{ticket_id}"
@@ -205,8 +204,6 @@ def test_an_unknown_address_is_a_page_for_a_browser_and_json_for_a_client(http):
 
 
 def test_a_form_sent_after_the_session_ended_says_so_and_leads_back_to_the_ticket(agent, org, http, db):
-    from web.conftest import create_ticket
-
     ticket_id = create_ticket(http, org.tenant)["ticketId"]
     page = agent.get(f"/tickets/{ticket_id}")
     with db.engine.begin() as conn:  # signed out in another tab
@@ -220,8 +217,6 @@ def test_a_form_sent_after_the_session_ended_says_so_and_leads_back_to_the_ticke
 
 
 def test_another_sites_form_does_not_sign_the_member_out(agent, org, http):
-    from web.conftest import create_ticket
-
     ticket_id = create_ticket(http, org.tenant)["ticketId"]
     token = agent.cookies["telemetron_session"]
     agent.cookies.clear()  # a cross-site POST: the browser does not send the Lax session cookie

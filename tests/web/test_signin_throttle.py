@@ -15,20 +15,21 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from conftest import _free_port, count
 from sqlalchemy import text
 
 from telemetron.db.scoped import Scoped
 from telemetron.members import auth
 from telemetron.members.service import add_member
 from telemetron.members.throttle import FREE_FAILURES, MAX_LOCK, email_key, lock_delay
-from web.conftest import PASSWORD, Browser, add_person, client_address, csrf_of, make_web_org, password_hash
+from tests.support.databases import count
+from tests.support.servers import free_port
+from tests.support.web import PASSWORD, Browser, add_person, client_address, csrf_of, make_web_org, password_hash
 
 
 @contextmanager
 def serve(database_url: str, *, workers: int = 1, **env: str) -> Iterator[str]:
     """``telemetron serve`` as a real process (``--workers N``), answering at the URL it yields."""
-    port = _free_port()
+    port = free_port()
     environment = {**os.environ, "TELEMETRON_DATABASE_URL": database_url, "TELEMETRON_RUN_WORKER": "false",
                    "TELEMETRON_LOG_LEVEL": "warning", **{f"TELEMETRON_{k.upper()}": v for k, v in env.items()}}
     process = subprocess.Popen([sys.executable, "-m", "telemetron", "serve", "--port", str(port),

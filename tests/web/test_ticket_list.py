@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from web.conftest import create_ticket
-from web.test_ticket_pages import titles
-
 from telemetron.web.pages import _ago
+from tests.support.http import create_ticket
+from tests.support.web import titles
 
 ADD_MESSAGE = "/api/ext-v1/ticket/addMessage"
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import re
 
-from conftest import count
-from notifications.conftest import use_slack
 from sqlalchemy import text
 
-from web.conftest import create_ticket, csrf_of, get_ticket
-
-
-def titles(html: str) -> list[str]:
-    return re.findall(r'<td><a href="/tickets/[0-9a-f-]{36}">([^<]*)</a></td>', html)
+from tests.support.databases import count
+from tests.support.http import create_ticket, get_ticket
+from tests.support.notifications import use_slack
+from tests.support.web import csrf_of, titles
 
 
 def test_the_list_shows_the_organizations_tickets_newest_first(agent, org, other_org, http):

@@ -7,9 +7,9 @@ import re
 import time
 
 import pyotp
-from conftest import count
 
-from web.conftest import Browser, client_address, csrf_of
+from tests.support.databases import count
+from tests.support.web import Browser, client_address, csrf_of
 
 _SECRET = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
 

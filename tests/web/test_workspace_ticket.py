@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import count
-
-from web.conftest import create_ticket, csrf_of, get_ticket
+from tests.support.databases import count
+from tests.support.http import create_ticket, get_ticket
+from tests.support.web import Browser, csrf_of
 
 
 def shown(html: str) -> dict[str, str]:
@@ -102,7 +102,6 @@ def test_macro_admin_refuses_bad_input_and_agents(client, org, other_org, http, 
     assert saved.status_code == 303
     assert "Thanks a lot!" in client.get(f"/admin/macros/{macro_id}").text
     # Another organization's admin sees a 404 for it.
-    from web.conftest import Browser
     with Browser(base_url=str(client.base_url), follow_redirects=False) as outsider:
         outsider.sign_in(other_org.admin.email)
         assert outsider.get(f"/admin/macros/{macro_id}").status_code == 404
