@@ -127,6 +127,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # must work on a machine without internet. (ReDoc fetches its logo from a CDN: off.)
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks look for a provider on every request; the service's
+        # metrics are Prometheus' (observability/).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         exception_handlers={AppError: _app_error, StarletteHTTPException: _http_error,
                             RequestValidationError: _validation_error},
     )

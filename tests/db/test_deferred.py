@@ -10,8 +10,9 @@ class _Insert:
     def __init__(self, value: str) -> None:
         self.value = value
 
-    def execute(self, conn, params):
-        conn.exec_driver_sql("INSERT INTO held (value) VALUES (?)", (self.value,))
+    def execute_many(self, conn, rows):
+        for _ in rows:
+            conn.exec_driver_sql("INSERT INTO held (value) VALUES (?)", (self.value,))
 
 
 def _values(db: Database) -> list[str]:

@@ -125,7 +125,8 @@ def test_insert_writes_the_row_and_messages_and_only_an_open_ticket_is_announced
         customer, created = get_or_create_by_email(scoped, "ann@example.com")
         choice = create.CategoryChoice(None, "none", auto_resolved=auto_resolved)
         ticket = create.NewTicket(str(uuid.uuid4()), talk, customer, created, choice,
-                                   "desc", False, create.routing.Decision(), datetime.now(UTC))
+                                   "desc", False, create.routing.Decision(), datetime.now(UTC),
+                                   status="resolved" if auto_resolved else "open", priority="medium")
         create.insert_ticket(scoped, ticket)
         create.announce(scoped, org_config.load(scoped), ticket)
         return ticket.id

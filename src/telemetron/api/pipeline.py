@@ -92,9 +92,11 @@ class Call(NamedTuple):
 
 class Reply(NamedTuple):
     body: bytes
+    organization_id: str  # the caller's, for the access log
     replayed: bool = False
 
-    def response(self) -> Response:
+    def response(self, request: Request) -> Response:
+        request.scope.setdefault("state", {})["organization_id"] = self.organization_id
         headers = {"Idempotent-Replayed": "true"} if self.replayed else None
         return Response(self.body, media_type="application/json", headers=headers)
 
@@ -146,11 +148,11 @@ def unit(conn: Connection, db: Database, call: Call, action: Action | None = Non
             caller.scoped, key=call.retry.key, endpoint=call.endpoint.name, request_hash=call.retry.request_hash
         )
         if stored is not None:
-            return Reply(stored.body, replayed=True)
+            return Reply(stored.body, caller.scoped.org_id, replayed=True)
     body = orjson.dumps((action or call.endpoint.action)(caller, call.parsed))
     if call.retry is not None:
         idempotency.store(caller.scoped, key=call.retry.key, status=200, body=body)
-    return Reply(body)
+    return Reply(body, caller.scoped.org_id)
 
 
 async def serve(request: Request, endpoint: Endpoint) -> Response:
@@ -158,7 +160,7 @@ async def serve(request: Request, endpoint: Endpoint) -> Response:
     db: Database = request.app.state.ctx.db
     call = await read_call(request, endpoint)
     reply = await db.run(unit, db, call)
-    return reply.response()
+    return reply.response(request)
 
 
 def _authorized(conn: Connection, db: Database, call: Call) -> tuple[str, int]:
@@ -168,7 +170,8 @@ def _authorized(conn: Connection, db: Database, call: Call) -> tuple[str, int]:
 
 def _read_unit(conn: Connection, db: Database, call: Call, org_id: str, config_version: int) -> Reply:
     assert call.parsed is not None
-    return Reply(orjson.dumps(call.endpoint.action(Caller(Scoped(db, conn, org_id), config_version), call.parsed)))
+    body = orjson.dumps(call.endpoint.action(Caller(Scoped(db, conn, org_id), config_version), call.parsed))
+    return Reply(body, org_id)
 
 
 async def serve_read(request: Request, endpoint: Endpoint) -> Response:
@@ -178,7 +181,7 @@ async def serve_read(request: Request, endpoint: Endpoint) -> Response:
     db: Database = request.app.state.ctx.db
     call = await read_call(request, endpoint)
     org_id, config_version = await db.run(_authorized, db, call)
-    return (await db.read(_read_unit, db, call, org_id, config_version)).response()
+    return (await db.read(_read_unit, db, call, org_id, config_version)).response(request)
 
 
 # --- parser adapters -------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ async def create_ticket(request: Request) -> Response:
     reply = await ctx.db.run(unit, ctx.db, call, action)
     if not dry and not reply.replayed:
         TICKETS_CREATED.inc()
-    return reply.response()
+    return reply.response(request)
 
 
 _DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
@@ -84,6 +84,8 @@ _DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 def _dry_run_asked(request: Request) -> bool:
     """``?dryRun=true|false`` (also 1|0, any case, any spelling of the name). Anything else is a 400,
     not a real ticket; so is a dry run with an Idempotency-Key createTicket would refuse."""
+    if not request.scope["query_string"]:
+        return False
     # Any spelling of the name (dryrun, dry_run, DryRun): a misspelt dry run must not create a ticket.
     values = {v.strip().lower() for k, v in request.query_params.multi_items()
               if k.replace("_", "").replace("-", "").lower() == "dryrun"}

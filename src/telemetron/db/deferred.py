@@ -14,6 +14,8 @@ through ``mark``/``drop_since``): a dry run's ticket must leave no document behi
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -23,7 +25,7 @@ _SAVEPOINTS = "telemetron_deferred_savepoints"
 
 
 class _Statement(Protocol):
-    def execute(self, conn: Connection, params: dict[str, Any]) -> Any: ...
+    def execute_many(self, conn: Connection, rows: list[dict[str, Any]]) -> Any: ...
 
 
 def defer(conn: Connection, statement: _Statement, params: dict[str, Any]) -> None:
@@ -33,8 +35,10 @@ def defer(conn: Connection, statement: _Statement, params: dict[str, Any]) -> No
 def flush(conn: Connection) -> None:
     """Run the held writes now, in order, inside the open transaction."""
     held = conn.info.pop(_HELD, None)
-    for statement, params in held or ():
-        statement.execute(conn, params)
+    if held:
+        # Consecutive writes of one statement (a batch's search documents) in one driver call.
+        for statement, group in groupby(held, key=itemgetter(0)):
+            statement.execute_many(conn, [params for _, params in group])
 
 
 def discard(conn: Connection) -> None:

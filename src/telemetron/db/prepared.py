@@ -47,8 +47,20 @@ class Prepared:
         sql, order, processors, writes = self._compiled(conn, tuple(params))
         if writes:
             count_write(conn)  # for the group committer's optimistic batches (db/engine.py)
-        if processors:
-            params = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
         cursor = driver_connection(conn).cursor()
-        cursor.execute(sql, tuple(params[k] for k in order) if order is not None else params)
+        cursor.execute(sql, _bound(params, order, processors))
         return cursor
+
+    def execute_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """One write for each of ``rows`` (all with the keys of the first), in one driver call."""
+        sql, order, processors, writes = self._compiled(conn, tuple(rows[0]))
+        if writes:
+            count_write(conn)
+        driver_connection(conn).cursor().executemany(sql, [_bound(row, order, processors) for row in rows])
+
+
+def _bound(params: dict[str, Any], order: tuple[str, ...] | None, processors: dict) -> Any:
+    """``params`` as the driver takes them: through the columns' processors, in the statement's order."""
+    if processors:
+        params = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
+    return tuple(params[k] for k in order) if order is not None else params

@@ -238,7 +238,7 @@ tickets = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("organization_id", String(32), ForeignKey("organizations.id"), nullable=False),
-    Column("customer_id", String(32), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("customer_id", String(32), ForeignKey("customers.id"), nullable=False),
     Column("title", String(255), nullable=False),
     Column("description", Text, nullable=False, default=""),
     # True when the description was written from the messages, not given by the client.

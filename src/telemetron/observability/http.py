@@ -1,6 +1,7 @@
 """The outermost ASGI layer: per request, a Prometheus observation and one JSON access-log line.
 
-The line (logger ``telemetron.access``, to stdout) has the request id, the organization (the API
+The line (to stdout, written straight: the logging module's record, caller lookup and handler
+lock would cost more than the rest of the line) has the request id, the organization (the API
 key's, once the request authenticated it; the signed-in member's on the web app's pages), the
 route template, method, status, duration and client address. Never the path's query, a header
 or a body: that is where keys, passwords, session cookies and secrets travel.
@@ -8,10 +9,10 @@ or a body: that is where keys, passwords, session cookies and secrets travel.
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from datetime import UTC, datetime
+from typing import TextIO
 
 import orjson
 from starlette.requests import Request
@@ -22,19 +23,28 @@ from telemetron.api.requests import api_key_of
 from telemetron.observability.metrics import observe_request
 from telemetron.orgs.apikeys import recent_organization
 
-access_logger = logging.getLogger("telemetron.access")
 EXT_V1_PREFIX = "/api/ext-v1/"
 UNMATCHED = "unmatched"  # a path no route serves: one series, not one per path a scanner tries
 
 
+class _AccessLog:
+    """Where the lines go: stdout, or nowhere."""
+
+    stream: TextIO | None = None
+
+    def write(self, line: bytes) -> None:
+        assert self.stream is not None
+        # One write of the whole line: under several server processes, lines never interleave.
+        self.stream.write(line.decode() + "\n")
+        self.stream.flush()
+
+
+access_log = _AccessLog()
+
+
 def configure_access_log(enabled: bool) -> None:
     """One line per request to stdout, on by default; ``TELEMETRON_ACCESS_LOG=false`` turns it off."""
-    access_logger.propagate = False
-    access_logger.setLevel(logging.INFO if enabled else logging.CRITICAL + 1)
-    if enabled and not access_logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        access_logger.addHandler(handler)
+    access_log.stream = sys.stdout if enabled else None
 
 
 class ObservedApp:
@@ -63,7 +73,7 @@ class ObservedApp:
             seconds = time.perf_counter() - started
             route = self._route(scope)
             observe_request(scope["method"], route, status, seconds)
-            if access_logger.isEnabledFor(logging.INFO):
+            if access_log.stream is not None:
                 _log(scope, route, status, seconds)
 
     def _route(self, scope: Scope) -> str:
@@ -98,7 +108,7 @@ def _log(scope: Scope, route: str, status: int, seconds: float) -> None:
         # The key's organization, as this request's authentication just recorded it.
         organization = recent_organization(api_key_of(Request(scope)))
     client = scope.get("client")
-    access_logger.info(orjson.dumps({
+    access_log.write(orjson.dumps({
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "request_id": state.get("request_id"),
         "organization_id": organization,
@@ -107,4 +117,4 @@ def _log(scope: Scope, route: str, status: int, seconds: float) -> None:
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
         "client": client[0] if client else None,
-    }).decode())
+    }))

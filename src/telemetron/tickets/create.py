@@ -180,15 +180,18 @@ class NewTicket(NamedTuple):
     description_generated: bool
     decision: routing.Decision
     now: datetime
+    status: str
+    priority: str
 
-    @property
-    def status(self) -> str:
-        # Plain strings from here on: the drivers bind an exact str faster than a StrEnum member.
-        return Status.RESOLVED.value if self.choice.auto_resolved else Status.OPEN.value
 
-    @property
-    def priority(self) -> str:
-        return str(self.decision.priority or self.request.priority or Priority.MEDIUM)
+# Plain strings on the hot path: the drivers bind an exact str faster than a StrEnum member.
+_RESOLVED, _OPEN, _MEDIUM = Status.RESOLVED.value, Status.OPEN.value, Priority.MEDIUM.value
+
+
+def _status_and_priority(choice: CategoryChoice, request: CreateTicketRequest,
+                         decision: routing.Decision) -> tuple[str, str]:
+    status = _RESOLVED if choice.auto_resolved else _OPEN
+    return status, str(decision.priority or request.priority or _MEDIUM)
 
 
 def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
@@ -224,7 +227,7 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
 
 def announce(scoped: Scoped, config: OrgConfig, ticket: NewTicket) -> None:
     """``ticket.created`` to the outbox, unless the ticket was resolved at once (never announced)."""
-    if ticket.status == Status.RESOLVED:
+    if ticket.status == _RESOLVED:
         return
     customer, created_at = ticket.customer, ticket.now.isoformat()
     events.publish(
@@ -269,7 +272,7 @@ def create_ticket(
     description, generated = describe(request, written_description)
     decision = route_ticket(scoped, config, request, choice, customer, description)
     ticket = NewTicket(ids.ticket_id(), request, customer, customer_created, choice, description, generated,
-                       decision, utcnow())
+                       decision, utcnow(), *_status_and_priority(choice, request, decision))
     insert_ticket(scoped, ticket)
     announce(scoped, config, ticket)
     return CreatedTicket(
