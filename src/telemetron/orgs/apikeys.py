@@ -30,7 +30,18 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    # One request hashes its key 3-4 times (rate limit bucket, early categorizer, authentication):
+    # the last key's hash is remembered, and only the last one's.
+    global _last_hashed
+    last = _last_hashed
+    if last[0] == key:
+        return last[1]
+    hashed = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    _last_hashed = (key, hashed)
+    return hashed
+
+
+_last_hashed: tuple[str | None, str] = (None, "")
 
 
 @dataclass(frozen=True, slots=True)
