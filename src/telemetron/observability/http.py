@@ -35,8 +35,11 @@ class _AccessLog:
     def write(self, line: bytes) -> None:
         assert self.stream is not None
         # One write of the whole line: under several server processes, lines never interleave.
-        self.stream.write(line.decode() + "\n")
-        self.stream.flush()
+        try:
+            self.stream.write(line.decode() + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # stdout closed or gone: the request was answered all the same
+            pass
 
 
 access_log = _AccessLog()

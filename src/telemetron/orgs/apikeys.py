@@ -9,6 +9,7 @@ stops working on every API process at once.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,9 @@ def hash_key(key: str) -> str:
     # the last key's hash is remembered, and only the last one's.
     global _last_hashed
     last = _last_hashed
-    if last[0] == key:
+    # Constant time: the remembered key may be another organization's.
+    if last[0] is not None and hmac.compare_digest(last[0].encode("utf-8", "surrogatepass"),
+                                                   key.encode("utf-8", "surrogatepass")):
         return last[1]
     hashed = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     _last_hashed = (key, hashed)
