@@ -142,3 +142,35 @@ def spawn_server(database_url):
             process.wait(20)
         except Exception:  # noqa: BLE001 - a stuck server must not hang the suite
             process.kill()
+
+
+@pytest.fixture
+def fresh_database(tmp_path):
+    """``fresh_database("sqlite" | "postgresql", revision="head")``: the URL of a new, empty database
+    migrated to ``revision`` (a test that moves data into one, or upgrades one)."""
+    made: list[str] = []
+    admin = None
+
+    def make(kind: str, revision: str = "head") -> str:
+        nonlocal admin
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:6]}.db'}"
+        else:
+            problem = postgres_available()
+            if problem:
+                pytest.skip(f"PostgreSQL is not reachable ({problem})")
+            admin = admin or create_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+            name = f"telemetron_fresh_{uuid.uuid4().hex[:10]}"
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            made.append(name)
+            url = normalize_url(POSTGRES_URL).rsplit("/", 1)[0] + f"/{name}"
+        upgrade(url, revision)
+        return url
+
+    yield make
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -97,8 +97,9 @@ def restored_tickets(path, org_id: str) -> set[str]:
         restored = create_engine(url)
         with restored.connect() as conn:
             ids = {r[0] for r in conn.execute(text("select id from tickets where organization_id = :o"), {"o": org_id})}
-            orphans = conn.execute(text("select count(*) from tickets t where not exists "
-                                        "(select 1 from ticket_messages m where m.ticket_id = t.id)")).scalar()
+            orphans = conn.execute(text("select count(*) from tickets t where t.organization_id = :o and not exists "
+                                        "(select 1 from ticket_messages m where m.ticket_id = t.id)"),
+                                   {"o": org_id}).scalar()
         restored.dispose()
         assert orphans == 0
         return ids

@@ -111,6 +111,8 @@ def works_after_import(target_db: Database, org_id: str, ticket_id: str) -> None
                 "title": "WiFi again", "customerEmail": "bob@example.com", "category": "Connectivity"})
             assert created.status_code == 200, created.text
             assert created.json()["assignee"]["name"] == "Ann"  # the imported rule routed it
+            new = client.get(f"{API}/ticket/getTicket/{created.json()['ticketId']}").json()["ticket"]
+            assert new["number"] == 4  # numbered on after the three imported tickets
     finally:
         server.stop()
 

@@ -24,6 +24,7 @@ from telemetron.db.engine import Database, utcnow
 from telemetron.db.scoped import Scoped, tenant_filter
 from telemetron.db.tables import organizations
 from telemetron.errors import NotFound
+from telemetron.tickets import numbers
 
 BATCH_ROWS = 1000
 
@@ -53,10 +54,11 @@ def _rows(scoped: Scoped, part: Part) -> Iterator[dict]:
     table = part.table
     stmt = select(*part.columns).order_by(*table.primary_key.columns).execution_options(yield_per=BATCH_ROWS)
     if table is organizations:
-        result = scoped.conn.execute(stmt.where(table.c.id == scoped.org_id))
-    else:
-        result = scoped.execute(stmt.where(tenant_filter(table)))
-    for row in result.mappings():
+        org = scoped.conn.execute(stmt.where(table.c.id == scoped.org_id)).mappings().one()
+        # PostgreSQL counts in a sequence, which the column does not follow (tickets/numbers.py).
+        yield {**org, "last_ticket_number": numbers.last_number(scoped.conn, scoped.org_id)}
+        return
+    for row in scoped.execute(stmt.where(tenant_filter(table))).mappings():
         yield dict(row)
 
 

@@ -19,7 +19,7 @@ from telemetron.backup.contents import BY_KIND, FORMAT, HEADER, PARTS, Part
 from telemetron.db.engine import Database
 from telemetron.db.tables import UTCDateTime, organizations
 from telemetron.errors import Conflict, InvalidRequest
-from telemetron.tickets import search
+from telemetron.tickets import numbers, search
 
 BATCH_ROWS = 500
 
@@ -61,6 +61,7 @@ def _import(conn: Connection, lines: Iterable[str]) -> dict:
     if counts["organization"] != 1:
         raise InvalidRequest("The file holds no organization", code="invalid_export")
     _advance_sequences(conn)
+    numbers.create_counter(conn, str(org_id))
     search.index_organization(conn, str(org_id))  # set: exactly one organization line was read
     return {"organizationId": header["organizationId"], "counts": counts}
 

@@ -108,7 +108,8 @@ organizations = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # The organization's own API rate limit (`limits` notation, or "off"); NULL: the server's.
     Column("rate_limit", String(200)),
-    # The last per-organization ticket number given ([#N] in email subjects, shown in the web app).
+    # The last per-organization ticket number given ([#N] in email subjects, shown in the web app);
+    # on PostgreSQL a sequence counts instead (tickets/numbers.py).
     Column("last_ticket_number", Integer, nullable=False, default=0, server_default="0"),
 )
 

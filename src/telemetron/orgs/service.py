@@ -8,6 +8,7 @@ from telemetron import ids
 from telemetron.clock import utcnow
 from telemetron.db.tables import organizations
 from telemetron.errors import InvalidRequest, NotFound
+from telemetron.tickets import numbers
 
 MAX_NAME = 255
 
@@ -24,8 +25,10 @@ def check_name(name: str, *, what: str) -> str:
 
 def create_organization(conn: Connection, *, name: str) -> dict:
     name = check_name(name, what="The organization name")
-    row = {"id": ids.organization_id(), "name": name, "created_at": utcnow()}
+    org_id = ids.organization_id()
+    row = {"id": org_id, "name": name, "created_at": utcnow()}
     conn.execute(organizations.insert().values(**row))
+    numbers.create_counter(conn, org_id)
     return row
 
 

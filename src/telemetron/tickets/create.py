@@ -17,9 +17,8 @@ from telemetron.categories import service as categories
 from telemetron.categories.values import CategoryRef
 from telemetron.clock import utcnow
 from telemetron.customers import service as customers
-from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert
-from telemetron.db.tables import ticket_messages, tickets
+from telemetron.db.tables import ticket_messages
 from telemetron.enums import Priority, Status
 from telemetron.errors import InvalidRequest, shown
 from telemetron.notifications import events
@@ -29,13 +28,13 @@ from telemetron.routing import service as routing
 from telemetron.routing.rules import TicketFacts
 from telemetron.tickets import search
 from telemetron.tickets.description import describe_conversation, first_customer_message
-from telemetron.tickets.numbers import next_number
+from telemetron.tickets.numbers import number_params, numbered_insert
 from telemetron.tickets.requests import CreateTicketRequest
 from telemetron.triage import ticket_text
 from telemetron.triage.classifier import Prediction
 from telemetron.triage.runtime import Request as Question
 
-_INSERT_TICKET = Prepared(tenant_insert(tickets))
+_INSERT_TICKET = numbered_insert()
 _INSERT_MESSAGE = tenant_insert(ticket_messages)
 
 
@@ -198,7 +197,7 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
     """The ticket's row, its messages and its search document (one statement each)."""
     choice, decision, now = ticket.choice, ticket.decision, ticket.now
     messages = ticket.request.messages
-    inserted = scoped.execute_prepared(_INSERT_TICKET, {
+    inserted = scoped.execute_prepared(_INSERT_TICKET[scoped.conn.dialect.name], {
         "id": ticket.id, "customer_id": ticket.customer["id"], "title": ticket.request.title,
         "description": ticket.description, "description_generated": ticket.description_generated,
         "priority": ticket.priority, "status": ticket.status,
@@ -208,7 +207,7 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
         "assignee_id": decision.assignee["id"] if decision.assignee else None,
         "routed_by_rule_id": decision.rule_id, "routing_reason": decision.reason,
         "slack_channel": decision.slack_channel, "tags": decision.tags, "created_at": now, "updated_at": now,
-        "number": next_number(scoped),
+        **number_params(scoped),
         "last_customer_message_at": now if any(m.role == "customer" for m in messages or []) else None,
         # A new ticket waits for an answer unless its conversation ends with one.
         "waiting_since": None if messages and messages[-1].role != "customer" else now,
