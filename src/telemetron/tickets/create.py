@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam
+
 from telemetron import ids
 from telemetron.categories import service as categories
 from telemetron.categories.values import CategoryRef
 from telemetron.clock import utcnow
 from telemetron.customers import service as customers
+from telemetron.db.prepared import Prepared
 from telemetron.db.scoped import Scoped, tenant_insert
-from telemetron.db.tables import ticket_messages
+from telemetron.db.tables import ticket_messages, tickets
 from telemetron.enums import Priority, Status
 from telemetron.errors import InvalidRequest, shown
 from telemetron.notifications import events
@@ -28,13 +31,12 @@ from telemetron.routing import service as routing
 from telemetron.routing.rules import TicketFacts
 from telemetron.tickets import search
 from telemetron.tickets.description import describe_conversation, first_customer_message
-from telemetron.tickets.numbers import number_params, numbered_insert
+from telemetron.tickets.numbers import number_params, numbered
 from telemetron.tickets.requests import CreateTicketRequest
 from telemetron.triage import ticket_text
 from telemetron.triage.classifier import Prediction
 from telemetron.triage.runtime import Request as Question
 
-_INSERT_TICKET = numbered_insert()
 _INSERT_MESSAGE = tenant_insert(ticket_messages)
 
 
@@ -193,11 +195,9 @@ def _status_and_priority(choice: CategoryChoice, request: CreateTicketRequest,
     return status, str(decision.priority or request.priority or _MEDIUM)
 
 
-def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
-    """The ticket's row, its messages and its search document (one statement each)."""
-    choice, decision, now = ticket.choice, ticket.decision, ticket.now
-    messages = ticket.request.messages
-    inserted = scoped.execute_prepared(_INSERT_TICKET[scoped.conn.dialect.name], {
+def _ticket_row(ticket: NewTicket) -> dict[str, Any]:
+    choice, decision, now, messages = ticket.choice, ticket.decision, ticket.now, ticket.request.messages
+    return {
         "id": ticket.id, "customer_id": ticket.customer["id"], "title": ticket.request.title,
         "description": ticket.description, "description_generated": ticket.description_generated,
         "priority": ticket.priority, "status": ticket.status,
@@ -207,21 +207,44 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
         "assignee_id": decision.assignee["id"] if decision.assignee else None,
         "routed_by_rule_id": decision.rule_id, "routing_reason": decision.reason,
         "slack_channel": decision.slack_channel, "tags": decision.tags, "created_at": now, "updated_at": now,
-        **number_params(scoped),
         "last_customer_message_at": now if any(m.role == "customer" for m in messages or []) else None,
         # A new ticket waits for an answer unless its conversation ends with one.
         "waiting_since": None if messages and messages[-1].role != "customer" else now,
-    })
+    }
+
+
+_INSERT_TICKET_SQLITE = Prepared(tenant_insert(tickets))
+_INSERT_TICKET_PG: dict[tuple[str, ...], Prepared] = {}
+
+
+def _insert_ticket_pg(columns: tuple[str, ...]) -> Prepared:
+    """PostgreSQL: the row, its number and its search document in one statement (a round trip less)."""
+    prepared = _INSERT_TICKET_PG.get(columns)
+    if prepared is None:
+        row = tenant_insert(tickets).values({column: bindparam(column) for column in columns})
+        prepared = _INSERT_TICKET_PG[columns] = Prepared(search.with_document(numbered(row)))
+    return prepared
+
+
+def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
+    """The ticket's row, its messages and its search document."""
+    messages = ticket.request.messages
+    people = " ".join(filter(None, (ticket.customer["name"], ticket.customer["email"])))
+    document = search.NewDocument(ticket.id, None, ticket.request.title, people, ticket.description,
+                                  [m.content for m in messages or []])
+    row = _ticket_row(ticket)
+    if scoped.db.is_sqlite:
+        inserted = scoped.execute_prepared(_INSERT_TICKET_SQLITE, {**row, **number_params(scoped)})
+        search.index_new_ticket(scoped, document._replace(rowid=inserted.lastrowid))
+    else:
+        scoped.execute_prepared(_insert_ticket_pg(tuple(row)),
+                                {**row, **number_params(scoped), **search.document_params(document)})
     if messages:
         scoped.execute_many(_INSERT_MESSAGE, [
-            {"ticket_id": ticket.id, "position": position, "role": m.role, "content": m.content, "created_at": now}
+            {"ticket_id": ticket.id, "position": position, "role": m.role, "content": m.content,
+             "created_at": ticket.now}
             for position, m in enumerate(messages)
         ])
-    rowid = inserted.lastrowid if scoped.conn.dialect.name == "sqlite" else None
-    people = " ".join(filter(None, (ticket.customer["name"], ticket.customer["email"])))
-    search.index_new_ticket(scoped, search.NewDocument(
-        ticket.id, rowid, ticket.request.title, people, ticket.description, [m.content for m in messages or []],
-    ))
 
 
 def announce(scoped: Scoped, config: OrgConfig, ticket: NewTicket) -> None:

@@ -19,11 +19,11 @@ import hashlib
 import re
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, cast, func, select, text
+from sqlalchemy import Connection, Insert, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import REGCLASS
 
 from telemetron.db.prepared import Prepared
-from telemetron.db.scoped import Scoped, tenant_insert
+from telemetron.db.scoped import Scoped
 from telemetron.db.tables import organizations, tickets
 
 # Plain SQL: a Prepared statement passes only the caller's parameters, not Core's literal binds.
@@ -42,14 +42,14 @@ def sequence_name(org_id: str) -> str:
     return "ticket_numbers_h" + hashlib.sha256(org_id.encode()).hexdigest()[:40]
 
 
-def numbered_insert() -> dict[str, Prepared]:
-    """The INSERT of a ticket row, per dialect: PostgreSQL's takes its number from the sequence."""
-    return {"sqlite": Prepared(tenant_insert(tickets)),
-            "postgresql": Prepared(tenant_insert(tickets).values(number=_FROM_SEQUENCE))}
+def numbered(insert: Insert) -> Insert:
+    """PostgreSQL: ``insert`` (a ticket's) taking its number from the organization's sequence;
+    its parameters add ``number_params``."""
+    return insert.values(number=_FROM_SEQUENCE)
 
 
 def number_params(scoped: Scoped) -> dict[str, Any]:
-    """What ``numbered_insert``'s statement needs to number the new ticket."""
+    """What the ticket's INSERT needs to number it: the number (SQLite), the sequence (``numbered``)."""
     if scoped.db.is_sqlite:
         return {"number": scoped.execute_prepared(_NEXT, {"n_org": scoped.org_id}).fetchone()[0]}
     return {"number_sequence": sequence_name(scoped.org_id)}
