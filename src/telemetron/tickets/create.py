@@ -213,16 +213,17 @@ def _ticket_row(ticket: NewTicket) -> dict[str, Any]:
     }
 
 
-_INSERT_TICKET_SQLITE = Prepared(tenant_insert(tickets))
-_INSERT_TICKET_PG: dict[tuple[str, ...], Prepared] = {}
+_INSERT_TICKET: dict[tuple[str, tuple[str, ...]], Prepared] = {}
 
 
-def _insert_ticket_pg(columns: tuple[str, ...]) -> Prepared:
-    """PostgreSQL: the row, its number and its search document in one statement (a round trip less)."""
-    prepared = _INSERT_TICKET_PG.get(columns)
+def _insert_ticket(dialect: str, columns: tuple[str, ...]) -> Prepared:
+    """The row's INSERT, numbering it (``tickets/numbers.py``); on PostgreSQL with its search
+    document in the same statement (a round trip less)."""
+    prepared = _INSERT_TICKET.get((dialect, columns))
     if prepared is None:
-        row = tenant_insert(tickets).values({column: bindparam(column) for column in columns})
-        prepared = _INSERT_TICKET_PG[columns] = Prepared(search.with_document(numbered(row)))
+        row = numbered(tenant_insert(tickets).values({column: bindparam(column) for column in columns}), dialect)
+        prepared = Prepared(row if dialect == "sqlite" else search.with_document(row))
+        _INSERT_TICKET[(dialect, columns)] = prepared
     return prepared
 
 
@@ -233,12 +234,12 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
     document = search.NewDocument(ticket.id, None, ticket.request.title, people, ticket.description,
                                   [m.content for m in messages or []])
     row = _ticket_row(ticket)
+    insert = _insert_ticket(scoped.conn.dialect.name, tuple(row))
     if scoped.db.is_sqlite:
-        inserted = scoped.execute_prepared(_INSERT_TICKET_SQLITE, {**row, **number_params(scoped)})
+        inserted = scoped.execute_prepared(insert, row)
         search.index_new_ticket(scoped, document._replace(rowid=inserted.lastrowid))
     else:
-        scoped.execute_prepared(_insert_ticket_pg(tuple(row)),
-                                {**row, **number_params(scoped), **search.document_params(document)})
+        scoped.execute_prepared(insert, {**row, **number_params(scoped), **search.document_params(document)})
     if messages:
         scoped.execute_many(_INSERT_MESSAGE, [
             {"ticket_id": ticket.id, "position": position, "role": m.role, "content": m.content,
