@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 import orjson
-from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from telemetron.api.requests import api_key_of
+from telemetron.api.requests import api_key_in
 from telemetron.observability.metrics import observe_request
 from telemetron.orgs.apikeys import recent_organization
 
@@ -109,7 +108,7 @@ def _log(scope: Scope, route: str, status: int, seconds: float) -> None:
     organization = state.get("organization_id")
     if organization is None and status != 401 and scope["path"].startswith(EXT_V1_PREFIX):
         # The key's organization, as this request's authentication just recorded it.
-        organization = recent_organization(api_key_of(Request(scope)))
+        organization = recent_organization(api_key_in(scope))
     client = scope.get("client")
     access_log.write(orjson.dumps({
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -37,6 +37,10 @@ class ExactCounts:
         self._next_prune = 0.0
 
     async def hit(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        return self.hit_now(key, expiry, amount)
+
+    def hit_now(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        """``hit`` without a coroutine: the limiter's hot path when counting in memory."""
         now = time.time()
         if now >= self._next_prune:
             self._prune(now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from limits.aio.storage import Storage
 from limits.storage import storage_from_string
@@ -25,8 +25,7 @@ logger = logging.getLogger("telemetron.ratelimit")
 STORAGE_ERROR_LOG_SECONDS = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     allowed: bool
     headers: list[tuple[bytes, bytes]]  # RateLimit-Policy and RateLimit (and Retry-After when refused)
     message: str = ""
@@ -67,35 +66,17 @@ class KeyLimiter:
         if policy is None:
             return None
         try:
-            return await self._count(hash_key(api_key), policy)
+            keys = policy.keys_for(hash_key(api_key))
+            if isinstance(self._counts, ExactCounts):  # in memory: no coroutine per window
+                hits = [self._counts.hit_now(key, item.get_expiry(), item.amount) for key, item in zip(keys, policy.items)]
+            else:
+                hits = [await self._counts.hit(key, item.get_expiry(), item.amount)
+                        for key, item in zip(keys, policy.items)]
+            return _verdict(policy, hits)
         except Exception:  # whatever broke, the request is served: a limiter must not take the API down
             if self._should_log_failure():
                 logger.warning("rate limiting failed: serving requests without limits", exc_info=True)
             return None
-
-    async def _count(self, bucket: str, policy: Policy) -> Verdict:
-        items = policy.items
-        hits = [await self._counts.hit(key, item.get_expiry(), item.amount)
-                for key, item in zip(policy.keys_for(bucket), items)]
-        counts = [count for count, _ in hits]
-        over = [i for i, item in enumerate(items) if counts[i] > item.amount]
-        if over:  # the exceeded window that resets last decides when to come back
-            index = max(over, key=lambda i: hits[i][1])
-        else:  # the window with the least quota left is the one a client must watch
-            index = min(range(len(items)), key=lambda i: items[i].amount - counts[i])
-        reset = hits[index][1]
-        seconds = max(0, math.ceil(reset - time.time()))
-        remaining = max(0, policy.items[index].amount - counts[index])
-        headers = [(b"ratelimit-policy", policy.header),
-                   (b"ratelimit", f'"{policy.names[index]}";r={remaining};t={seconds}'.encode())]
-        if not over:
-            return Verdict(True, headers)
-        item = policy.items[index]
-        retry = max(1, seconds)
-        headers.append((b"retry-after", str(retry).encode()))
-        window = item.GRANULARITY.name if item.multiples == 1 else f"{item.multiples} {item.GRANULARITY.name}s"
-        return Verdict(False, headers, f"Rate limit exceeded: this API key may make {item.amount} requests per "
-                                       f"{window}; retry in {retry} s")
 
     def _should_log_failure(self) -> bool:
         """Once a minute, not once per request."""
@@ -104,3 +85,27 @@ class KeyLimiter:
             return False
         self._storage_failed_at = now
         return True
+
+
+def _verdict(policy: Policy, hits: list[tuple[int, float]]) -> Verdict:
+    """What the request's hits in each of the policy's windows decide, and the headers that say it."""
+    items = policy.items
+    counts = [count for count, _ in hits]
+    over = [i for i, item in enumerate(items) if counts[i] > item.amount]
+    if over:  # the exceeded window that resets last decides when to come back
+        index = max(over, key=lambda i: hits[i][1])
+    else:  # the window with the least quota left is the one a client must watch
+        index = min(range(len(items)), key=lambda i: items[i].amount - counts[i])
+    reset = hits[index][1]
+    seconds = max(0, math.ceil(reset - time.time()))
+    remaining = max(0, items[index].amount - counts[index])
+    headers = [(b"ratelimit-policy", policy.header),
+               (b"ratelimit", f'"{policy.names[index]}";r={remaining};t={seconds}'.encode())]
+    if not over:
+        return Verdict(True, headers)
+    item = items[index]
+    retry = max(1, seconds)
+    headers.append((b"retry-after", str(retry).encode()))
+    window = item.GRANULARITY.name if item.multiples == 1 else f"{item.multiples} {item.GRANULARITY.name}s"
+    return Verdict(False, headers, f"Rate limit exceeded: this API key may make {item.amount} requests per "
+                                   f"{window}; retry in {retry} s")

@@ -8,10 +8,9 @@ endpoint without any database work, so it is not counted.
 from __future__ import annotations
 
 import orjson
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from telemetron.api.requests import api_key_of
+from telemetron.api.requests import api_key_in
 
 EXT_V1_PREFIX = "/api/ext-v1/"
 
@@ -25,7 +24,7 @@ class RateLimitMiddleware:
         if limiter is None or scope["type"] != "http" or not scope["path"].startswith(EXT_V1_PREFIX):
             await self.app(scope, receive, send)
             return
-        api_key = api_key_of(Request(scope))
+        api_key = api_key_in(scope)
         verdict = await limiter.check(api_key) if api_key else None
         if verdict is None:
             await self.app(scope, receive, send)
