@@ -231,13 +231,12 @@ def insert_ticket(scoped: Scoped, ticket: NewTicket) -> None:
     """The ticket's row, its messages and its search document."""
     messages = ticket.request.messages
     people = " ".join(filter(None, (ticket.customer["name"], ticket.customer["email"])))
-    document = search.NewDocument(ticket.id, None, ticket.request.title, people, ticket.description,
-                                  [m.content for m in messages or []])
+    document = search.NewDocument(ticket.request.title, people, ticket.description, [m.content for m in messages or []])
     row = _ticket_row(ticket)
     insert = _insert_ticket(scoped.conn.dialect.name, tuple(row))
     if scoped.db.is_sqlite:
         inserted = scoped.execute_prepared(insert, row)
-        search.index_new_ticket(scoped, document._replace(rowid=inserted.lastrowid))
+        search.index_new_ticket(scoped, inserted.lastrowid, document)
     else:
         scoped.execute_prepared(insert, {**row, **number_params(scoped), **search.document_params(document)})
     if messages:

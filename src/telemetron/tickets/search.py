@@ -166,19 +166,17 @@ _CUSTOMER_TICKETS = text("SELECT id FROM tickets WHERE customer_id = :customer_i
 
 class NewDocument(NamedTuple):
     """A ticket just written, as its search document: the texts are in hand, so nothing is read back."""
-    ticket_id: str
-    rowid: int | None  # the tickets table's rowid (SQLite's key for the index)
     title: str
     people: str  # the customer's name and email
     description: str
     messages: list[str]
 
 
-def index_new_ticket(scoped: Scoped, doc: NewDocument) -> None:
-    """SQLite: index a ticket just written (createTicket's hot path), in its transaction, just
-    before it commits (``db/deferred.py`` says why). PostgreSQL writes it with the ticket
-    (``with_document``)."""
-    params = {"rowid": doc.rowid, "title": doc.title, "people": doc.people, "body": _body(doc)}
+def index_new_ticket(scoped: Scoped, rowid: int, doc: NewDocument) -> None:
+    """SQLite: index a ticket just written (createTicket's hot path; ``rowid``, the tickets table's,
+    is the index's key), in its transaction, just before it commits (``db/deferred.py`` says why).
+    PostgreSQL writes it with the ticket (``with_document``)."""
+    params = {"rowid": rowid, "title": doc.title, "people": doc.people, "body": _body(doc)}
     deferred.defer(scoped.conn, _INDEX_NEW_SQLITE, params)
 
 
@@ -191,8 +189,9 @@ def with_document(insert: Insert) -> Insert:
 
 
 def document_params(doc: NewDocument) -> dict[str, str]:
-    """The texts of ``with_document``'s document, cut into words here (as ``words_of`` cuts a
-    query) rather than by regular expressions in PostgreSQL, which cost it more than the rest."""
+    """The texts of ``with_document``'s document, cut into the words a query is cut into
+    (``words_of``) here rather than by regular expressions in PostgreSQL, which cost it more than
+    the rest of the document."""
     return {"doc_title": _clean(doc.title), "doc_people": _clean(doc.people), "doc_body": _clean(_body(doc))}
 
 
@@ -201,7 +200,7 @@ def _body(doc: NewDocument) -> str:
 
 
 def _clean(text: str) -> str:
-    return " ".join([word for word in _WORD.findall(text) if len(word) <= MAX_WORD])
+    return " ".join(words_of(text))
 
 
 def index_message(scoped: Scoped, ticket_id: str, content: str) -> None:
