@@ -109,7 +109,7 @@ class TelemetronAPI(FastAPI):
 
     def build_middleware_stack(self):
         fast = FastLane(super().build_middleware_stack(), ext_v1, _app_error)
-        return ObservedApp(fast, {op.path for op in ext_v1.operations if "{" not in op.path})
+        return ObservedApp(fast, {op.path for op in ext_v1.operations if "{" not in op.path}, fast.fixed_path)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

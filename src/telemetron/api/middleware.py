@@ -10,15 +10,46 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 
 import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from telemetron import ids
+
 logger = logging.getLogger("telemetron.api")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+
+
+def request_id_for(scope: Scope) -> str:
+    """The client's ``X-Request-ID`` when it is sane, else a new one; kept in the scope's state."""
+    request_id = None
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _SANE_REQUEST_ID.match(candidate):
+                request_id = candidate
+            break
+    if request_id is None:
+        request_id = ids.request_id()
+    scope.setdefault("state", {})["request_id"] = request_id
+    return request_id
+
+
+async def answer_unhandled(scope: Scope, send: Send, request_id: str, *, started: bool,
+                           headers: list[tuple[bytes, bytes]]) -> None:
+    """Log the exception being handled with its traceback; the client gets a bare 500 with the
+    request id (or, when its response had started, a cut connection: the exception goes on)."""
+    logger.exception("unhandled error request_id=%s method=%s path=%s",
+                     request_id, scope.get("method"), scope.get("path"))
+    if started:
+        raise  # the exception being handled: this is called from an except block
+    body = orjson.dumps({"error": "Internal server error", "code": "internal_error", "requestId": request_id})
+    await send({"type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestContextMiddleware:
@@ -29,16 +60,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _SANE_REQUEST_ID.match(candidate):
-                    request_id = candidate
-                break
-        if request_id is None:
-            request_id = uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = request_id_for(scope)
         response_started = False
 
         async def send_with_id(message: Message) -> None:
@@ -51,25 +73,4 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            logger.exception(
-                "unhandled error request_id=%s method=%s path=%s",
-                request_id,
-                scope.get("method"),
-                scope.get("path"),
-            )
-            if response_started:
-                raise
-            body = orjson.dumps(
-                {"error": "Internal server error", "code": "internal_error", "requestId": request_id}
-            )
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_id({"type": "http.response.body", "body": body})
+            await answer_unhandled(scope, send_with_id, request_id, started=response_started, headers=[])

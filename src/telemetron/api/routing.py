@@ -19,9 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from telemetron.api.middleware import RequestContextMiddleware
+from telemetron.api.middleware import answer_unhandled, request_id_for
 from telemetron.errors import AppError
-from telemetron.ratelimit.middleware import RateLimitMiddleware
+from telemetron.ratelimit.middleware import refuse, verdict_for
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -85,9 +85,10 @@ class FastLane:
     FastAPI puts six layers between the server and a route (server errors, telemetry, body limit,
     user middleware, exceptions, exit stack), each wrapping the request and every message sent:
     ~7% of createTicket's CPU in-process (bench/README.md). What those layers do for an ext-v1
-    endpoint is kept: ``RequestContextMiddleware`` (request id, a logged 500 without a stack trace
-    in the body) and an ``AppError`` answered with its JSON body by ``app_error``. A method the path
-    does not serve, or any other path, takes the usual way (405, 404, pages, docs).
+    endpoint is kept, in one step (``_serve``): the request id and a logged 500 without a stack
+    trace in the body (``api.middleware``), the rate limit (``ratelimit.middleware``), an
+    ``AppError`` answered with its JSON body by ``app_error``. A method the path does not serve, or
+    any other path, takes the usual way (405, 404, pages, docs).
     """
 
     def __init__(self, app: ASGIApp, registry: OperationRegistry,
@@ -96,29 +97,61 @@ class FastLane:
         self._endpoints = {(op.method, op.path): op.endpoint for op in registry.operations if "{" not in op.path}
         self._paths = {path for _, path in self._endpoints}
         self._app_error = app_error
-        self._serve = RequestContextMiddleware(RateLimitMiddleware(self._endpoint))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path = scope["path"]
-            if path.endswith("/") and path not in self._paths and path.startswith(EXT_V1_PREFIX):
-                # ``.../createTicket/`` is the same call: answered, not redirected (a 307 with an
-                # empty body, which a client that does not follow redirects takes for an answer). A
-                # path declared with its slash keeps it: the app would redirect it back here.
-                path = path.rstrip("/")
+            path = self._without_slash(scope["path"])
+            if path != scope["path"]:
                 scope = {**scope, "path": path, "raw_path": path.encode()}
             if (scope["method"], path) in self._endpoints:
                 await self._serve(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _endpoint(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
+    def fixed_path(self, scope: Scope) -> str | None:
+        """The fixed-path operation's path when this lane serves the request, else None."""
+        if scope["type"] != "http":
+            return None
+        path = self._without_slash(scope["path"])
+        return path if (scope["method"], path) in self._endpoints else None
+
+    def _without_slash(self, path: str) -> str:
+        if path.endswith("/") and path not in self._paths and path.startswith(EXT_V1_PREFIX):
+            # ``.../createTicket/`` is the same call: answered, not redirected (a 307 with an
+            # empty body, which a client that does not follow redirects takes for an answer). A
+            # path declared with its slash keeps it: the app would redirect it back here.
+            return path.rstrip("/")
+        return path
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The call's own response, with the request id and rate limit headers added to it rather
+        than by a layer wrapping every message sent; its status left in the scope's state for
+        ``ObservedApp``."""
+        request_id = request_id_for(scope)
+        headers = [(b"x-request-id", request_id.encode())]
+        started = False
         try:
-            response = await self._endpoints[(scope["method"], scope["path"])](request)
+            verdict = await verdict_for(scope)
+            if verdict is not None:
+                if not verdict.allowed:
+                    scope["state"]["status"] = 429
+                    await refuse(send, verdict, headers)
+                    return
+                headers = [*verdict.headers, *headers]
+            response = await self._response(Request(scope, receive, send))
+            response.raw_headers.extend(headers)
+            scope["state"]["status"] = response.status_code
+            started = True
+            await response(scope, receive, send)
+        except Exception:
+            scope["state"]["status"] = 500
+            await answer_unhandled(scope, send, request_id, started=started, headers=headers)
+
+    async def _response(self, request: Request) -> Response:
+        try:
+            return await self._endpoints[(request.scope["method"], request.scope["path"])](request)
         except AppError as error:
-            response = await self._app_error(request, error)
-        await response(scope, receive, send)
+            return await self._app_error(request, error)
 
 
 ext_v1 = OperationRegistry()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -50,9 +51,13 @@ def configure_access_log(enabled: bool) -> None:
 
 
 class ObservedApp:
-    def __init__(self, app: ASGIApp, fixed_routes: set[str]) -> None:
+    def __init__(self, app: ASGIApp, fixed_routes: set[str],
+                 leaves_status: Callable[[Scope], object] = lambda _scope: False) -> None:
         self.app = app
         self._fixed_routes = fixed_routes  # FastLane's ext-v1 paths, which no router marks
+        # True for the requests whose status ``app`` leaves in the scope's state itself (FastLane's):
+        # those are served without a wrapper around each message sent.
+        self._leaves_status = leaves_status
         self._templates: dict | None = None  # endpoint -> route template, from the app's routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,7 +65,7 @@ class ObservedApp:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        scope.setdefault("state", {})  # shared with copies made below, so the request id comes back
+        state = scope.setdefault("state", {})  # shared with copies made below, so the request id comes back
         status = 500
 
         async def send_status(message: Message) -> None:
@@ -69,9 +74,12 @@ class ObservedApp:
                 status = message["status"]
             await send(message)
 
+        direct = self._leaves_status(scope)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, send if direct else send_status)
         finally:
+            if direct:
+                status = state.get("status", 500)
             seconds = time.perf_counter() - started
             route = self._route(scope)
             observe_request(scope["method"], route, status, seconds)
