@@ -1,5 +1,8 @@
 """Writes held for the COMMIT (SQLite's search documents): run at the commit, never after a rollback."""
 
+import asyncio
+import threading
+
 from sqlalchemy import text
 
 from telemetron.db import deferred
@@ -56,3 +59,51 @@ def test_a_savepoint_rolled_back_drops_what_was_held_inside_it(tmp_path):
         kept.commit()
     assert _values(db) == ["before", "after"]
 
+
+
+class _Recorded(_Insert):
+    """Records the thread its rows were written in; ``fail`` raises instead of writing."""
+
+    def __init__(self, value: str, threads: list, fail: bool = False) -> None:
+        super().__init__(value)
+        self.threads = threads
+        self.fail = fail
+
+    def execute_many(self, conn, rows):
+        self.threads.append(threading.current_thread())
+        if self.fail:
+            raise RuntimeError("the held write failed")
+        super().execute_many(conn, rows)
+
+
+def _batch_of(db: Database, statement: _Recorded, size: int) -> list:
+    """``size`` units in one batch of the group committer, each inserting a row and holding a write."""
+    def unit(conn, n: int) -> int:
+        conn.exec_driver_sql("INSERT INTO held (value) VALUES (?)", (f"unit {n}",))
+        deferred.defer(conn, statement, {})
+        return n
+
+    async def main():
+        statement.threads.append(threading.current_thread())  # the event loop's
+        return await asyncio.gather(*(db.run(unit, n) for n in range(size)), return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def test_a_batchs_held_writes_run_in_the_loops_thread_not_the_commit_thread(tmp_path):
+    # In the commit thread, each held row would wait for the GIL the busy event loop holds.
+    db = _database(tmp_path)
+    threads: list = []
+    assert _batch_of(db, _Recorded("document", threads), 8) == list(range(8))
+    loop_thread, *writers = threads
+    assert writers and all(writer is loop_thread for writer in writers)
+    assert _values(db).count("document") == 8
+    db.dispose()
+
+
+def test_a_held_write_that_fails_leaves_nothing_of_its_batch(tmp_path):
+    db = _database(tmp_path)
+    results = _batch_of(db, _Recorded("document", [], fail=True), 8)
+    assert [str(r) for r in results] == ["the held write failed"] * 8
+    assert _values(db) == []
+    db.dispose()

@@ -6,8 +6,9 @@ the transaction opens a statement journal (nearly every INSERT or UPDATE does). 
 in the middle of createTicket therefore cost a segment of its own per ticket; held to the end of
 the batch, a batch of tickets costs one.
 
-The held writes belong to the connection's current transaction: run by ``flush`` (the engine's
-``commit`` event, or a statement that must see them first), dropped by a rollback, and dropped
+The held writes belong to the connection's current transaction: run by ``flush`` (the group
+committer before it hands a batch's COMMIT to its thread, the engine's ``commit`` event, or a
+statement that must see them first), dropped by a rollback, and dropped
 with whatever rolls back to a savepoint (``begin_nested``'s events, or the batch's own savepoints
 through ``mark``/``drop_since``): a dry run's ticket must leave no document behind.
 """

@@ -281,6 +281,7 @@ class GroupCommitter:
 
     async def _run_in_loop(self, loop, lane: _Lane, batch: list) -> list:
         transaction, outcomes = self._run_units(lane, batch)
+        _flush_held(transaction)
         if len(batch) <= _INLINE_COMMIT_MAX:
             self._finish(transaction, outcomes)
         else:
@@ -331,6 +332,16 @@ class GroupCommitter:
     def close(self) -> None:
         for lane in self._lanes:
             lane.close()
+
+
+def _flush_held(transaction) -> None:
+    """Run the writes held for the commit (``db/deferred.py``) here, in the loop's thread: in the
+    commit thread each of their rows would wait for the GIL the busy loop holds."""
+    try:
+        deferred.flush(transaction.connection)
+    except BaseException:
+        _abandon(transaction)  # the batch as a whole: nothing of it is committed
+        raise
 
 
 def _abandon(transaction) -> None:
