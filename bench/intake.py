@@ -219,10 +219,26 @@ def prepare_database(kind: str, workdir: Path) -> tuple[str, callable]:
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
+def change_schema(url: str, script: Path) -> None:
+    """Run a bench/schemas script's statements (``;``-separated, ``--`` comments) on the bench database."""
+    from sqlalchemy import create_engine
+
+    from telemetron.db.engine import normalize_url
+
+    lines = [line for line in script.read_text().splitlines() if not line.lstrip().startswith("--")]
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        for statement in filter(None, (s.strip() for s in "\n".join(lines).split(";"))):
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
 def bench(kind: str, args, variant_env: dict | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))
     url, drop = prepare_database(kind, workdir)
-    env = {**os.environ, "TELEMETRON_DATABASE_URL": url, "TELEMETRON_LOG_LEVEL": "warning", **(variant_env or {})}
+    variant_env = dict(variant_env or {})
+    schema = variant_env.pop("BENCH_SCHEMA", None)  # bench/schemas/NAME.sql, then NAME.<database>.sql
+    env = {**os.environ, "TELEMETRON_DATABASE_URL": url, "TELEMETRON_LOG_LEVEL": "warning", **variant_env}
     # One key sends everything here: the default per-key quota would answer 429 to most of it. The
     # limiter still runs, at a quota the load never reaches (its cost: --variant off:TELEMETRON_RATE_LIMIT=off).
     env.setdefault("TELEMETRON_RATE_LIMIT", "1000000/second")
@@ -230,6 +246,9 @@ def bench(kind: str, args, variant_env: dict | None = None) -> dict:
     server = None
     try:
         sh(str(BIN / "telemetron"), "db", "upgrade", env=env, cwd=workdir)
+        if schema:
+            for script in (f"{schema}.sql", f"{schema}.{kind}.sql"):
+                change_schema(url, ROOT / "bench/schemas" / script)
         org = json.loads(sh(str(BIN / "telemetron"), "org", "create", "Bench", "--category", "Connectivity", "--json", env=env, cwd=workdir).stdout)
         cmd = [str(BIN / "telemetron"), "serve", "--port", str(port)]
         if args.workers > 1 and kind != "sqlite":
@@ -282,7 +301,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
                         help="repeatable: each database is run once per variant, with these server settings "
-                             "(e.g. off:TELEMETRON_RATE_LIMIT=off), variants alternated")
+                             "(e.g. off:TELEMETRON_RATE_LIMIT=off), variants alternated; BENCH_SCHEMA=NAME runs "
+                             "bench/schemas/NAME.sql and NAME.<database>.sql after the migrations")
     parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
