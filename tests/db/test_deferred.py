@@ -107,3 +107,19 @@ def test_a_held_write_that_fails_leaves_nothing_of_its_batch(tmp_path):
     assert [str(r) for r in results] == ["the held write failed"] * 8
     assert _values(db) == []
     db.dispose()
+
+
+def test_a_lone_unit_that_fails_keeps_its_own_error_and_its_held_writes_never_run(tmp_path):
+    db = _database(tmp_path)
+    threads: list = []
+
+    def unit(conn) -> None:
+        deferred.defer(conn, _Recorded("document", threads, fail=True), {})
+        raise ValueError("the unit's own error")
+
+    async def main():
+        return await asyncio.gather(db.run(unit), return_exceptions=True)
+
+    assert [str(r) for r in asyncio.run(main())] == ["the unit's own error"]
+    assert threads == [] and _values(db) == []
+    db.dispose()

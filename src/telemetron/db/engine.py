@@ -281,7 +281,8 @@ class GroupCommitter:
 
     async def _run_in_loop(self, loop, lane: _Lane, batch: list) -> list:
         transaction, outcomes = self._run_units(lane, batch)
-        _flush_held(transaction)
+        if _commits(outcomes):
+            _flush_held(transaction)
         if len(batch) <= _INLINE_COMMIT_MAX:
             self._finish(transaction, outcomes)
         else:
@@ -321,10 +322,10 @@ class GroupCommitter:
     @staticmethod
     def _finish(transaction, outcomes: list) -> None:
         try:
-            if len(outcomes) == 1 and outcomes[0][2] is not None:
-                transaction.rollback()  # a lone unit that failed: no savepoint to undo
-            else:
+            if _commits(outcomes):
                 transaction.commit()
+            else:
+                transaction.rollback()  # a lone unit that failed: no savepoint to undo
         except BaseException:
             _abandon(transaction)  # a failed COMMIT may or may not have happened: never run it again
             raise
@@ -332,6 +333,11 @@ class GroupCommitter:
     def close(self) -> None:
         for lane in self._lanes:
             lane.close()
+
+
+def _commits(outcomes: list) -> bool:
+    """False for a lone unit that failed: its transaction is rolled back whole."""
+    return not (len(outcomes) == 1 and outcomes[0][2] is not None)
 
 
 def _flush_held(transaction) -> None:
