@@ -233,11 +233,18 @@ def change_schema(url: str, script: Path) -> None:
     engine.dispose()
 
 
+def change_schemas(url: str, name: str, kind: str) -> None:
+    """bench/schemas/NAME.sql, then NAME.<database>.sql if there is one."""
+    for script in (f"{name}.sql", f"{name}.{kind}.sql"):
+        if (ROOT / "bench/schemas" / script).exists():
+            change_schema(url, ROOT / "bench/schemas" / script)
+
+
 def bench(kind: str, args, variant_env: dict | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="telemetron-bench-"))
     url, drop = prepare_database(kind, workdir)
     variant_env = dict(variant_env or {})
-    schema = variant_env.pop("BENCH_SCHEMA", None)  # bench/schemas/NAME.sql, then NAME.<database>.sql
+    schema = variant_env.pop("BENCH_SCHEMA", "")  # bench/schemas/NAME.sql, then NAME.<database>.sql
     env = {**os.environ, "TELEMETRON_DATABASE_URL": url, "TELEMETRON_LOG_LEVEL": "warning", **variant_env}
     # One key sends everything here: the default per-key quota would answer 429 to most of it. The
     # limiter still runs, at a quota the load never reaches (its cost: --variant off:TELEMETRON_RATE_LIMIT=off).
@@ -246,9 +253,8 @@ def bench(kind: str, args, variant_env: dict | None = None) -> dict:
     server = None
     try:
         sh(str(BIN / "telemetron"), "db", "upgrade", env=env, cwd=workdir)
-        if schema:
-            for script in (f"{schema}.sql", f"{schema}.{kind}.sql"):
-                change_schema(url, ROOT / "bench/schemas" / script)
+        for name in filter(None, schema.split("+")):
+            change_schemas(url, name, kind)
         org = json.loads(sh(str(BIN / "telemetron"), "org", "create", "Bench", "--category", "Connectivity", "--json", env=env, cwd=workdir).stdout)
         cmd = [str(BIN / "telemetron"), "serve", "--port", str(port)]
         if args.workers > 1 and kind != "sqlite":
@@ -301,8 +307,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
                         help="repeatable: each database is run once per variant, with these server settings "
-                             "(e.g. off:TELEMETRON_RATE_LIMIT=off), variants alternated; BENCH_SCHEMA=NAME runs "
-                             "bench/schemas/NAME.sql and NAME.<database>.sql after the migrations")
+                             "(e.g. off:TELEMETRON_RATE_LIMIT=off), variants alternated; BENCH_SCHEMA=NAME[+NAME] runs "
+                             "bench/schemas/NAME.sql and NAME.<database>.sql (if there is one) after the migrations")
     parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -3,6 +3,7 @@
     .venv/bin/python bench/intake_inprocess.py            # an organization without notifications
     NOTIFY=1 .venv/bin/python bench/intake_inprocess.py   # with a Slack URL and a webhook (worker off)
     BENCH_SCHEMA=features_off .venv/bin/python bench/intake_inprocess.py   # bench/schemas, as intake.py's variants
+    BENCH_SCHEMA=features_off+number_off PYTHONPATH=bench/variants/core .venv/bin/python bench/intake_inprocess.py   # the path alone
 32 concurrent callers, 1,600 warm-up requests, then 4,800 timed (``N=150`` callers' requests
 each); prints the process's CPU time (all threads, commits included) per request. Steadier than a load test on a shared machine, but
 still ±15% between runs here: compare several runs of each.
@@ -12,7 +13,6 @@ import json
 import os
 import time
 import uuid
-from pathlib import Path
 
 from telemetron.app import create_app
 from telemetron.categories.service import add_category
@@ -36,10 +36,10 @@ def setup(conn):
         add_endpoint(Scoped(db, conn, org["id"]), url="http://127.0.0.1:9/hook")
     return key.key
 key = db.run_sync(setup)
-if os.environ.get("BENCH_SCHEMA"):  # as bench/intake.py's variants: bench/schemas/NAME.sql, then NAME.sqlite.sql
-    from intake import change_schema
-    for script in (f"{os.environ['BENCH_SCHEMA']}.sql", f"{os.environ['BENCH_SCHEMA']}.sqlite.sql"):
-        change_schema(url, Path(__file__).resolve().parent / "schemas" / script)
+if os.environ.get("BENCH_SCHEMA"):  # as bench/intake.py's variants: NAME[+NAME], bench/schemas/NAME.sql
+    from intake import change_schemas
+    for name in os.environ["BENCH_SCHEMA"].split("+"):
+        change_schemas(url, name, "sqlite")
 # The limiter and the access log are measured apart (bench/request_path_instructions.sh); unless
 # asked for, 32 callers would meet the default quota and every request would write a log line.
 os.environ.setdefault("TELEMETRON_RATE_LIMIT", "off")

@@ -119,7 +119,8 @@ def _touch(conn: Connection, key_id: str, last_used_at) -> None:
     now = utcnow()
     stale_before = now - LAST_USED_RESOLUTION
     tried = _touched_at.get(key_id)
-    if (last_used_at is not None and _as_utc(last_used_at) >= stale_before) or (tried is not None and tried >= stale_before):
+    # This process's own try first: parsing the stored time is the dearer test.
+    if (tried is not None and tried >= stale_before) or (last_used_at is not None and _as_utc(last_used_at) >= stale_before):
         return
     if len(_touched_at) >= MAX_REMEMBERED_KEYS:
         _touched_at.clear()
