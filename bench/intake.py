@@ -234,10 +234,10 @@ def change_schema(url: str, script: Path) -> None:
 
 
 def change_schemas(url: str, name: str, kind: str) -> None:
-    """bench/schemas/NAME.sql, then NAME.<database>.sql if there is one."""
-    for script in (f"{name}.sql", f"{name}.{kind}.sql"):
-        if (ROOT / "bench/schemas" / script).exists():
-            change_schema(url, ROOT / "bench/schemas" / script)
+    """bench/schemas/NAME.sql (a misspelt NAME fails here), then NAME.<database>.sql if there is one."""
+    change_schema(url, ROOT / "bench/schemas" / f"{name}.sql")
+    if (ROOT / "bench/schemas" / f"{name}.{kind}.sql").exists():
+        change_schema(url, ROOT / "bench/schemas" / f"{name}.{kind}.sql")
 
 
 def bench(kind: str, args, variant_env: dict | None = None) -> dict:
