@@ -4,7 +4,8 @@ With this directory on PYTHONPATH (and ``BENCH_SCHEMA=features_off+number_off``)
 in-process bench runs main's request path (pipeline, named steps, serializers) without the Prometheus
 observations, the search document and the ticket number, so that what is left can be compared
 with the tree before those features (bench/README.md, "createTicket's own path"). Tickets made
-this way have no number and cannot be searched: never on a database anyone reads.
+this way have no number and cannot be searched: never on a database anyone reads. One server
+process only: it imports prometheus_client before ``serve --workers`` could share the metrics.
 """
 
 import telemetron.observability.metrics as metrics
